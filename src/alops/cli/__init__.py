@@ -1,0 +1,94 @@
+"""The ``alops`` command: thin click commands over the alops library.
+
+Subcommands are imported only when called, so ``alops flow`` in a CI job does
+not pay for what ``alops data`` needs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from alops import __version__
+from alops.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, AlopsError
+
+_COMMANDS = {
+    "config": ("alops.cli.config", "config", "Validate alops.yaml or print its JSON Schema."),
+    "data": ("alops.cli.data", "data", "Pull the dataset a branch needs from its DVC remote."),
+    "demo": ("alops.cli.demo", "demo", "Run the example project's flows in a temporary repository."),
+    "flow": ("alops.cli.flow", "flow", "Print the plan for a branch: role, data, runners, jobs."),
+    "run": ("alops.cli.run", "run", "Run a flow's DVC stages here, as its CI jobs would."),
+}
+
+
+class AlopsGroup(click.Group):
+    """Loads subcommands lazily and turns errors into messages and exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in _COMMANDS:
+            return None
+        module, attr, _ = _COMMANDS[name]
+        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_) for name, (_, _, help_) in sorted(_COMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AlopsError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except BrokenPipeError:  # `alops flow | head`: the reader left; nothing to report
+            sys.stderr.close()
+            ctx.exit(0)
+        except Exception:
+            traceback.print_exc()
+            click.echo(
+                f"Error: alops {__version__} hit a bug (traceback above); please report it with the command you ran.",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=AlopsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="alops")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    default="alops.yaml",
+    show_default=True,
+    envvar="ALOPS_CONFIG",
+    show_envvar=True,
+    type=click.Path(dir_okay=False),
+    help="The project's alops.yaml.",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: str) -> None:
+    """CI/CD for ML projects with an active-learning loop on GitLab.
+
+    \b
+    Exit codes: 0 ok, 1 a pipeline step failed, 2 bad input or alops.yaml,
+    3 an external tool (git, dvc) failed, 4 data unreachable, 70 a bug, 130 interrupted.
+    """
+    ctx.obj = {"config": config_path}
+
+
+def run() -> None:
+    """Console-script entry point."""
+    cli(prog_name="alops")

@@ -1,0 +1,54 @@
+"""The one exception type of alops and the exit codes it maps to.
+
+The exit codes are part of the interface: CI jobs can key ``allow_failure:
+exit_codes`` on them. They are listed in the README.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+#: A step of the pipeline failed (a DVC stage, a gate).
+EXIT_FAILURE = 1
+#: Bad input: command-line usage, ``alops.yaml``, a parameter value.
+EXIT_CONFIG = 2
+#: An external tool (git, dvc) failed or is missing.
+EXIT_TOOL = 3
+#: Data cannot be reached: remote not configured, credentials missing.
+EXIT_DATA = 4
+#: A bug in alops: the traceback is printed.
+EXIT_INTERNAL = 70
+#: Interrupted (Ctrl-C).
+EXIT_INTERRUPTED = 130
+
+
+class AlopsError(Exception):
+    """An error the user can act on; its message says what is wrong and what to do."""
+
+    exit_code: int = EXIT_FAILURE
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(AlopsError):
+    """Invalid configuration or usage (exit code 2)."""
+
+    exit_code = EXIT_CONFIG
+
+
+class ToolError(AlopsError):
+    """An external command failed (exit code 3)."""
+
+    exit_code = EXIT_TOOL
+
+
+class DataError(AlopsError):
+    """Data cannot be reached (exit code 4)."""
+
+    exit_code = EXIT_DATA

@@ -1,0 +1,223 @@
+"""Which role a pipeline has, and the plan that follows from it.
+
+Everything here is a pure function of the configuration and GitLab's
+predefined variables, so that ``alops flow`` gives the same answer on a
+developer's machine (with ``--branch``) as in a CI job.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from alops.config import Config, compile_pattern
+from alops.errors import ConfigError
+from alops.roles import JOBS, PATTERN_ROLES
+
+#: Values written to the dotenv report are limited to these characters, so no
+#: consumer (GitLab's dotenv parser, a shell's ``source``) can misread them.
+_DOTENV_SAFE = re.compile(r"[A-Za-z0-9_.,@:/+=-]*\Z")
+_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*\Z")
+
+
+@dataclass(frozen=True)
+class Context:
+    """The pipeline as GitLab describes it in its predefined variables."""
+
+    branch: str | None
+    tag: str | None
+    source: str
+    default_branch: str
+    merge_request_iid: str | None = None
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str],
+        *,
+        branch: str | None = None,
+        default_branch: str | None = None,
+        git_branch: str | None = None,
+        git_default: str | None = None,
+    ) -> Context:
+        """Read ``CI_*`` variables; ``branch``/``default_branch`` override them (local use).
+
+        ``git_branch`` and ``git_default`` are what the local git checkout says;
+        they are used only when neither an override nor GitLab gives a value.
+        """
+        source = env.get("CI_PIPELINE_SOURCE") or ("push" if env.get("CI") else "local")
+        iid = env.get("CI_MERGE_REQUEST_IID") or None
+        tag = None
+        if branch is None:
+            if source == "merge_request_event":
+                branch = env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or None
+            else:
+                branch = env.get("CI_COMMIT_BRANCH") or None
+                tag = env.get("CI_COMMIT_TAG") or None
+            if branch is None and tag is None:
+                branch = git_branch
+        if branch is None and tag is None:
+            raise ConfigError(
+                "cannot tell which branch this pipeline is for: pass --branch NAME "
+                "(or set CI_COMMIT_BRANCH), or check out a branch"
+            )
+        default = default_branch or env.get("ALOPS_DEFAULT_BRANCH") or env.get("CI_DEFAULT_BRANCH") or git_default
+        return cls(branch, tag, source, default or "main", iid)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a pipeline of a given role does."""
+
+    role: str
+    reason: str
+    ref: str
+    ref_kind: str  # "branch" or "tag"
+    ref_slug: str
+    source: str
+    merge_request_iid: str | None
+    default_branch: str
+    dataset: str
+    targets: tuple[str, ...]
+    remote: str | None
+    runner: str
+    runner_tags: tuple[str, ...]
+    jobs: tuple[str, ...]
+    push: bool
+    train_stages: tuple[str, ...]
+    evaluate_stages: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def patterns(config: Config, env: Mapping[str, str]) -> dict[str, str]:
+    """Branch patterns: ``ALOPS_<ROLE>_BRANCHES`` (set by the CI template) over ``alops.yaml``."""
+    return {role: env.get(f"ALOPS_{role.upper()}_BRANCHES") or config.branches[role] for role in PATTERN_ROLES}
+
+
+def role_of(ctx: Context, pats: Mapping[str, str]) -> tuple[str, str]:
+    """The role of the pipeline and a sentence saying why."""
+    if ctx.tag is not None:
+        return "tag", "a tag pipeline"
+    assert ctx.branch is not None
+    name = f"branch {printable(ctx.branch)!s}"
+    if ctx.source == "schedule":
+        if compile_pattern(pats["al"]).search(ctx.branch):
+            return "al", f"a scheduled pipeline on {name}, which matches {pats['al']}"
+        return "schedule", "a scheduled pipeline"
+    if ctx.branch == ctx.default_branch:
+        return "default", f"{name} is the default branch"
+    for role in PATTERN_ROLES:
+        if compile_pattern(pats[role]).search(ctx.branch):
+            return role, f"{name} matches {pats[role]}"
+    return "other", f"{name} matches no pattern"
+
+
+def make_plan(config: Config, ctx: Context, env: Mapping[str, str]) -> Plan:
+    """The plan for ``ctx`` under ``config``; ``env`` supplies the template's overrides."""
+    role, reason = role_of(ctx, patterns(config, env))
+    flow = config.flows[role]
+    dataset = config.datasets[flow.dataset]
+    tags = _tags(env.get(f"ALOPS_{flow.runner.upper()}_TAGS"), config.runners[flow.runner])
+    jobs = tuple(j for j in flow.jobs if not env.get(f"ALOPS_{j.upper()}_DISABLED"))
+    ref = ctx.tag if ctx.tag is not None else ctx.branch
+    assert ref is not None
+    return Plan(
+        role=role,
+        reason=reason,
+        ref=ref,
+        ref_kind="tag" if ctx.tag is not None else "branch",
+        ref_slug=slugify(ref),
+        source=ctx.source,
+        merge_request_iid=ctx.merge_request_iid,
+        default_branch=ctx.default_branch,
+        dataset=flow.dataset,
+        targets=dataset.targets,
+        remote=dataset.remote,
+        runner=flow.runner,
+        runner_tags=tags,
+        jobs=jobs,
+        push=flow.push,
+        train_stages=config.pipeline.stages("train", dataset=flow.dataset, role=role),
+        evaluate_stages=config.pipeline.stages("evaluate", dataset=flow.dataset, role=role),
+    )
+
+
+def _tags(from_env: str | None, configured: tuple[str, ...]) -> tuple[str, ...]:
+    if not from_env:
+        return configured
+    text = from_env.strip()
+    if text.startswith("["):  # an array input rendered by GitLab: ["a", "b"]
+        try:
+            items = json.loads(text)
+        except ValueError:
+            items = [t.strip(" '\"") for t in text[1:-1].split(",")]
+    else:
+        items = text.split(",")
+    tags = tuple(str(t).strip() for t in items if str(t).strip())
+    for tag in tags:
+        if not _TAG.match(tag):
+            raise ConfigError(
+                f"runner tag {printable(tag)} (from the template's *-tags input) is not allowed: "
+                "use letters, digits, '_', '.', ':' and '-'"
+            )
+    return tags
+
+
+def slugify(ref: str) -> str:
+    """GitLab's CI_COMMIT_REF_SLUG rule: lowercase, a-z0-9 and '-', at most 63 characters."""
+    slug = re.sub(r"[^a-z0-9]+", "-", ref.lower()[:63]).strip("-")
+    return slug or "ref"
+
+
+def printable(text: str) -> str:
+    """``text`` quoted, with anything a terminal could interpret escaped."""
+    out = "".join(ch if ch.isprintable() and ch not in "\\'" else ascii(ch)[1:-1] if ch != "'" else "\\'" for ch in text)
+    return f"'{out}'"
+
+
+def render(plan: Plan, fmt: str) -> str:
+    """The plan as ``text`` (people), ``json`` (programs) or ``dotenv`` (GitLab's dotenv report)."""
+    if fmt == "json":
+        return json.dumps(plan.to_dict(), indent=2) + "\n"
+    if fmt == "dotenv":
+        return _dotenv(plan)
+    tags = ", ".join(plan.runner_tags) or "(untagged)"
+    rows = [
+        ("role", f"{plan.role}  ({plan.reason})"),
+        ("ref", f"{plan.ref_kind} {printable(plan.ref)}"),
+        ("pipeline", plan.source + (f", merge request !{printable(plan.merge_request_iid)[1:-1]}" if plan.merge_request_iid else "")),
+        ("dataset", f"{plan.dataset}  ({', '.join(plan.targets)}" + (f" from remote {plan.remote})" if plan.remote else ")")),
+        ("runner", f"{plan.runner}  (tags: {tags})"),
+        ("jobs", ", ".join(plan.jobs) or "(none)"),
+        ("train", " → ".join(plan.train_stages) if "train" in plan.jobs else "(not run)"),
+        ("evaluate", " → ".join(plan.evaluate_stages) if "evaluate" in plan.jobs and plan.evaluate_stages else "(not run)"),
+        ("push", "yes: outputs and run-cache go to the DVC remote" if plan.push else "no: outputs stay in the job"),
+    ]
+    return "".join(f"{k:<9} {v}\n" for k, v in rows)
+
+
+def _dotenv(plan: Plan) -> str:
+    values = {
+        "ALOPS_ROLE": plan.role,
+        "ALOPS_REF_SLUG": plan.ref_slug,
+        "ALOPS_DATASET": plan.dataset,
+        "ALOPS_RUNNER": plan.runner,
+        "ALOPS_RUNNER_TAGS": ",".join(plan.runner_tags),
+        "ALOPS_JOBS": ",".join(plan.jobs),
+        "ALOPS_PUSH": "true" if plan.push else "false",
+        "ALOPS_TRAIN_STAGES": ",".join(plan.train_stages),
+        "ALOPS_EVALUATE_STAGES": ",".join(plan.evaluate_stages),
+    }
+    for key, value in values.items():
+        # Every value comes from validated config or a fixed vocabulary; the
+        # branch name itself never goes in (GitLab already gives it to jobs).
+        if not _DOTENV_SAFE.match(value):
+            raise AssertionError(f"unsafe dotenv value for {key}: {value!r}")
+    return "".join(f"{k}={v}\n" for k, v in values.items())
+
+
+__all__ = ["JOBS", "Context", "Plan", "make_plan", "render", "role_of", "slugify"]
