@@ -116,9 +116,17 @@ def role_of(ctx: Context, pats: Mapping[str, str]) -> tuple[str, str]:
     return "other", f"{name} matches no pattern"
 
 
-def make_plan(config: Config, ctx: Context, env: Mapping[str, str]) -> Plan:
-    """The plan for ``ctx`` under ``config``; ``env`` supplies the template's overrides."""
-    role, reason = role_of(ctx, patterns(config, env))
+def make_plan(config: Config, ctx: Context, env: Mapping[str, str], *, role: str | None = None) -> Plan:
+    """The plan for ``ctx`` under ``config``; ``env`` supplies the template's overrides.
+
+    ``role`` forces a role instead of the one the branch has (``alops run --flow``).
+    """
+    if role is None:
+        role, reason = role_of(ctx, patterns(config, env))
+    elif role not in config.flows:
+        raise ConfigError(f"unknown flow {role!r}: use one of {', '.join(config.flows)}")
+    else:
+        reason = "chosen with --flow"
     flow = config.flows[role]
     dataset = config.datasets[flow.dataset]
     tags = _tags(env.get(f"ALOPS_{flow.runner.upper()}_TAGS"), config.runners[flow.runner])
@@ -144,6 +152,35 @@ def make_plan(config: Config, ctx: Context, env: Mapping[str, str]) -> Plan:
         train_stages=config.pipeline.stages("train", dataset=flow.dataset, role=role),
         evaluate_stages=config.pipeline.stages("evaluate", dataset=flow.dataset, role=role),
     )
+
+
+def current_plan(
+    config: Config,
+    env: Mapping[str, str],
+    *,
+    branch: str | None = None,
+    default_branch: str | None = None,
+    role: str | None = None,
+) -> Plan:
+    """The plan for this pipeline, or for this checkout when run outside CI.
+
+    GitLab's variables are used when set; otherwise the local git checkout
+    says which branch this is and which is the default.
+    """
+    git_branch = git_default = None
+    if branch is None and not any(env.get(v) for v in _REF_VARIABLES):
+        from alops import git
+
+        git_branch = git.current_branch(config.root)
+    if not (default_branch or env.get("ALOPS_DEFAULT_BRANCH") or env.get("CI_DEFAULT_BRANCH")):
+        from alops import git
+
+        git_default = git.default_branch(config.root)
+    ctx = Context.from_env(env, branch=branch, default_branch=default_branch, git_branch=git_branch, git_default=git_default)
+    return make_plan(config, ctx, env, role=role)
+
+
+_REF_VARIABLES = ("CI_COMMIT_BRANCH", "CI_COMMIT_TAG", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
 
 
 def _tags(from_env: str | None, configured: tuple[str, ...]) -> tuple[str, ...]:
@@ -220,4 +257,4 @@ def _dotenv(plan: Plan) -> str:
     return "".join(f"{k}={v}\n" for k, v in values.items())
 
 
-__all__ = ["JOBS", "Context", "Plan", "make_plan", "render", "role_of", "slugify"]
+__all__ = ["JOBS", "Context", "Plan", "current_plan", "make_plan", "render", "role_of", "slugify"]
