@@ -140,27 +140,32 @@ def schema_problems(doc: Document) -> list[str]:
     found = []
     for error in validator.iter_errors(doc.data):
         path: KeyPath = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            # One problem per unknown key, each on its own line.
+            allowed = sorted(error.schema.get("properties", {}))
+            patterns = list(error.schema.get("patternProperties", {}))
+            for key in error.instance:
+                if key not in allowed and not any(re.search(p, key) for p in patterns):
+                    found.append((doc.line((*path, key)) or 0, format_path((*path, key)), _unknown_key(key, allowed)))
+            continue
         found.append((doc.line(path) or 0, format_path(path), _explain(error, path)))
     found.sort(key=lambda item: item[:2])
     return [f"{doc.name}:{line}: {where}: {what}" if line else f"{doc.name}: {where}: {what}" for line, where, what in found]
 
 
+def _unknown_key(key: str, allowed: list[str]) -> str:
+    import difflib
+
+    guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f"did you mean {guess[0]!r}? " if guess else ""
+    return f"unknown key {key!r}; {hint}allowed: {', '.join(allowed)}"
+
+
 def _explain(error: Any, path: KeyPath) -> str:
     kind, value, sub = error.validator, error.instance, error.schema
-    if kind == "additionalProperties" and isinstance(value, dict):
-        import difflib
-
-        allowed = sorted(sub.get("properties", {}))
-        extra = [k for k in value if k not in allowed]
-        parts = []
-        for key in extra:
-            guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f"did you mean {guess[0]!r}? " if guess else ""
-            parts.append(f"unknown key {key!r}; {hint}allowed: {', '.join(allowed)}")
-        return "; ".join(parts)
     if kind == "required":
         missing = [k for k in error.validator_value if k not in value]
-        return f"missing required key {missing[0]!r}" if missing else error.message
+        return f"missing required key {missing[0]!r}" if missing else error.message  # type: ignore[no-any-return]
     if kind == "enum":
         return f"{value!r} is not allowed; use one of: {', '.join(map(str, error.validator_value))}"
     if kind == "const":
@@ -168,14 +173,12 @@ def _explain(error: Any, path: KeyPath) -> str:
     if kind == "type":
         wanted = error.validator_value
         wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
-        return f"expected {_article(wanted)}, got {_type_name(value)} {_short(value)}"
+        return f"expected {_article(wanted)}, got {_type_name(value)} {_short(value)}".rstrip()
     if kind == "pattern":
         what = sub.get("description") or f"text matching {error.validator_value}"
         return f"{_short(value)} is not valid here: expected {what[0].lower() + what[1:]}"
     if kind == "not" and path and path[-1] == "build":
         return "set either fraction or count, not both"
-    if kind == "propertyNames":
-        return f"key {_short(value)} is not a valid name: {error.message}"
     return error.message  # type: ignore[no-any-return]
 
 

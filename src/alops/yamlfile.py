@@ -26,6 +26,7 @@ MAX_BYTES = 1 << 20
 MAX_NODES = 100_000
 MAX_DEPTH = 64
 _MERGE = "tag:yaml.org,2002:merge"
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 KeyPath = tuple[str | int, ...]
 
@@ -130,6 +131,8 @@ class _Builder:
                 return self.loader.construct_object(node)
             except yaml.YAMLError as exc:
                 raise self.fail(node, f"bad value at {format_path(path)}: {getattr(exc, 'problem', exc)}") from None
+        if node.tag not in _PLAIN_TAGS:
+            raise self.fail(node, f"the tag {node.tag} at {format_path(path)} is not allowed: plain YAML only")
         if id(node) in self.active:
             raise self.fail(node, f"{format_path(path)} refers to itself through an alias")
         self.active.add(id(node))
