@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +90,8 @@ class Config:
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
     """The JSON Schema of ``alops.yaml``, as shipped in the package."""
+    from importlib import resources
+
     text = resources.files("alops.schema").joinpath(SCHEMA_RESOURCE).read_text("utf-8")
     return json.loads(text)  # type: ignore[no-any-return]
 

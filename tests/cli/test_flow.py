@@ -129,3 +129,20 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
     out = subprocess.run([str(exe), "-c", CONFIG, "flow", "--format", "dotenv"], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "ALOPS_ROLE=release\nALOPS_REF_SLUG=release-2-0\n" in out.stdout
+
+
+def test_flow_path_imports_no_heavy_module() -> None:
+    """`alops flow` starts every pipeline: jsonschema, dvc, gitlab, numpy stay unloaded."""
+    import os
+    import sys
+
+    code = (
+        "import sys\n"
+        "from alops.cli import cli\n"
+        f"cli(['-c', {CONFIG!r}, 'flow', '--format', 'dotenv'], standalone_mode=False)\n"
+        "heavy = {'jsonschema', 'dvc', 'gitlab', 'numpy', 'sklearn', 'traceback', 'difflib'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    env = {**os.environ, **ci_env("feature/x")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "[]"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -57,6 +56,8 @@ class AlopsGroup(click.Group):
             sys.stderr.close()
             ctx.exit(0)
         except Exception:
+            import traceback
+
             traceback.print_exc()
             click.echo(
                 f"Error: alops {__version__} hit a bug (traceback above); please report it with the command you ran.",
