@@ -140,7 +140,7 @@ def test_flow_path_imports_no_heavy_module() -> None:
         "import sys\n"
         "from alops.cli import cli\n"
         f"cli(['-c', {CONFIG!r}, 'flow', '--format', 'dotenv'], standalone_mode=False)\n"
-        "heavy = {'jsonschema', 'dvc', 'gitlab', 'numpy', 'sklearn', 'traceback', 'difflib'}\n"
+        "heavy = {'jsonschema', 'dvc', 'gitlab', 'numpy', 'sklearn'}\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
     env = {**os.environ, **ci_env("feature/x")}
