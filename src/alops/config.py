@@ -127,7 +127,7 @@ def _fast_valid(data: Any) -> bool:
     except ImportError:  # pragma: no cover - a source tree without the compiled check
         return False
     try:
-        _check.validate(data)
+        _check.validate(data)  # type: ignore[no-untyped-call]
     except Exception:  # any failure: let jsonschema explain it
         return False
     return True
@@ -135,7 +135,7 @@ def _fast_valid(data: Any) -> bool:
 
 def schema_problems(doc: Document) -> list[str]:
     """Every violation of the schema, as ``file:line: key.path: what is allowed``."""
-    import jsonschema
+    import jsonschema  # type: ignore[import-untyped]
 
     validator = jsonschema.Draft7Validator(schema())
     found = []
@@ -166,7 +166,7 @@ def _explain(error: Any, path: KeyPath) -> str:
     kind, value, sub = error.validator, error.instance, error.schema
     if kind == "required":
         missing = [k for k in error.validator_value if k not in value]
-        return f"missing required key {missing[0]!r}" if missing else error.message  # type: ignore[no-any-return]
+        return f"missing required key {missing[0]!r}" if missing else str(error.message)
     if kind == "enum":
         return f"{value!r} is not allowed; use one of: {', '.join(map(str, error.validator_value))}"
     if kind == "const":
