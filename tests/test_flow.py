@@ -81,7 +81,7 @@ def test_override_and_git_fallbacks() -> None:
     local = Context.from_env({}, git_branch="experiment/z", git_default="develop")
     assert (local.branch, local.default_branch, local.source) == ("experiment/z", "develop", "local")
     assert Context.from_env({}, git_branch="x").default_branch == "main"
-    assert Context.from_env({"ALOPS_DEFAULT_BRANCH": "prod", "CI_DEFAULT_BRANCH": "main"}, branch="x").default_branch == "prod"
+    assert Context.from_env({"CI_DEFAULT_BRANCH": "main"}, branch="x", default_branch="prod").default_branch == "prod"
 
 
 def test_no_branch_is_a_clear_error() -> None:

@@ -63,7 +63,9 @@ class Context:
                 "cannot tell which branch this pipeline is for: pass --branch NAME "
                 "(or set CI_COMMIT_BRANCH), or check out a branch"
             )
-        default = default_branch or env.get("ALOPS_DEFAULT_BRANCH") or env.get("CI_DEFAULT_BRANCH") or git_default
+        # No ALOPS_DEFAULT_BRANCH: in CI the template's rules compare with
+        # $CI_DEFAULT_BRANCH, and the plan must agree with them.
+        default = default_branch or env.get("CI_DEFAULT_BRANCH") or git_default
         return cls(branch, tag, source, default or "main", iid)
 
 
@@ -172,7 +174,7 @@ def current_plan(
         from alops import git
 
         git_branch = git.current_branch(config.root)
-    if not (default_branch or env.get("ALOPS_DEFAULT_BRANCH") or env.get("CI_DEFAULT_BRANCH")):
+    if not (default_branch or env.get("CI_DEFAULT_BRANCH")):
         from alops import git
 
         git_default = git.default_branch(config.root)

@@ -11,9 +11,7 @@ import click
 @click.option("--branch", "-b", help="Branch to plan for (default: from CI variables, else the checked-out branch).")
 @click.option(
     "--default-branch",
-    envvar="ALOPS_DEFAULT_BRANCH",
-    show_envvar=True,
-    help="The project's default branch (default: CI_DEFAULT_BRANCH, else origin/HEAD, else main).",
+    help="The project's default branch, for local use (default: CI_DEFAULT_BRANCH, else origin/HEAD, else main).",
 )
 @click.option(
     "--format",
