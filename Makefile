@@ -20,7 +20,8 @@ setup: $(VENV)/.installed node_modules/.installed
 	@scripts/ensure-system-tools
 
 $(VENV)/.installed: pyproject.toml
-	python3 -m venv $(VENV)
+	@# An existing venv is reused: re-running venv with another python3 would break it.
+	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,example]'
 	touch $@
 

@@ -1,43 +1,46 @@
-"""Shared fixtures: a clean environment for every test, git identity for real repos."""
+"""Shared fixtures: a clean environment for every test, and the example project."""
 
 from __future__ import annotations
 
-import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SKELETON = REPO / "examples" / "project-skeleton"
+from alops.demo import prepare_project
 
-_STRIPPED = ("CI", "CI_", "GITLAB_", "ALOPS_")
+from helpers import isolate
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """No test reads the real CI context, the user's git config or DVC's global config."""
-    for key in list(os.environ):
-        if key == "CI" or key.startswith(_STRIPPED[1:]):
-            monkeypatch.delenv(key)
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_AUTHOR_NAME", "alops tests")
-    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "tests@alops.invalid")
-    monkeypatch.setenv("GIT_COMMITTER_NAME", "alops tests")
-    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "tests@alops.invalid")
-    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(home / ".dvc-site"))
+    isolate(monkeypatch, tmp_path_factory.mktemp("home"))
     yield
 
 
 @pytest.fixture
-def skeleton_copy(tmp_path: Path) -> Path:
-    """A plain copy of examples/project-skeleton (no git, no data)."""
-    dest = tmp_path / "project"
-    shutil.copytree(SKELETON, dest)
+def template(clean_env: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project as a git repo (``repo/``) with its data on a local DVC remote (``remote/``).
+
+    Prepared once per session (about 5 s) in the session's base temp directory;
+    tests must not change it: use ``project`` for a copy of their own.
+    """
+    base = tmp_path_factory.getbasetemp() / "example-project"
+    if not (base / "ready").exists():
+        shutil.rmtree(base, ignore_errors=True)
+        prepare_project(base / "repo", base / "remote")
+        (base / "ready").touch()
+    return base
+
+
+@pytest.fixture
+def project(template: Path, tmp_path: Path) -> Path:
+    """A fresh clone of the example project with its own copy of the DVC remote."""
+    dest, remote = tmp_path / "project", tmp_path / "remote"
+    subprocess.run(["git", "clone", "--quiet", str(template / "repo"), str(dest)], check=True)
+    shutil.copytree(template / "remote", remote)
+    (dest / ".dvc" / "config.local").write_text(f"['remote \"storage\"']\n    url = {remote}\n")
     return dest

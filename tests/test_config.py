@@ -103,7 +103,9 @@ def test_line_numbers_point_at_the_key(tmp_path: Path) -> None:
 def test_many_problems_are_capped(tmp_path: Path) -> None:
     path = tmp_path / "alops.yaml"
     extra = "".join(f"junk{i}: 1\n" for i in range(30))
-    path.write_text("version: 1\ndatasets: {full: {targets: [f]}, dev: {targets: [d]}}\npipeline: {train: [t]}\n" + extra)
+    path.write_text(
+        "version: 1\ndatasets: {full: {targets: [f]}, dev: {targets: [d]}}\npipeline: {train: [t]}\n" + extra
+    )
     with pytest.raises(ConfigError) as info:
         load_config(path)
     text = str(info.value)
@@ -124,7 +126,9 @@ def test_directory_is_refused(tmp_path: Path) -> None:
 def test_defaults_fill_in() -> None:
     config = load_config(HERE / "config" / "valid" / "minimal.yml")
     assert config.branches == DEFAULT_PATTERNS
-    assert config.flows["feature"] == Flow("feature", "dev", "cpu", ("plan", "validate", "data", "train", "evaluate"), False)
+    assert config.flows["feature"] == Flow(
+        "feature", "dev", "cpu", ("plan", "validate", "data", "train", "evaluate"), False
+    )
     assert config.flows["experiment"].dataset == "full" and config.flows["experiment"].push
     assert config.runners == {"cpu": (), "gpu": ("gpu",)}
     assert config.parameters is None and config.active_learning is None

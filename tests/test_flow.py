@@ -142,7 +142,13 @@ def test_current_plan_reads_the_git_checkout(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("ref", "slug"),
-    [("feature/Add-Thing", "feature-add-thing"), ("ünï/x", "n-x"), ("---", "ref"), ("a" * 100, "a" * 63), ("x__y", "x-y")],
+    [
+        ("feature/Add-Thing", "feature-add-thing"),
+        ("ünï/x", "n-x"),
+        ("---", "ref"),
+        ("a" * 100, "a" * 63),
+        ("x__y", "x-y"),
+    ],
 )
 def test_slugify(ref: str, slug: str) -> None:
     assert slugify(ref) == slug

@@ -28,7 +28,7 @@ def test_value_not_allowed_names_both_files(project: Path) -> None:
     (project / "params.yaml").write_text(text)
     config = load_config(project / "alops.yaml")
     [problem] = params.check(config)
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if "C: 3.0" in l)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "C: 3.0" in row)
     assert problem.startswith(f"{project / 'params.yaml'}:{line}: train.C: 3.0 is not an allowed value; allowed (")
     assert problem.endswith("): 0.1, 1.0, 10.0")
     with pytest.raises(ConfigError):
@@ -37,7 +37,9 @@ def test_value_not_allowed_names_both_files(project: Path) -> None:
 
 def test_integer_equals_float_but_bool_is_not_a_number(project: Path) -> None:
     text = (project / "params.yaml").read_text()
-    (project / "params.yaml").write_text(text.replace("C: 1.0", "C: 1").replace("n_estimators: 100", "n_estimators: true"))
+    (project / "params.yaml").write_text(
+        text.replace("C: 1.0", "C: 1").replace("n_estimators: 100", "n_estimators: true")
+    )
     [problem] = params.check(load_config(project / "alops.yaml"))
     assert "train.n_estimators: True is not an allowed value" in problem
 
@@ -56,4 +58,4 @@ def test_lookup() -> None:
     data = {"a": {"b": {"c": 1}}, "x": 2}
     assert params.lookup(data, "a.b.c") == 1
     assert params.lookup(data, "x") == 2
-    assert params.lookup(data, "x.y") is not 2 and params.lookup(data, "a.z") is params.lookup(data, "q")
+    assert params.lookup(data, "x.y") != 2 and params.lookup(data, "a.z") is params.lookup(data, "q")

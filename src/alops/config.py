@@ -151,7 +151,9 @@ def schema_problems(doc: Document) -> list[str]:
             continue
         found.append((doc.line(path) or 0, format_path(path), _explain(error, path)))
     found.sort(key=lambda item: item[:2])
-    return [f"{doc.name}:{line}: {where}: {what}" if line else f"{doc.name}: {where}: {what}" for line, where, what in found]
+    return [
+        f"{doc.name}:{line}: {where}: {what}" if line else f"{doc.name}: {where}: {what}" for line, where, what in found
+    ]
 
 
 def _unknown_key(key: str, allowed: list[str]) -> str:
@@ -204,7 +206,9 @@ def _semantic_problems(doc: Document) -> list[str]:
     data, out = doc.data, []
     for path, text in _strings(data, ()):
         if _CONTROL.search(text):
-            out.append(f"{doc.where(path)}: {format_path(path)}: control characters (newline, tab, NUL…) are not allowed")
+            out.append(
+                f"{doc.where(path)}: {format_path(path)}: control characters (newline, tab, NUL…) are not allowed"
+            )
     for role, pattern in (data.get("branches") or {}).items():
         try:
             compile_pattern(pattern)
@@ -268,4 +272,6 @@ def _build(path: Path, doc: Document) -> Config:
         else None
     )
     quality = {k: dict(v) for k, v in ((data.get("quality") or {}).get("thresholds") or {}).items()}
-    return Config(path, branches, datasets, pipeline, flows, runners, parameters, quality, data.get("active_learning"), doc)
+    return Config(
+        path, branches, datasets, pipeline, flows, runners, parameters, quality, data.get("active_learning"), doc
+    )

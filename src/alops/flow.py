@@ -178,7 +178,9 @@ def current_plan(
         from alops import git
 
         git_default = git.default_branch(config.root)
-    ctx = Context.from_env(env, branch=branch, default_branch=default_branch, git_branch=git_branch, git_default=git_default)
+    ctx = Context.from_env(
+        env, branch=branch, default_branch=default_branch, git_branch=git_branch, git_default=git_default
+    )
     return make_plan(config, ctx, env, role=role)
 
 
@@ -214,7 +216,9 @@ def slugify(ref: str) -> str:
 
 def printable(text: str) -> str:
     """``text`` quoted, with anything a terminal could interpret escaped."""
-    out = "".join(ch if ch.isprintable() and ch not in "\\'" else ascii(ch)[1:-1] if ch != "'" else "\\'" for ch in text)
+    out = "".join(
+        ch if ch.isprintable() and ch not in "\\'" else ascii(ch)[1:-1] if ch != "'" else "\\'" for ch in text
+    )
     return f"'{out}'"
 
 
@@ -228,12 +232,22 @@ def render(plan: Plan, fmt: str) -> str:
     rows = [
         ("role", f"{plan.role}  ({plan.reason})"),
         ("ref", f"{plan.ref_kind} {printable(plan.ref)}"),
-        ("pipeline", plan.source + (f", merge request !{printable(plan.merge_request_iid)[1:-1]}" if plan.merge_request_iid else "")),
-        ("dataset", f"{plan.dataset}  ({', '.join(plan.targets)}" + (f" from remote {plan.remote})" if plan.remote else ")")),
+        (
+            "pipeline",
+            plan.source
+            + (f", merge request !{printable(plan.merge_request_iid)[1:-1]}" if plan.merge_request_iid else ""),
+        ),
+        (
+            "dataset",
+            f"{plan.dataset}  ({', '.join(plan.targets)}" + (f" from remote {plan.remote})" if plan.remote else ")"),
+        ),
         ("runner", f"{plan.runner}  (tags: {tags})"),
         ("jobs", ", ".join(plan.jobs) or "(none)"),
         ("train", " → ".join(plan.train_stages) if "train" in plan.jobs else "(not run)"),
-        ("evaluate", " → ".join(plan.evaluate_stages) if "evaluate" in plan.jobs and plan.evaluate_stages else "(not run)"),
+        (
+            "evaluate",
+            " → ".join(plan.evaluate_stages) if "evaluate" in plan.jobs and plan.evaluate_stages else "(not run)",
+        ),
         ("push", "yes: outputs and run-cache go to the DVC remote" if plan.push else "no: outputs stay in the job"),
     ]
     return "".join(f"{k:<9} {v}\n" for k, v in rows)

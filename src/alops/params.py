@@ -17,7 +17,11 @@ def check(config: Config) -> list[str]:
     if spec is None:
         return []
     path = config.root / spec.file
-    declared = config.where("parameters", "file") if "file" in (config.document.data["parameters"]) else config.where("parameters")
+    declared = (
+        config.where("parameters", "file")
+        if "file" in (config.document.data["parameters"])
+        else config.where("parameters")
+    )
     if not path.exists():
         return [f"{declared}: parameters.file: {spec.file} does not exist (looked in {config.root})"]
     doc = yamlfile.load(path)
@@ -29,7 +33,9 @@ def check(config: Config) -> list[str]:
             out.append(f"{where}: parameters.allowed.{key}: {spec.file} has no key {key}")
         elif not _allowed(value, allowed):
             vline = doc.where(tuple(key.split(".")))
-            out.append(f"{vline}: {key}: {value!r} is not an allowed value; allowed ({where}): {', '.join(map(repr, allowed))}")
+            out.append(
+                f"{vline}: {key}: {value!r} is not an allowed value; allowed ({where}): {', '.join(map(repr, allowed))}"
+            )
     return out
 
 

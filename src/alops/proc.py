@@ -43,7 +43,5 @@ def run(
         shown = " ".join(args[:3]) + (" …" if len(args) > 3 else "")
         detail = (result.stderr or result.stdout or "").strip() if capture else ""
         tail = "\n".join(detail.splitlines()[-20:])
-        raise ToolError(
-            f"`{shown}` failed with exit code {result.returncode}" + (f":\n{tail}" if tail else "")
-        )
+        raise ToolError(f"`{shown}` failed with exit code {result.returncode}" + (f":\n{tail}" if tail else ""))
     return result

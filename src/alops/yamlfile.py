@@ -104,7 +104,9 @@ def loads(text: str, name: str = "<string>") -> Document:
     data = builder.build(node, (), 0)
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else f"the scalar {data!r}"
-        raise ConfigError(f"{name}:{node.start_mark.line + 1}: the file must be a mapping of keys to values, not {kind}")
+        raise ConfigError(
+            f"{name}:{node.start_mark.line + 1}: the file must be a mapping of keys to values, not {kind}"
+        )
     return Document(name, data, builder.lines)
 
 
@@ -122,7 +124,9 @@ class _Builder:
     def build(self, node: yaml.Node, path: KeyPath, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
-            raise self.fail(node, f"more than {MAX_NODES} values after expanding aliases; refusing to load (alias bomb?)")
+            raise self.fail(
+                node, f"more than {MAX_NODES} values after expanding aliases; refusing to load (alias bomb?)"
+            )
         if depth > MAX_DEPTH:
             raise self.fail(node, f"nested deeper than {MAX_DEPTH} levels")
         self.lines.setdefault(path, node.start_mark.line + 1)
@@ -155,10 +159,15 @@ class _Builder:
                 raise self.fail(key_node, f"a key under {format_path(path)} is a list or mapping; keys must be strings")
             key = self.loader.construct_object(key_node)
             if not isinstance(key, str):
-                raise self.fail(key_node, f"key {key_node.value!r} under {format_path(path)} is read as {type(key).__name__}; quote it to make it a string")
+                raise self.fail(
+                    key_node,
+                    f"key {key_node.value!r} under {format_path(path)} is read as {type(key).__name__}; quote it to make it a string",
+                )
             line = key_node.start_mark.line + 1
             if key in seen:
-                raise self.fail(key_node, f"duplicate key {format_path((*path, key))} (first defined on line {seen[key]})")
+                raise self.fail(
+                    key_node, f"duplicate key {format_path((*path, key))} (first defined on line {seen[key]})"
+                )
             seen[key] = line
             child = (*path, key)
             self.lines[child] = line

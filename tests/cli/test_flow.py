@@ -126,7 +126,9 @@ def test_console_script_end_to_end(tmp_path: Path) -> None:
 
     exe = Path(sys.executable).with_name("alops")
     env = {**os.environ, **ci_env("release/2.0")}
-    out = subprocess.run([str(exe), "-c", CONFIG, "flow", "--format", "dotenv"], env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [str(exe), "-c", CONFIG, "flow", "--format", "dotenv"], env=env, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stderr
     assert "ALOPS_ROLE=release\nALOPS_REF_SLUG=release-2-0\n" in out.stdout
 

@@ -21,7 +21,9 @@ def validate(obj: dict[str, str], file: str | None) -> None:
     cfg = load_config(file or obj["config"])
     params.require_valid(cfg)
     n = len(cfg.parameters.allowed) if cfg.parameters else 0
-    click.echo(f"{cfg.path} is valid" + (f"; {n} parameter{'s' if n != 1 else ''} within their allowed values" if n else ""))
+    click.echo(
+        f"{cfg.path} is valid" + (f"; {n} parameter{'s' if n != 1 else ''} within their allowed values" if n else "")
+    )
 
 
 @config.command()

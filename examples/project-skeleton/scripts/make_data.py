@@ -1,0 +1,105 @@
+"""Write the digits data set as the project's raw data: data/full/ and data/dev/.
+
+    python scripts/make_data.py [--out data] [--dev-fraction 0.25] [--seed 0]
+
+The 1,797 8x8 images of scikit-learn's digits (shipped inside scikit-learn, no
+download) become two CSV files per data set, with the same columns:
+
+    labelled.csv    id, label, split (train/validation/test), p00 … p63 (0–16)
+    unlabelled.csv  the same columns with label and split empty: the pool
+                    active learning draws from
+
+Like real data, the full set holds a few corrupt rows (a missing field, a
+non-numeric pixel, a label that is not a digit) and outliers (images exported
+on a 0–255 scale); src/prepare.py drops and counts them. data/dev/ is a
+stratified sample of data/full/ (same label and split proportions) that keeps
+some of each. The output is the same bytes on every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_digits
+
+UNLABELLED_SHARE = 0.2
+SPLITS = (("train", 0.7), ("validation", 0.15), ("test", 0.15))
+HEADER = ["id", "label", "split", *(f"p{i:02d}" for i in range(64))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("data"))
+    parser.add_argument("--dev-fraction", type=float, default=0.25)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    rng = np.random.RandomState(args.seed)  # the legacy generator: stable across numpy versions
+    digits = load_digits()
+    pixels, labels = digits.data.astype(int), digits.target.astype(int)
+    rows = [[f"d{i:04d}", str(labels[i]), "", *map(str, pixels[i])] for i in range(len(labels))]
+
+    # Per class: a share goes to the unlabelled pool, the rest to train/validation/test.
+    pool: set[int] = set()
+    for label in range(10):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_pool = round(len(members) * UNLABELLED_SHARE)
+        pool.update(int(i) for i in members[:n_pool])
+        start = n_pool
+        for k, (split, share) in enumerate(SPLITS):
+            n = len(members) - start if k == len(SPLITS) - 1 else round((len(members) - n_pool) * share)
+            for i in members[start : start + n]:
+                rows[i][2] = split
+            start += n
+    for i in pool:
+        rows[i][1] = rows[i][2] = ""
+
+    # The dev set: the same fraction of every (split, label) group, and of the pool.
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, row in enumerate(rows):
+        groups.setdefault((row[2], row[1]), []).append(i)
+    dev: set[int] = set()
+    for key in sorted(groups):
+        members = rng.permutation(groups[key])
+        dev.update(int(i) for i in members[: max(1, round(len(members) * args.dev_fraction))])
+
+    _spoil(rows, rng, dev)
+    for name, keep in (("full", range(len(rows))), ("dev", sorted(dev))):
+        labelled = [rows[i] for i in keep if i not in pool]
+        unlabelled = [rows[i] for i in keep if i in pool]
+        _write(args.out / name / "labelled.csv", labelled)
+        _write(args.out / name / "unlabelled.csv", unlabelled)
+        print(f"{args.out / name}: {len(labelled)} labelled and {len(unlabelled)} unlabelled rows")
+
+
+def _spoil(rows: list[list[str]], rng: np.random.RandomState, dev: set[int]) -> None:
+    """Corrupt a few rows and scale a few to 0–255; some of each land in the dev set."""
+    in_dev = [i for i in rng.permutation(len(rows)) if i in dev]
+    not_dev = [i for i in rng.permutation(len(rows)) if i not in dev]
+    corrupt = [*in_dev[:2], *not_dev[:4]]
+    outliers = [in_dev[2], *not_dev[4:6]]
+    breakers = [
+        lambda r: r[:-1],  # a truncated line: one field missing
+        lambda r: [*r[:10], "n/a", *r[11:]],  # a pixel that is not a number
+        lambda r: [r[0], "seven", *r[2:]] if r[1] else [*r[:5], "", *r[6:]],  # a label that is not a digit
+        lambda r: [r[0], "12", *r[2:]] if r[1] else [*r[:20], "1e", *r[21:]],  # a label out of range
+    ]
+    for k, i in enumerate(corrupt):
+        rows[i] = breakers[k % len(breakers)](rows[i])
+    for i in outliers:
+        rows[i] = [*rows[i][:3], *(str(round(int(v) * 255 / 16)) for v in rows[i][3:])]
+
+
+def _write(path: Path, rows: list[list[str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(HEADER)
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

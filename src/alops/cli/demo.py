@@ -1,0 +1,48 @@
+"""``alops demo``: the example project's flows, end to end, in a scratch directory."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Work here (must be empty or new; kept afterwards). Default: a temporary directory.",
+)
+@click.option("--keep", is_flag=True, help="Keep the temporary directory to look around afterwards.")
+def demo(workdir: Path | None, keep: bool) -> None:
+    """Run the example project's feature and experiment flows in a scratch repository.
+
+    Builds a git+DVC copy of examples/project-skeleton with its data on a
+    local DVC remote, then for feature/demo and experiment/demo clones it
+    fresh and runs the flow the way CI would (`alops run`): feature on the
+    dev dataset without pushing, experiment on the full dataset, pushing
+    outputs and run-cache. Needs no GitLab and no network.
+    """
+    from alops.demo import demo as run_demo
+    from alops.demo import render
+    from alops.errors import ConfigError
+
+    if workdir is not None and workdir.exists() and any(workdir.iterdir()):
+        raise ConfigError(f"--workdir {workdir} is not empty: give a new or empty directory")
+    temporary = workdir is None
+    root = Path(tempfile.mkdtemp(prefix="alops-demo-")) if workdir is None else workdir
+    try:
+        report = run_demo(root, progress=lambda step: click.echo(f"… {step}", err=True))
+        click.echo(render(report))
+        click.echo("")
+        click.echo("Next: start a project from examples/project-skeleton (its README lists the one-time steps),")
+        click.echo("      see any branch's plan with `alops flow --branch NAME`, and run it with `alops run`.")
+        if temporary and not keep:
+            click.echo(f"Done in {report.seconds:.1f} s; the work directory was removed (--keep keeps it).")
+        else:
+            click.echo(f"Done in {report.seconds:.1f} s; everything is in {root}")
+    finally:
+        if temporary and not keep:
+            shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,86 @@
+"""``alops run``: a flow's DVC stages, run here as its CI jobs run them."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import click
+
+from alops.roles import ROLES
+
+if TYPE_CHECKING:
+    from alops.run import RunResult
+
+
+@click.command()
+@click.option(
+    "--flow",
+    type=click.Choice(["auto", *ROLES]),
+    default="auto",
+    show_default=True,
+    help="auto: the role of the branch (from CI variables, else the checked-out branch).",
+)
+@click.option(
+    "--job",
+    type=click.Choice(["train", "evaluate", "all"]),
+    default="all",
+    show_default=True,
+    help="Which CI job's stages to run.",
+)
+@click.option("--branch", "-b", help="Branch to plan for (default: from CI variables, else the checked-out branch).")
+@click.option(
+    "--pull/--no-pull", default=True, show_default=True, help="Pull the flow's dataset from the DVC remote first."
+)
+@click.option(
+    "--push/--no-push",
+    default=None,
+    help="Push outputs and run-cache to the DVC remote afterwards (default: as the flow does).",
+)
+@click.pass_obj
+def run(obj: dict[str, str], flow: str, job: str, branch: str | None, pull: bool, push: bool | None) -> None:
+    """Run the DVC stages of a flow here, as its CI jobs would.
+
+    Pulls the flow's dataset (dev for feature branches, full otherwise), runs
+    `dvc repro` on the train and evaluate stages that alops.yaml names, pushes
+    outputs and run-cache when the flow does, and prints the metrics.
+    """
+    from alops.config import load_config
+    from alops.flow import current_plan, printable
+    from alops.run import RUN_JOBS, run_flow
+
+    config = load_config(obj["config"])
+    plan = current_plan(config, os.environ, branch=branch, role=None if flow == "auto" else flow)
+    jobs = RUN_JOBS if job == "all" else (job,)
+    click.echo(f"Running the {plan.role} flow ({plan.reason}) on the {plan.dataset} dataset, ref {printable(plan.ref)}")
+    result = run_flow(config, plan, jobs=jobs, pull=pull, push=push)
+    click.echo(render(result))
+
+
+def render(result: RunResult) -> str:
+    """The result as aligned ``key value`` lines for people."""
+    rows = []
+    if result.pulled:
+        p = result.pulled
+        source = f"DVC remote `{p.remote}`" if p.remote else "the default DVC remote"
+        rows.append(
+            ("data", f"{p.dataset}: {', '.join(p.targets)} pulled from {source} ({p.files} files, {p.seconds:.1f} s)")
+        )
+    else:
+        rows.append(("data", f"{result.dataset}: not pulled (--no-pull), using the workspace"))
+    rows.append(("stages", " → ".join(result.stages)))
+    if result.reproduced:
+        rows.append(("updated", ", ".join(result.reproduced) + " (run, or restored from the run-cache)"))
+    else:
+        rows.append(("updated", "none: every stage was up to date"))
+    rows.append(("push", "outputs and run-cache pushed to the DVC remote" if result.pushed else "no"))
+    for name, values in result.metrics.items():
+        rows.append(("metrics", f"{name}: " + ", ".join(f"{k} {_num(v)}" for k, v in values.items())))
+    if not result.metrics:
+        rows.append(("metrics", "(none yet: the evaluate job writes them)"))
+    rows.append(("time", f"{result.seconds:.1f} s"))
+    return "".join(f"{k:<8} {v}\n" for k, v in rows).rstrip("\n")
+
+
+def _num(value: float) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -1,0 +1,217 @@
+"""The example project as a real repository, and a demo of its flows.
+
+:func:`prepare_project` turns ``examples/project-skeleton`` into a git and DVC
+repository whose data sits on a local-directory DVC remote; tests of the CI
+templates use it too. :func:`demo` clones it once per branch and runs each
+branch's flow there, as a CI pipeline would.
+
+The skeleton is read from alops's source tree, so this works from a source
+checkout (``pip install -e .``); an installed wheel does not carry it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from alops import dvc, proc
+from alops.data import count_files, outputs
+from alops.errors import ConfigError, ToolError
+
+REMOTE_NAME = "storage"
+ORIGIN = "git@gitlab.example.com:grp/proj.git"
+FLOWS = ("feature/demo", "experiment/demo")
+# What a run of the skeleton leaves behind; never copied into a new project.
+_GENERATED = {".git", ".dvc", "data", "models", "metrics", "dvc.lock", ".venv"}
+# The example repository's one commit: with this identity unless git's
+# environment variables give one (a fresh machine may have no user.name), and
+# without the user's signing or hooks, which are for their own repositories.
+_COMMIT = ["-c", "user.name=alops demo", "-c", "user.email=demo@alops.invalid", "-c", "commit.gpgsign=false"]
+
+
+@dataclass(frozen=True)
+class FlowReport:
+    """One branch of the demo: its plan and what running it did."""
+
+    branch: str
+    role: str
+    reason: str
+    dataset: str
+    runner: str
+    runner_tags: tuple[str, ...]
+    files: int
+    rows: int
+    not_downloaded: tuple[str, ...]
+    stages: tuple[str, ...]
+    reproduced: tuple[str, ...]
+    pushed: bool
+    new_remote_files: int
+    metrics: dict[str, float]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    workdir: Path
+    project: Path
+    remote: Path
+    remote_files: int
+    flows: tuple[FlowReport, ...]
+    seconds: float
+
+
+def skeleton() -> Path:
+    """``examples/project-skeleton`` of the source tree alops runs from."""
+    path = Path(__file__).resolve().parents[2] / "examples" / "project-skeleton"
+    if not (path / "alops.yaml").is_file():
+        raise ConfigError(
+            "the example project ships with alops's source, not with an installed package: "
+            "clone the alops repository and run `pip install -e .` there, then run this again"
+        )
+    return path
+
+
+def prepare_project(dest: Path, remote: Path) -> Path:
+    """Make ``dest`` a git+DVC repository of the example project, its data pushed to ``remote``.
+
+    ``remote`` (a local directory) becomes the default DVC remote ``storage``,
+    committed in ``.dvc/config`` so every clone, and every isolated CI job, finds
+    it. The repository gets an ``origin`` that looks like GitLab's, with
+    ``origin/HEAD`` pointing at ``main``. Returns ``dest``.
+    """
+    dest, remote = Path(dest).resolve(), Path(remote).resolve()
+    if dest.exists() and any(dest.iterdir()):
+        raise ConfigError(f"{dest} is not empty: choose a new directory for the example project")
+    shutil.copytree(skeleton(), dest, ignore=_ignore, dirs_exist_ok=True)
+    _git(dest, "init", "--quiet", "--initial-branch=main")
+    dvc.init(cwd=dest)
+    made = proc.run([sys.executable, "scripts/make_data.py"], cwd=dest, check=False)
+    if made.returncode != 0:
+        if "No module named 'sklearn'" in made.stderr:
+            raise ToolError("the example project needs scikit-learn: run `pip install 'alops[example]'`")
+        raise ToolError(f"scripts/make_data.py failed:\n{made.stderr.strip()[-2000:]}")
+    dvc.add(["data/full", "data/dev"], cwd=dest)
+    remote.mkdir(parents=True, exist_ok=True)
+    dvc.add_remote(REMOTE_NAME, str(remote), cwd=dest, default=True)
+    dvc.push(run_cache=False, cwd=dest)
+    _git(dest, "add", "--all")
+    message = "Example project: data tracked by DVC on remote `storage`"
+    _git(dest, *_COMMIT, "commit", "--quiet", "--no-verify", "-m", message)
+    _git(dest, "remote", "add", "origin", ORIGIN)
+    _git(dest, "update-ref", "refs/remotes/origin/main", "HEAD")
+    _git(dest, "symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/main")
+    return dest
+
+
+def demo(workdir: Path, *, progress: Callable[[str], None] | None = None) -> DemoReport:
+    """Prepare the example project in ``workdir``, then run the feature and experiment flows.
+
+    Each flow runs in a fresh clone, so its data really comes from the DVC
+    remote. ``progress`` is told what is happening, step by step.
+    """
+    from alops.config import load_config
+    from alops.flow import current_plan
+    from alops.run import run_flow
+
+    say = progress or (lambda _: None)
+    started = time.monotonic()
+    workdir = Path(workdir).resolve()
+    say("Preparing the example project: git, DVC, the digits data pushed to a local DVC remote")
+    project = prepare_project(workdir / "project", workdir / "remote")
+    remote = workdir / "remote"
+    remote_files = count_files(remote)
+    reports = []
+    for branch in FLOWS:
+        clone = workdir / branch.replace("/", "-")
+        say(f"Running {branch} in a fresh clone ({clone.name}/)")
+        flow_started = time.monotonic()
+        _git(workdir, "clone", "--quiet", str(project), str(clone))
+        _git(clone, "checkout", "--quiet", "-b", branch)
+        config = load_config(clone / "alops.yaml")
+        # An empty environment: the demo plans from the checkout, never from a CI job it may run in.
+        plan = current_plan(config, {})
+        before = count_files(remote)
+        result = run_flow(config, plan, quiet=True)
+        ours = [p for t in plan.targets for p in outputs(clone, t)]
+        others = {t for name, ds in config.datasets.items() if name != plan.dataset for t in ds.targets}
+        absent = [p for t in sorted(others) for p in outputs(clone, t) if not p.exists()]
+        reports.append(
+            FlowReport(
+                branch=branch,
+                role=plan.role,
+                reason=plan.reason,
+                dataset=plan.dataset,
+                runner=plan.runner,
+                runner_tags=plan.runner_tags,
+                files=result.pulled.files if result.pulled else 0,
+                rows=sum(_rows(p) for p in ours),
+                not_downloaded=tuple(str(p.relative_to(clone)) for p in absent),
+                stages=result.stages,
+                reproduced=result.reproduced,
+                pushed=result.pushed,
+                new_remote_files=count_files(remote) - before,
+                metrics=next(iter(result.metrics.values()), {}),
+                seconds=time.monotonic() - flow_started,
+            )
+        )
+    return DemoReport(workdir, project, remote, remote_files, tuple(reports), time.monotonic() - started)
+
+
+def render(report: DemoReport) -> str:
+    """The demo's results for people: what each flow did and why."""
+    from alops.roles import ROLE_DEFAULTS
+
+    lines = [
+        "Two branches of the example project, each run the way its CI pipeline runs it.",
+        "",
+        f"project   {report.project}",
+        "          a git repository; data/full and data/dev are tracked by DVC",
+        f"remote    {report.remote}",
+        f"          the DVC remote `{REMOTE_NAME}` (a local directory standing in for S3), {report.remote_files} files",
+    ]
+    for flow in report.flows:
+        tags = ", ".join(flow.runner_tags) or "untagged"
+        data = f"{flow.dataset}: {flow.files} files, {flow.rows} rows pulled from the remote"
+        if flow.not_downloaded:
+            data += f"; {', '.join(flow.not_downloaded)} never downloaded"
+        ran = f"{len(flow.reproduced)} of {len(flow.stages)} ran" if flow.reproduced else "all up to date"
+        if flow.pushed:
+            push = f"yes: {flow.new_remote_files} new files on the remote (outputs and run-cache) for later pipelines to reuse"
+        else:
+            push = f"no: {flow.new_remote_files} new files on the remote; results stay in the job"
+        metrics = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in flow.metrics.items())
+        lines += [
+            "",
+            f"{flow.branch}",
+            f"  role      {flow.role}: {flow.reason}",
+            f"            {ROLE_DEFAULTS[flow.role].summary}",
+            f"  data      {data}",
+            f"  runner    {flow.runner} (tags: {tags}); in CI a {flow.runner.upper()} runner takes the job, here this machine ran it",
+            f"  stages    {' → '.join(flow.stages)} ({ran})",
+            f"  metrics   {metrics or '(none)'}",
+            f"  push      {push}",
+            f"  time      {flow.seconds:.1f} s",
+        ]
+    return "\n".join(lines)
+
+
+def _rows(path: Path) -> int:
+    files = [path] if path.is_file() else sorted(path.rglob("*.csv")) if path.is_dir() else []
+    total = 0
+    for f in files:
+        with f.open("rb") as fh:
+            total += max(sum(1 for _ in fh) - 1, 0)  # minus the header
+    return total
+
+
+def _ignore(directory: str, names: list[str]) -> set[str]:
+    top = Path(directory).resolve() == skeleton()
+    return {n for n in names if n == "__pycache__" or (top and n in _GENERATED)}
+
+
+def _git(cwd: Path, *args: str) -> None:
+    proc.run(["git", *args], cwd=cwd)

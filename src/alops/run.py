@@ -1,0 +1,142 @@
+"""Run a flow's DVC stages here, the way its CI jobs run them."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alops import data, dvc
+from alops.config import Config
+from alops.errors import ConfigError
+from alops.flow import Plan
+
+RUN_JOBS = ("train", "evaluate")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What :func:`run_flow` did.
+
+    ``reproduced`` lists the stages DVC had to bring up to date (run, or
+    restored from the run-cache), in pipeline order; empty when everything
+    was already current. ``metrics`` maps each metrics file to its numbers.
+    """
+
+    role: str
+    dataset: str
+    jobs: tuple[str, ...]
+    stages: tuple[str, ...]
+    reproduced: tuple[str, ...]
+    pulled: data.PullResult | None
+    pushed: bool
+    metrics: dict[str, dict[str, float]]
+    seconds: float
+
+
+def jobs_to_run(plan: Plan, jobs: tuple[str, ...]) -> tuple[str, ...]:
+    """The requested jobs that the plan's flow has, in pipeline order."""
+    unknown = [j for j in jobs if j not in RUN_JOBS]
+    if unknown:
+        raise ConfigError(f"unknown job {unknown[0]!r}: use {' or '.join(RUN_JOBS)}")
+    chosen = tuple(j for j in RUN_JOBS if j in jobs and j in plan.jobs)
+    if not chosen:
+        raise ConfigError(
+            f"the {plan.role} flow runs no {' or '.join(jobs)} job (its jobs: {', '.join(plan.jobs) or 'none'}): "
+            "choose another flow with --flow"
+        )
+    return chosen
+
+
+def run_flow(
+    config: Config,
+    plan: Plan,
+    *,
+    jobs: tuple[str, ...] = RUN_JOBS,
+    pull: bool = True,
+    push: bool | None = None,
+    quiet: bool = False,
+) -> RunResult:
+    """Pull the plan's dataset, ``dvc repro`` the jobs' stages in order, then push if the flow does.
+
+    ``push=None`` follows the plan (experiment and default branches push
+    outputs and run-cache; feature branches do not). With ``quiet`` DVC's
+    output is kept out of the terminal (it is shown only when a step fails).
+    """
+    started = time.monotonic()
+    chosen = jobs_to_run(plan, jobs)
+    per_job = {"train": plan.train_stages, "evaluate": plan.evaluate_stages}
+    stages = tuple(s for job in chosen for s in per_job[job])
+    pulled = data.pull(config, plan) if pull else None
+    root = config.root
+    before = _lock(root)
+    stale = dvc.status(stages, cwd=root)
+    if stages:
+        # One `dvc repro` for all jobs: DVC runs the stages in pipeline order,
+        # as the CI jobs would one after the other, and starts once instead of
+        # once per job. `--pull` fetches from the default remote only (repro
+        # has no --remote), so it is used only when the dataset lives there too.
+        dvc.repro(stages, cwd=root, pull=pull and plan.remote is None, quiet=quiet)
+    after = _lock(root)
+    changed = {name for name in after if after[name] != before.get(name)}
+    names = {name for name in {*stale, *changed} if not name.endswith(".dvc")}
+    reproduced = tuple(_ordered(names, after, stages))
+    do_push = plan.push if push is None else push
+    if do_push:
+        dvc.push(targets=stages, remote=plan.remote, run_cache=True, cwd=root)
+    return RunResult(
+        role=plan.role,
+        dataset=plan.dataset,
+        jobs=chosen,
+        stages=stages,
+        reproduced=reproduced,
+        pulled=pulled,
+        pushed=do_push,
+        metrics=read_metrics(config, plan.dataset, plan.role),
+        seconds=time.monotonic() - started,
+    )
+
+
+def read_metrics(config: Config, dataset: str, role: str) -> dict[str, dict[str, float]]:
+    """The numbers in the configured metrics files (``{dataset}`` filled in) that exist."""
+    found: dict[str, dict[str, float]] = {}
+    for pattern in config.pipeline.metrics:
+        name = pattern.replace("{dataset}", dataset).replace("{role}", role)
+        path = config.root / name
+        if not path.is_file():
+            continue
+        text = path.read_text("utf-8")
+        if path.suffix == ".json":
+            values = json.loads(text)
+        else:
+            import yaml
+
+            values = yaml.safe_load(text)
+        found[name] = dict(_numbers(values, ""))
+    return found
+
+
+def _numbers(value: Any, prefix: str) -> Any:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _numbers(item, f"{prefix}{key}.")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield prefix[:-1], value
+
+
+def _lock(root: Path) -> dict[str, Any]:
+    path = root / "dvc.lock"
+    if not path.is_file():
+        return {}
+    import yaml
+
+    stages = (yaml.safe_load(path.read_text("utf-8")) or {}).get("stages") or {}
+    return dict(stages) if isinstance(stages, dict) else {}
+
+
+def _ordered(names: set[str], lock: dict[str, Any], stages: tuple[str, ...]) -> list[str]:
+    # Upstream stages DVC also ran (in dvc.lock's order) first, then the requested ones in pipeline order.
+    first = [s for s in stages if s in names]
+    return [s for s in lock if s in names and s not in first] + first

@@ -1,0 +1,74 @@
+"""``alops run``: the stages of a flow, run here on a real clone of the example project."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from alops.cli import cli
+from alops.errors import EXIT_CONFIG, EXIT_DATA
+
+
+def invoke(project: Path, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["-c", str(project / "alops.yaml"), "run", *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.slow
+def test_run_the_flow_of_the_checked_out_branch_then_again(project: Path) -> None:
+    subprocess.run(["git", "checkout", "--quiet", "-b", "feature/x"], cwd=project, check=True)
+
+    code, out, err = invoke(project)
+
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert (
+        lines[0]
+        == r"Running the feature flow (branch 'feature/x' matches /^feature\//) on the dev dataset, ref 'feature/x'"
+    )
+    assert re.fullmatch(
+        r"data     dev: data/dev\.dvc pulled from the default DVC remote \(2 files, \d+\.\d s\)", lines[1]
+    )
+    assert lines[2:5] == [
+        "stages   prepare@dev → train@dev → evaluate@dev",
+        "updated  prepare@dev, train@dev, evaluate@dev (run, or restored from the run-cache)",
+        "push     no",
+    ]
+    metrics = json.loads((project / "metrics/dev.json").read_text())
+    assert 0.85 <= metrics["accuracy"] <= 1.0
+    assert lines[5].startswith(f"metrics  metrics/dev.json: accuracy {metrics['accuracy']:.4g}, f1_macro ")
+    assert re.fullmatch(r"time     \d+\.\d s", lines[6])
+
+    code, out, err = invoke(project, "--job", "evaluate", "--no-pull")
+
+    assert (code, err) == (0, "")
+    assert out.splitlines()[1:4] == [
+        "data     dev: not pulled (--no-pull), using the workspace",
+        "stages   evaluate@dev",
+        "updated  none: every stage was up to date",
+    ]
+
+
+def test_a_dataset_remote_that_does_not_exist(project: Path) -> None:
+    path = project / "alops.yaml"
+    path.write_text(path.read_text().replace("targets: [data/dev.dvc]", "targets: [data/dev.dvc]\n    remote: nope"))
+    code, out, err = invoke(project, "--flow", "feature")
+    assert code == EXIT_DATA
+    assert out == "Running the feature flow (chosen with --flow) on the dev dataset, ref 'main'\n"
+    assert err == (
+        "Error: DVC remote `nope` is not configured: run `dvc remote add nope s3://…` "
+        "(or name a configured remote in alops.yaml, datasets.<name>.remote)\n"
+    )
+
+
+def test_a_flow_without_training_is_refused(project: Path) -> None:
+    code, out, err = invoke(project, "--flow", "tag", "--no-pull")
+    assert code == EXIT_CONFIG
+    assert err == (
+        "Error: the tag flow runs no train or evaluate job (its jobs: plan, validate): choose another flow with --flow\n"
+    )

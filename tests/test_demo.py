@@ -1,0 +1,72 @@
+"""alops.demo: the example project as a real repository, and the demo of its flows."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from alops.demo import FLOWS, demo, prepare_project, render, skeleton
+from alops.errors import ConfigError
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_prepare_project_makes_a_clean_repository_with_its_data_on_the_remote(template: Path) -> None:
+    repo, remote = template / "repo", template / "remote"
+    assert git(repo, "status", "--porcelain") == ""
+    assert git(repo, "branch", "--show-current") == "main"
+    assert git(repo, "remote", "get-url", "origin") == "git@gitlab.example.com:grp/proj.git"
+    assert git(repo, "symbolic-ref", "refs/remotes/origin/HEAD") == "refs/remotes/origin/main"
+    assert git(repo, "rev-parse", "origin/main") == git(repo, "rev-parse", "HEAD")
+    tracked = set(git(repo, "ls-files").splitlines())
+    assert {"data/full.dvc", "data/dev.dvc", "dvc.yaml", ".dvc/config", "scripts/make_data.py"} <= tracked
+    assert not any(name.endswith(".csv") for name in tracked)  # data goes to DVC, never to git
+    config = (repo / ".dvc/config").read_text()
+    assert "remote = storage" in config and f"url = {remote}" in config
+    for name in ("full", "dev"):
+        dir_md5 = yaml.safe_load((repo / f"data/{name}.dvc").read_text())["outs"][0]["md5"]
+        assert (remote / "files/md5" / dir_md5[:2] / dir_md5[2:]).is_file()
+
+
+def test_prepare_project_refuses_a_directory_in_use(tmp_path: Path) -> None:
+    (tmp_path / "dest").mkdir()
+    (tmp_path / "dest/keep.txt").write_text("mine")
+    with pytest.raises(ConfigError, match=r"dest is not empty: choose a new directory for the example project"):
+        prepare_project(tmp_path / "dest", tmp_path / "remote")
+
+
+def test_the_skeleton_is_found_from_the_source_tree() -> None:
+    assert (skeleton() / "dvc.yaml").is_file()
+
+
+@pytest.mark.slow
+def test_demo_runs_the_feature_and_the_experiment_flow(tmp_path: Path) -> None:
+    steps: list[str] = []
+
+    report = demo(tmp_path, progress=steps.append)
+
+    assert len(steps) == 3 and steps[1] == "Running feature/demo in a fresh clone (feature-demo/)"
+    feature, experiment = report.flows
+    assert tuple(f.branch for f in report.flows) == FLOWS
+    assert (feature.role, feature.dataset, feature.runner) == ("feature", "dev", "cpu")
+    assert (feature.files, feature.rows, feature.not_downloaded) == (2, 456, ("data/full",))
+    assert feature.reproduced == feature.stages == ("prepare@dev", "train@dev", "evaluate@dev")
+    assert (feature.pushed, feature.new_remote_files) == (False, 0)
+    assert 0.85 <= feature.metrics["accuracy"] <= 1.0
+    assert (experiment.role, experiment.dataset, experiment.runner) == ("experiment", "full", "gpu")
+    assert (experiment.files, experiment.rows, experiment.not_downloaded) == (2, 1797, ("data/dev",))
+    assert experiment.pushed and experiment.new_remote_files > 0
+    assert 0.9 <= experiment.metrics["accuracy"] <= 1.0
+    assert report.remote_files == 6  # both datasets: 4 CSV files and 2 directory listings
+
+    text = render(report)
+
+    assert "  data      dev: 2 files, 456 rows pulled from the remote; data/full never downloaded" in text
+    assert "  push      no: 0 new files on the remote; results stay in the job" in text
+    assert f"  push      yes: {experiment.new_remote_files} new files on the remote (outputs and run-cache)" in text
+    assert "  runner    gpu (tags: gpu); in CI a GPU runner takes the job, here this machine ran it" in text

@@ -1,0 +1,123 @@
+"""alops.dvc against real DVC: a real local-directory remote, real failures."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from alops import dvc
+from alops.errors import EXIT_DATA, EXIT_FAILURE, EXIT_TOOL, AlopsError, ConfigError, DataError, ToolError
+
+
+def test_pull_fetches_only_the_targets(project: Path) -> None:
+    dvc.pull(["data/dev.dvc"], cwd=project)
+    assert (project / "data/dev/labelled.csv").is_file()
+    assert not (project / "data/full").exists()
+
+
+def test_a_remote_that_is_not_configured_is_named(project: Path) -> None:
+    with pytest.raises(DataError) as caught:
+        dvc.pull(["data/dev.dvc"], remote="nope", cwd=project)
+    assert caught.value.exit_code == EXIT_DATA
+    assert str(caught.value) == (
+        "DVC remote `nope` is not configured: run `dvc remote add nope s3://…` "
+        "(or name a configured remote in alops.yaml, datasets.<name>.remote)"
+    )
+
+
+def test_no_remote_at_all_says_how_to_add_one(project: Path) -> None:
+    (project / ".dvc/config").write_text("")
+    (project / ".dvc/config.local").unlink()
+    with pytest.raises(DataError, match=r"^no DVC remote is configured: run `dvc remote add -d storage s3://…`"):
+        dvc.pull(["data/dev.dvc"], cwd=project)
+
+
+def test_no_remote_is_an_error_even_when_the_cache_has_everything(project: Path) -> None:
+    dvc.pull(["data/dev.dvc"], cwd=project)
+    (project / ".dvc/config").write_text("")
+    (project / ".dvc/config.local").unlink()
+    # DVC itself exits 0 here ("Everything is up to date"), which would hide
+    # the missing remote until a CI job's clean clone fails.
+    with pytest.raises(DataError, match="no DVC remote is configured"):
+        dvc.pull(["data/dev.dvc"], cwd=project)
+
+
+def test_objects_missing_from_the_remote(project: Path, tmp_path: Path) -> None:
+    shutil.rmtree(tmp_path / "remote" / "files")
+    with pytest.raises(DataError) as caught:
+        dvc.pull(["data/dev.dvc"], cwd=project)
+    assert re.fullmatch(
+        r"\d+ files? needed by `dvc pull data/dev.dvc` (is|are) on neither the local cache nor the default DVC "
+        r"remote: run `dvc push` where the data was added, or check that the remote's URL is right and reachable "
+        r"\(`dvc remote list`\)",
+        str(caught.value),
+    )
+
+
+def test_credentials_in_a_remote_url_are_never_shown(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY")
+    url = "http://alice:s3cret-pass@127.0.0.1:9/store"
+    (project / ".dvc/config.local").write_text(f"['remote \"storage\"']\n    url = {url}\n")
+    with pytest.raises(AlopsError) as caught:
+        dvc.pull(["data/dev.dvc"], cwd=project)
+    assert "s3cret-pass" not in str(caught.value)
+    assert "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY" not in str(caught.value)
+
+
+def test_redact_hides_url_credentials_key_ids_and_secret_variables() -> None:
+    env = {"AWS_SECRET_ACCESS_KEY": "abcdef123456", "MY_TOKEN": "tok-987654", "PATH": "/usr/bin"}
+    text = "https://bob:hunter22@host/x s3://b/k AKIAIOSFODNN7EXAMPLE abcdef123456 tok-987654 /usr/bin"
+    assert dvc.redact(text, env) == "https://***@host/x s3://b/k *** *** *** /usr/bin"
+
+
+def test_a_failing_stage_is_a_pipeline_failure_with_its_error(project: Path) -> None:
+    dvc.pull(["data/dev.dvc"], cwd=project)
+    params = project / "params.yaml"
+    params.write_text(params.read_text().replace("model: logreg", "model: bogus"))
+    with pytest.raises(AlopsError) as caught:
+        dvc.repro(["train@dev"], cwd=project, quiet=True)
+    assert caught.value.exit_code == EXIT_FAILURE
+    assert str(caught.value).startswith("`dvc repro train@dev` failed with exit code")
+    assert "unknown model 'bogus'" in str(caught.value)
+
+
+def test_a_streamed_failure_points_at_the_output_above(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(AlopsError) as caught:
+        dvc.repro(["nonexistent@dev"], cwd=project)
+    assert caught.value.exit_code == EXIT_FAILURE
+    assert str(caught.value).endswith("DVC's output above says which stage and why")
+    assert "nonexistent@dev" in capfd.readouterr().err
+
+
+@pytest.mark.slow
+def test_status_lists_the_stale_stages_and_their_upstream(project: Path) -> None:
+    dvc.pull(["data/dev.dvc"], cwd=project)
+    assert set(dvc.status(["train@dev"], cwd=project)) == {"prepare@dev", "train@dev"}
+    dvc.repro(["train@dev"], cwd=project, quiet=True)
+    assert dvc.status(["train@dev"], cwd=project) == {}
+
+
+def test_dvc_is_this_interpreter_s_and_so_is_the_stages_python() -> None:
+    assert dvc.environment()["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
+
+
+def test_outside_a_dvc_repository_says_how_to_set_one_up(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        dvc.pull(["data/dev.dvc"], cwd=tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path} is not in a DVC repository: run `dvc init` in the project's git repository "
+        "(examples/project-skeleton/README.md lists the one-time steps)"
+    )
+
+
+def test_a_tool_failure_keeps_dvc_s_message(project: Path) -> None:
+    with pytest.raises(ToolError) as caught:
+        dvc.add(["missing"], cwd=project)
+    assert caught.value.exit_code == EXIT_TOOL
+    assert str(caught.value).startswith("`dvc add missing` failed with exit code ")
+    assert "missing" in str(caught.value).split(":", 1)[1]

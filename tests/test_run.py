@@ -1,0 +1,98 @@
+"""alops.run: a flow's stages run on real DVC, push or not as the flow says."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from alops import dvc
+from alops.config import load_config
+from alops.errors import ConfigError
+from alops.flow import current_plan
+from alops.run import jobs_to_run, read_metrics, run_flow
+
+
+def _files(path: Path) -> set[str]:
+    return {str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()}
+
+
+@pytest.mark.slow
+def test_the_feature_flow_runs_the_dev_stages_and_pushes_nothing(project: Path, tmp_path: Path) -> None:
+    subprocess.run(["git", "checkout", "--quiet", "-b", "feature/x"], cwd=project, check=True)
+    config = load_config(project / "alops.yaml")
+    plan = current_plan(config, {})
+    remote_before = _files(tmp_path / "remote")
+
+    result = run_flow(config, plan, quiet=True)
+
+    assert (result.role, result.dataset, result.jobs, result.pushed) == ("feature", "dev", ("train", "evaluate"), False)
+    assert result.stages == ("prepare@dev", "train@dev", "evaluate@dev")
+    assert result.reproduced == result.stages
+    assert result.pulled is not None and result.pulled.dataset == "dev"
+    accuracy = json.loads((project / "metrics/dev.json").read_text())["accuracy"]
+    assert 0.85 <= accuracy <= 1.0
+    assert result.metrics["metrics/dev.json"]["accuracy"] == accuracy
+    assert not (project / "data/full").exists() and not (project / "models/full").exists()
+    assert _files(tmp_path / "remote") == remote_before
+
+    again = run_flow(config, plan, quiet=True)
+
+    assert again.reproduced == ()
+    assert again.metrics == result.metrics
+
+
+@pytest.mark.slow
+def test_the_experiment_flow_pushes_outputs_and_run_cache_unless_told_not_to(project: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    config = load_config(project / "alops.yaml")
+    plan = current_plan(config, {}, branch="experiment/x")
+    assert plan.push
+    before = _files(remote)
+
+    kept = run_flow(config, plan, jobs=("train",), push=False, quiet=True)
+
+    assert (kept.stages, kept.reproduced, kept.pushed) == (("prepare@full", "train@full"),) * 2 + (False,)
+    assert kept.metrics == {}  # the evaluate job writes them
+    assert _files(remote) == before
+
+    pushed = run_flow(config, plan, jobs=("train",), pull=False, quiet=True)
+
+    assert (pushed.reproduced, pushed.pushed, pushed.pulled) == ((), True, None)
+    new = _files(remote) - before
+    assert any(f.startswith("runs/") for f in new), new
+    assert any(f.startswith("files/md5/") for f in new), new
+
+    # A fresh clone of the same commit restores the trained stages from the
+    # pushed run-cache instead of training again.
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(project), str(clone)], check=True)
+    shutil.copy(project / ".dvc/config.local", clone / ".dvc/config.local")
+    dvc.pull(["data/full.dvc"], cwd=clone)
+    out = dvc.repro(["train@full"], cwd=clone, pull=True, quiet=True)
+    assert "Stage 'train@full' is cached - skipping run" in out
+    assert (clone / "models/full/model.pkl").is_file()
+
+
+def test_jobs_to_run_keeps_pipeline_order_and_the_flow_s_jobs(template: Path) -> None:
+    config = load_config(template / "repo/alops.yaml")
+    plan = current_plan(config, {}, branch="feature/x")
+    assert jobs_to_run(plan, ("evaluate", "train")) == ("train", "evaluate")
+    with pytest.raises(ConfigError, match="unknown job 'deploy': use train or evaluate"):
+        jobs_to_run(plan, ("deploy",))
+    tag = current_plan(config, {"CI_COMMIT_TAG": "v1.0.0"})
+    with pytest.raises(ConfigError, match=r"the tag flow runs no train or evaluate job \(its jobs: plan, validate\)"):
+        jobs_to_run(tag, ("train", "evaluate"))
+
+
+def test_read_metrics_flattens_numbers_and_skips_missing_files(template: Path, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    shutil.copytree(template / "repo", root, ignore=shutil.ignore_patterns(".dvc", ".git"))
+    config = load_config(root / "alops.yaml")
+    assert read_metrics(config, "dev", "feature") == {}
+    (root / "metrics").mkdir()
+    (root / "metrics/dev.json").write_text('{"accuracy": 0.9, "per_class": {"0": 1.0}, "model": "x", "ok": true}')
+    assert read_metrics(config, "dev", "feature") == {"metrics/dev.json": {"accuracy": 0.9, "per_class.0": 1.0}}

@@ -1,0 +1,116 @@
+"""examples/project-skeleton: its data script, its stages, and its configuration."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from alops.cli import cli
+from alops.config import load_config
+
+SKELETON = Path(__file__).resolve().parents[1] / "examples" / "project-skeleton"
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The skeleton with its data generated (scripts/make_data.py runs once per module)."""
+    root = tmp_path_factory.mktemp("skeleton") / "project"
+    shutil.copytree(SKELETON, root)
+    subprocess.run([sys.executable, "scripts/make_data.py"], cwd=root, check=True, capture_output=True)
+    return root
+
+
+def rows(path: Path) -> list[list[str]]:
+    with path.open(newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def is_clean(row: list[str]) -> bool:
+    return len(row) == 67 and all(v.isdigit() and int(v) <= 16 for v in row[3:]) and row[1] in {"", *"0123456789"}
+
+
+def test_make_data_writes_the_same_bytes_every_time(generated: Path, tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, str(SKELETON / "scripts/make_data.py"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    for name in ("full/labelled.csv", "full/unlabelled.csv", "dev/labelled.csv", "dev/unlabelled.csv"):
+        assert (tmp_path / name).read_bytes() == (generated / "data" / name).read_bytes(), name
+
+
+def test_the_full_data_is_every_digit_with_splits_a_pool_and_some_bad_rows(generated: Path) -> None:
+    labelled, pool = rows(generated / "data/full/labelled.csv"), rows(generated / "data/full/unlabelled.csv")
+    header = ["id", "label", "split", *(f"p{i:02d}" for i in range(64))]
+    assert labelled[0] == pool[0] == header
+    assert len(labelled) - 1 + len(pool) - 1 == 1797
+    assert 0.15 <= (len(pool) - 1) / 1797 <= 0.25
+    clean = [r for r in labelled[1:] if is_clean(r)]
+    assert Counter(r[2] for r in clean).keys() == {"train", "validation", "test"}
+    assert all(r[1] == "" and r[2] == "" for r in pool[1:] if len(r) == 67)
+    bad = [r for r in labelled[1:] + pool[1:] if not is_clean(r)]
+    assert 5 <= len(bad) <= 15
+
+
+def test_the_dev_data_is_a_stratified_subset_that_keeps_some_bad_rows(generated: Path) -> None:
+    full = rows(generated / "data/full/labelled.csv")[1:]
+    dev = rows(generated / "data/dev/labelled.csv")[1:]
+    assert {tuple(r) for r in dev} <= {tuple(r) for r in full}
+    assert 0.2 <= len(dev) / len(full) <= 0.3
+    full_share = Counter(r[1] for r in full if is_clean(r))
+    dev_share = Counter(r[1] for r in dev if is_clean(r))
+    for label in "0123456789":
+        assert abs(dev_share[label] / sum(dev_share.values()) - full_share[label] / sum(full_share.values())) < 0.02
+    assert any(not is_clean(r) for r in dev)
+
+
+def test_prepare_drops_and_counts_the_bad_rows(generated: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "src/prepare.py", "dev"], cwd=generated, check=True, capture_output=True, text=True
+    )
+    stats = json.loads((generated / "data/prepared/dev/stats.json").read_text())
+    assert stats["dropped_unparseable"] >= 1 and stats["dropped_out_of_range"] >= 1
+    kept = sum(stats[f"{s}_rows"] for s in ("train", "validation", "test", "pool"))
+    assert kept == stats["rows_read"] - stats["dropped_unparseable"] - stats["dropped_out_of_range"]
+    assert f"{stats['rows_read']} rows read" in done.stdout
+    for split in ("train", "validation", "test"):
+        table = rows(generated / f"data/prepared/dev/{split}.csv")
+        assert len(table) - 1 == stats[f"{split}_rows"] > 0
+        assert all(len(r) == 65 and 0 <= int(r[0]) <= 9 and max(map(int, r[1:])) <= 16 for r in table[1:])
+
+
+def test_alops_yaml_is_valid_and_names_stages_dvc_yaml_has() -> None:
+    result = CliRunner().invoke(cli, ["-c", str(SKELETON / "alops.yaml"), "config", "validate"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    config = load_config(SKELETON / "alops.yaml")
+    stages = yaml.safe_load((SKELETON / "dvc.yaml").read_text())["stages"]
+    names = {f"{name}@{item}" for name, stage in stages.items() for item in stage["foreach"]}
+    for dataset in ("dev", "full"):
+        for job in ("train", "evaluate"):
+            assert set(config.pipeline.stages(job, dataset=dataset, role="feature")) <= names
+        assert f"metrics/{dataset}.json" in [m.replace("{dataset}", dataset) for m in config.pipeline.metrics]
+    assert stages["evaluate"]["do"]["metrics"] == [{"metrics/${item}.json": {"cache": False}}]
+
+
+def test_the_skeleton_commits_no_remote_and_includes_the_ci_template() -> None:
+    assert not (SKELETON / ".dvc").exists()
+    ci = yaml.safe_load((SKELETON / ".gitlab-ci.yml").read_text())
+    assert ci == {
+        "include": [
+            {
+                "project": "mlops/alops",
+                "ref": "v0.1.0",
+                "file": "/ci-templates/alops.yml",
+                "inputs": {"gpu-tags": ["gpu"], "cpu-tags": ["docker"]},
+            }
+        ]
+    }
