@@ -166,3 +166,20 @@ def test_render_formats(config) -> None:  # type: ignore[no-untyped-def]
     text = render(plan, "text")
     assert "role      feature  (branch 'feature/x' matches /^feature\\//)" in text
     assert "push      no: outputs stay in the job" in text
+
+
+def test_forced_role_on_a_detached_checkout(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    shutil.copy(SKELETON_CONFIG, tmp_path / "alops.yaml")
+    run = dict(cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(["git", "init", "-q", "-b", "main"], **run)
+    subprocess.run(["git", "add", "alops.yaml"], **run)
+    subprocess.run(["git", "commit", "-q", "-m", "x"], **run)
+    subprocess.run(["git", "checkout", "-q", "--detach"], **run)
+    config = load_config(tmp_path / "alops.yaml")
+    with pytest.raises(ConfigError, match="pass --branch"):
+        current_plan(config, {})
+    plan = current_plan(config, {}, role="feature")
+    assert (plan.role, plan.ref, plan.dataset) == ("feature", "HEAD", "dev")

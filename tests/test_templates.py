@@ -23,9 +23,10 @@ from alops import __version__
 from alops.cli import cli
 from alops.roles import DEFAULT_PATTERNS, JOBS, PATTERN_ROLES, ROLE_DEFAULTS, ROLES
 
-from ci.gitlab_ci_local import (  # noqa: E402
+from ci.gitlab_ci_local import (
     DEFAULT_BRANCH,
     GCL,
+    REPO,  # noqa: E402
     SCENARIOS,
     SCHEMA_IGNORED,
     SHELL_RUN,
@@ -273,10 +274,11 @@ def test_artifact_path_defaults_match_the_example_project() -> None:
     assert outs and all(o.startswith(values["model-path"]) for o in outs)
 
 
+@pytest.mark.parametrize("readme", [README, REPO / "README.md"], ids=["ci-templates", "top"])
 @pytest.mark.parametrize("path", TEMPLATE_FILES, ids=lambda p: p.name)
-def test_readme_documents_every_input_with_its_default(path: Path) -> None:
+def test_readme_documents_every_input_with_its_default(path: Path, readme: Path) -> None:
     rows = {}
-    for line in README.read_text().splitlines():
+    for line in readme.read_text().splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if line.startswith("|") and len(cells) >= 4 and cells[0].startswith("`"):
             rows[(cells[0].strip("`"))] = (cells[1], cells[2])

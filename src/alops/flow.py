@@ -173,7 +173,8 @@ def current_plan(
     if branch is None and not any(env.get(v) for v in _REF_VARIABLES):
         from alops import git
 
-        git_branch = git.current_branch(config.root)
+        # A forced role needs no branch: a detached checkout still runs as "HEAD".
+        git_branch = git.current_branch(config.root) or ("HEAD" if role is not None else None)
     if not (default_branch or env.get("CI_DEFAULT_BRANCH")):
         from alops import git
 
