@@ -22,7 +22,7 @@ setup: $(VENV)/.installed node_modules/.installed
 $(VENV)/.installed: pyproject.toml
 	@# An existing venv is reused: re-running venv with another python3 would break it.
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,example]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

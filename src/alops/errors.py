@@ -15,6 +15,8 @@ EXIT_CONFIG = 2
 EXIT_TOOL = 3
 #: Data cannot be reached: remote not configured, credentials missing.
 EXIT_DATA = 4
+#: The dev dataset no longer represents the full data (`alops devset check`).
+EXIT_NOT_REPRESENTATIVE = 5
 #: A bug in alops: the traceback is printed.
 EXIT_INTERNAL = 70
 #: Interrupted (Ctrl-C).
