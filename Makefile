@@ -15,6 +15,8 @@ test: setup
 bench: setup
 	$(PY) benchmarks/flow_startup.py
 	$(PY) benchmarks/feature_pipeline.py
+	$(PY) benchmarks/data_pull.py
+	$(PY) benchmarks/devset_build.py
 
 setup: $(VENV)/.installed node_modules/.installed
 	@scripts/ensure-system-tools

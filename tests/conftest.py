@@ -1,4 +1,4 @@
-"""Shared fixtures: a clean environment for every test, and the example project."""
+"""Shared fixtures: a clean environment for every test, the example project, a real S3 endpoint."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from alops.demo import prepare_project
 
 from helpers import isolate
+from s3 import BUCKET, S3, CountingProxy, MotoServer, s3_env
 
 
 @pytest.fixture(autouse=True)
@@ -44,3 +45,33 @@ def project(template: Path, tmp_path: Path) -> Path:
     shutil.copytree(template / "remote", remote)
     (dest / ".dvc" / "config.local").write_text(f"['remote \"storage\"']\n    url = {remote}\n")
     return dest
+
+
+# --- a real S3 endpoint: moto's server behind a byte-counting proxy (tests/s3.py) -------------
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """One moto server for the session, stopped by its PID at the end; tests reset it, never restart it."""
+    server = MotoServer(tmp_path_factory.getbasetemp() / "moto_server.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_proxy(moto_server: MotoServer) -> Iterator[CountingProxy]:
+    proxy = CountingProxy(moto_server.port)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
+def s3(moto_server: MotoServer, s3_proxy: CountingProxy, monkeypatch: pytest.MonkeyPatch) -> S3:
+    """An empty bucket (moto reset), a healthy proxy with its counters at 0, fake credentials in the environment."""
+    moto_server.reset()
+    moto_server.client().create_bucket(Bucket=BUCKET)
+    s3_proxy.heal()
+    s3_proxy.reset_counts()
+    for key, value in s3_env().items():
+        monkeypatch.setenv(key, value)
+    return S3(moto_server, s3_proxy)

@@ -25,6 +25,7 @@ def test_prepare_project_makes_a_clean_repository_with_its_data_on_the_remote(te
     assert git(repo, "rev-parse", "origin/main") == git(repo, "rev-parse", "HEAD")
     tracked = set(git(repo, "ls-files").splitlines())
     assert {"data/full.dvc", "data/dev.dvc", "dvc.yaml", ".dvc/config", "scripts/make_data.py"} <= tracked
+    assert {"data/dev.report.json", "data/dev.report.md"} <= tracked  # `alops devset build`'s report, for review
     assert not any(name.endswith(".csv") for name in tracked)  # data goes to DVC, never to git
     config = (repo / ".dvc/config").read_text()
     assert "remote = storage" in config and f"url = {remote}" in config
@@ -54,7 +55,7 @@ def test_demo_runs_the_feature_and_the_experiment_flow(tmp_path: Path) -> None:
     feature, experiment = report.flows
     assert tuple(f.branch for f in report.flows) == FLOWS
     assert (feature.role, feature.dataset, feature.runner) == ("feature", "dev", "cpu")
-    assert (feature.files, feature.rows, feature.not_downloaded) == (2, 456, ("data/full",))
+    assert (feature.files, feature.rows, feature.not_downloaded) == (2, 449, ("data/full",))  # 25%, by the builder
     assert feature.reproduced == feature.stages == ("prepare@dev", "train@dev", "evaluate@dev")
     assert (feature.pushed, feature.new_remote_files) == (False, 0)
     assert 0.85 <= feature.metrics["accuracy"] <= 1.0
@@ -66,7 +67,7 @@ def test_demo_runs_the_feature_and_the_experiment_flow(tmp_path: Path) -> None:
 
     text = render(report)
 
-    assert "  data      dev: 2 files, 456 rows pulled from the remote; data/full never downloaded" in text
+    assert "  data      dev: 2 files, 449 rows pulled from the remote; data/full never downloaded" in text
     assert "  push      no: 0 new files on the remote; results stay in the job" in text
     assert f"  push      yes: {experiment.new_remote_files} new files on the remote (outputs and run-cache)" in text
     assert "  runner    gpu (tags: gpu); in CI a GPU runner takes the job, here this machine ran it" in text

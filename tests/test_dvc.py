@@ -121,3 +121,55 @@ def test_a_tool_failure_keeps_dvc_s_message(project: Path) -> None:
     assert caught.value.exit_code == EXIT_TOOL
     assert str(caught.value).startswith("`dvc add missing` failed with exit code ")
     assert "missing" in str(caught.value).split(":", 1)[1]
+
+
+def test_config_is_read_from_every_level_later_files_winning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    user = tmp_path / "user"
+    user.mkdir()
+    monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(user))
+    monkeypatch.setenv("DVC_SYSTEM_CONFIG_DIR", str(tmp_path / "none"))
+    (user / "config").write_text("[core]\n    remote = global\n['remote \"global\"']\n    url = /g\n")
+    root = tmp_path / "repo"
+    (root / ".dvc").mkdir(parents=True)
+    (root / ".dvc/config").write_text(
+        "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://b/p\n    endpointurl = http://h:9\n"
+    )
+    (root / ".dvc/config.local").write_text(
+        "['remote \"storage\"']\n    access_key_id = AKIAIOSFODNN7EXAMPLE\n[cache]\n    dir = ../../shared\n"
+        '    type = "reflink,copy"\n'
+    )
+    found = dvc.remote(root)
+    assert (found.name, found.url, found.scheme) == ("storage", "s3://b/p", "s3")
+    assert found.options["endpointurl"] == "http://h:9"
+    assert "AKIA" not in repr(found)  # options may hold secrets: not in reprs or tracebacks
+    assert dvc.remote(root, "global").url == "/g"
+    assert dvc.cache_dir(root) == tmp_path / "shared"  # relative to the file that says it
+    assert dvc.read_config(root)["cache"]["type"] == "reflink,copy"
+    with pytest.raises(DataError, match=r"^DVC remote `nope` is not configured: run `dvc remote add nope s3://…`"):
+        dvc.remote(root, "nope")
+
+
+def test_the_default_cache_and_a_project_without_config(tmp_path: Path) -> None:
+    assert dvc.cache_dir(tmp_path) == tmp_path / ".dvc/cache"
+    with pytest.raises(DataError, match="^no DVC remote is configured"):
+        dvc.remote(tmp_path)
+
+
+def test_a_network_failure_is_data_unreachable_and_says_to_run_again() -> None:
+    import subprocess
+
+    text = (
+        "ERROR: failed to transfer 'abc' - Could not connect to the endpoint URL: \"http://127.0.0.1:9/b/x\"\n"
+        "ERROR: failed to push data to the cloud - 1 files failed to upload"
+    )
+    result = subprocess.CompletedProcess(["dvc"], 1, "", text)
+    error = dvc._error(["push", "--remote", "storage"], result, cwd=".", remote="storage", captured=True, failure=3)
+    assert isinstance(error, DataError)
+    assert str(error).startswith(
+        "the transfer to DVC remote `storage` was cut off (network): run the command again; what arrived is kept "
+        "and is not transferred again. DVC said:\nERROR: failed to transfer"
+    )
+    refused = subprocess.CompletedProcess(["dvc"], 1, "", "ERROR: Unable to locate credentials")
+    assert isinstance(
+        dvc._error(["pull"], refused, cwd=".", remote=None, captured=True, failure=3), dvc.CredentialsError
+    )

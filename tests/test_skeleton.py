@@ -16,16 +16,19 @@ from click.testing import CliRunner
 
 from alops.cli import cli
 from alops.config import load_config
+from alops.devset.build import build
+from alops.devset.spec import build_spec
 
 SKELETON = Path(__file__).resolve().parents[1] / "examples" / "project-skeleton"
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The skeleton with its data generated (scripts/make_data.py runs once per module)."""
+    """The skeleton with its data generated (scripts/make_data.py, then `alops devset build`, once per module)."""
     root = tmp_path_factory.mktemp("skeleton") / "project"
     shutil.copytree(SKELETON, root)
     subprocess.run([sys.executable, "scripts/make_data.py"], cwd=root, check=True, capture_output=True)
+    build(build_spec(load_config(root / "alops.yaml")), track=False)
     return root
 
 
@@ -44,8 +47,9 @@ def test_make_data_writes_the_same_bytes_every_time(generated: Path, tmp_path: P
         check=True,
         capture_output=True,
     )
-    for name in ("full/labelled.csv", "full/unlabelled.csv", "dev/labelled.csv", "dev/unlabelled.csv"):
+    for name in ("full/labelled.csv", "full/unlabelled.csv"):
         assert (tmp_path / name).read_bytes() == (generated / "data" / name).read_bytes(), name
+    assert not (tmp_path / "dev").exists()  # `alops devset build` makes the dev set
 
 
 def test_the_full_data_is_every_digit_with_splits_a_pool_and_some_bad_rows(generated: Path) -> None:
@@ -64,6 +68,9 @@ def test_the_full_data_is_every_digit_with_splits_a_pool_and_some_bad_rows(gener
 def test_the_dev_data_is_a_stratified_subset_that_keeps_some_bad_rows(generated: Path) -> None:
     full = rows(generated / "data/full/labelled.csv")[1:]
     dev = rows(generated / "data/dev/labelled.csv")[1:]
+    report = json.loads((generated / "data/dev.report.json").read_text())
+    assert (report["outliers"]["full"], report["outliers"]["dev"]) == (3, 1)  # the three images on a 0–255 scale
+    assert (report["corrupt"]["full"], report["corrupt"]["dev"]) == (4, 1)
     assert {tuple(r) for r in dev} <= {tuple(r) for r in full}
     assert 0.2 <= len(dev) / len(full) <= 0.3
     full_share = Counter(r[1] for r in full if is_clean(r))

@@ -49,7 +49,9 @@ TEMPLATE_FILES = (ALOPS, WORKFLOW)
 GITLAB_SCHEMA = Path(check_jsonschema.__file__).parent / "builtin_schemas" / "vendor" / "gitlab-ci.json"
 
 #: Jobs that exist in a CPU and a GPU variant (the GPU one named <prefix>-<job>-gpu).
-RUNNER_JOBS = ("train", "evaluate")
+RUNNER_JOBS = ("data", "train", "evaluate")
+#: Jobs of the dev set's upkeep: not part of any role, they follow the pipeline's kind.
+DEVSET_JOBS = ("devset-check", "devset-refresh")
 GPU_TAGS = ["gpu-a100", "cuda"]  # given through the include's inputs, as users do
 #: Keywords that would change the including project's whole pipeline.
 GLOBAL_KEYWORDS = {
@@ -151,6 +153,29 @@ def job_kind(name: str, prefix: str = "alops") -> str:
     return name.removeprefix(f"{prefix}-").removesuffix("-gpu")
 
 
+def devset_jobs(scenario: Scenario, prefix: str = "alops") -> dict[str, str]:
+    """The devset jobs a pipeline gets, with their ``when``: scheduled ones run, default-branch ones wait."""
+    source = scenario.variables.get("CI_PIPELINE_SOURCE", "push")
+    if "CI_COMMIT_TAG" in scenario.variables:
+        return {}
+    if source == "schedule":
+        job = "devset-refresh" if scenario.variables.get("ALOPS_DEVSET_REFRESH") else "devset-check"
+        return {f"{prefix}-{job}": "on_success"}
+    if scenario.branch == DEFAULT_BRANCH and "CI_COMMIT_BRANCH" not in scenario.unset:
+        return {f"{prefix}-{job}": "manual" for job in DEVSET_JOBS}
+    return {}
+
+
+def expected_pipeline(scenario: Scenario, prefix: str = "alops") -> set[str]:
+    """Every job of a pipeline: its role's, and the devset jobs of its kind."""
+    return expected_jobs(scenario.role, prefix) | set(devset_jobs(scenario, prefix))
+
+
+def role_jobs(names: Mapping[str, Any] | set[str]) -> set[str]:
+    """The jobs of ``names`` that belong to the role (what `alops flow` plans)."""
+    return {n for n in names if job_kind(n) not in DEVSET_JOBS}
+
+
 # --- the templates as files: GitLab's schema, inputs, guidelines --------------------------
 
 
@@ -241,9 +266,10 @@ def test_rules_only_and_default_branch_by_variable(path: Path) -> None:
 def test_every_job_starts_with_its_opt_out_rule() -> None:
     body = rendered(ALOPS)
     visible = {name: job for name, job in body.items() if not name.startswith(".")}
-    assert {job_kind(name) for name in visible} == set(JOBS)
+    assert {job_kind(name) for name in visible} == {*JOBS, *DEVSET_JOBS}
     for name, job in visible.items():
-        assert job["rules"][0] == {"if": f"$ALOPS_{job_kind(name).upper()}_DISABLED", "when": "never"}, name
+        variable = f"$ALOPS_{job_kind(name).upper().replace('-', '_')}_DISABLED"
+        assert job["rules"][0] == {"if": variable, "when": "never"}, name
 
 
 def test_scripts_never_eval_or_expand_user_text_unquoted() -> None:
@@ -351,7 +377,9 @@ def test_scenarios_cover_every_role() -> None:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
 def test_jobs_of_each_role(gcl: GitlabCiLocal, scenario: Scenario) -> None:
-    assert set(gcl.jobs(scenario)) == expected_jobs(scenario.role)
+    jobs = gcl.jobs(scenario)
+    assert set(jobs) == expected_pipeline(scenario)
+    assert {name: jobs[name]["when"] for name in jobs if name not in role_jobs(jobs)} == devset_jobs(scenario)
 
 
 def test_gpu_jobs_carry_gpu_tags_and_the_others_cpu_tags(gcl: GitlabCiLocal, preview: dict[str, Any]) -> None:
@@ -367,7 +395,8 @@ def test_gpu_jobs_carry_gpu_tags_and_the_others_cpu_tags(gcl: GitlabCiLocal, pre
 def test_jobs_are_interruptible_and_get_the_inputs_as_variables(preview: dict[str, Any]) -> None:
     for name, job in preview.items():
         if name.startswith("alops-"):
-            assert job["interruptible"] is True, name
+            # all but the refresh, which pushes a branch and opens a merge request
+            assert job["interruptible"] is (name != "alops-devset-refresh"), name
             variables = job["variables"]
             assert variables["ALOPS_CONFIG"] == "alops.yaml"
             assert json.loads(variables["ALOPS_GPU_TAGS"]) == GPU_TAGS
@@ -385,26 +414,64 @@ def test_needs_name_jobs_of_the_template(preview: dict[str, Any]) -> None:
             assert need.get("optional") is True, f"{name}: needs {need['job']} must be optional (opt-outs)"
 
 
-def test_dvc_cache_is_shared_per_ref_with_the_default_branch_as_fallback(preview: dict[str, Any]) -> None:
-    policies = {}
-    for name in ("alops-data", "alops-train", "alops-train-gpu", "alops-evaluate", "alops-evaluate-gpu"):
-        (cache,) = preview[name]["cache"]
-        assert (cache["key"], cache["paths"]) == ("alops-dvc-$CI_COMMIT_REF_SLUG", [".dvc/cache"]), name
-        policies[name] = cache["policy"]
-    assert policies == {
-        "alops-data": "pull-push",
-        "alops-train": "pull-push",
-        "alops-train-gpu": "pull-push",
-        "alops-evaluate": "pull",
-        "alops-evaluate-gpu": "pull",
+def test_dvc_cache_is_keyed_by_the_dataset_s_dvc_files(preview: dict[str, Any]) -> None:
+    caches = {}
+    for name, job in preview.items():
+        if name.startswith("alops-") and name != "alops-plan" and name != "alops-validate":
+            (cache,) = job["cache"]
+            assert cache["paths"] == [".dvc/cache"], name
+            caches[name] = (cache["key"]["prefix"], cache["key"]["files"], cache["policy"])
+    dev, full = ("alops-dvc-dev", ["data/dev.dvc"]), ("alops-dvc-full", ["data/full.dvc"])
+    assert caches == {
+        "alops-data": (*dev, "pull-push"),
+        "alops-train": (*dev, "pull-push"),
+        "alops-evaluate": (*dev, "pull"),
+        "alops-data-gpu": (*full, "pull-push"),
+        "alops-train-gpu": (*full, "pull-push"),
+        "alops-evaluate-gpu": (*full, "pull"),
+        "alops-devset-check": (*full, "pull"),
+        "alops-devset-refresh": (*full, "pull"),
     }
-    # gitlab-ci-local drops cache:fallback_keys (it does not implement them): read the template
-    fallback = rendered(ALOPS)[".alops-dvc-cache"]["cache"]["fallback_keys"]
-    assert fallback == ["alops-dvc-$CI_DEFAULT_BRANCH"]
+
+
+def test_dvc_file_inputs_change_the_cache_keys(gcl: GitlabCiLocal) -> None:
+    files = {"dev-dvc-files": ["dev/a.dvc", "dev/b.dvc"], "full-dvc-files": ["full.dvc"]}
+    jobs = gcl.preview(inputs=files)
+    assert jobs["alops-train"]["cache"][0]["key"]["files"] == ["dev/a.dvc", "dev/b.dvc"]
+    assert jobs["alops-data-gpu"]["cache"][0]["key"]["files"] == ["full.dvc"]
+
+
+def test_dvc_file_input_defaults_are_the_example_project_s_targets() -> None:
+    values = defaults(ALOPS)
+    example = yaml.safe_load((SKELETON / "alops.yaml").read_text())
+    assert values["dev-dvc-files"] == example["datasets"]["dev"]["targets"]
+    assert values["full-dvc-files"] == example["datasets"]["full"]["targets"]
+
+
+def test_data_jobs_pull_the_role_s_dataset_and_devset_jobs_both(preview: dict[str, Any]) -> None:
+    for name in ("alops-data", "alops-data-gpu"):
+        assert preview[name]["script"] == ["alops data pull --dataset auto"]
+    pulls = ["alops data pull --dataset full", "alops data pull --dataset dev"]
+    assert preview["alops-devset-check"]["script"] == [*pulls, "alops devset check --report-dir devset-check"]
+    assert preview["alops-devset-refresh"]["script"] == [*pulls, "alops devset refresh --report-dir devset-check"]
+    assert preview["alops-data-gpu"]["tags"] == GPU_TAGS
+    assert preview["alops-train-gpu"]["needs"][1]["job"] == "alops-data-gpu"
+
+
+def test_a_drifted_dev_set_fails_the_check_job_as_allowed_only(preview: dict[str, Any]) -> None:
+    check = preview["alops-devset-check"]
+    assert check["allow_failure"] == {"exit_codes": [5]}  # alops.errors.EXIT_NOT_REPRESENTATIVE
+    manual = [rule for rule in check["rules"] if rule.get("when") == "manual"]
+    assert manual == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH", "when": "manual", "allow_failure": True}]
+    refresh = preview["alops-devset-refresh"]
+    assert (refresh["interruptible"], refresh["resource_group"]) == (False, "alops-devset-refresh")
+    assert check["needs"] == refresh["needs"] == []
 
 
 def test_artifacts(preview: dict[str, Any]) -> None:
     assert preview["alops-plan"]["artifacts"]["reports"]["dotenv"] == "alops.env"
+    for name in ("alops-devset-check", "alops-devset-refresh"):
+        assert preview[name]["artifacts"] == {"when": "always", "paths": ["devset-check/"], "expire_in": "30 days"}
     for variant in ("", "-gpu"):
         assert preview[f"alops-train{variant}"]["artifacts"]["paths"] == ["models/", "dvc.lock"]
         assert preview[f"alops-evaluate{variant}"]["artifacts"]["paths"] == ["metrics/", "dvc.lock"]
@@ -415,7 +482,8 @@ def test_job_prefix_input_renames_jobs(gcl: GitlabCiLocal) -> None:
     assert set(gcl.jobs(feature, inputs={"job-prefix": "ml"})) == expected_jobs("feature", prefix="ml")
     renamed = gcl.preview(inputs={"job-prefix": "ml"})
     assert renamed["ml-train"]["needs"][1]["job"] == "ml-data"
-    assert renamed["ml-data"]["cache"][0]["key"].startswith("ml-dvc-")
+    assert renamed["ml-data"]["cache"][0]["key"]["prefix"] == "ml-dvc-dev"
+    assert renamed["ml-devset-refresh"]["resource_group"] == "ml-devset-refresh"
 
 
 def test_stage_inputs_set_stages(gcl: GitlabCiLocal) -> None:
@@ -423,24 +491,33 @@ def test_stage_inputs_set_stages(gcl: GitlabCiLocal) -> None:
     assert {name: job["stage"] for name, job in jobs.items()} == {
         "alops-plan": ".pre",
         "alops-validate": "build",
-        "alops-data": "build",
+        "alops-data-gpu": "build",
         "alops-train-gpu": "deploy",
         "alops-evaluate-gpu": ".post",
+        "alops-devset-check": "test",
+        "alops-devset-refresh": "test",
     }
+    jobs = gcl.jobs(inputs={"stage-devset": ".post"})
+    assert (jobs["alops-devset-check"]["stage"], jobs["alops-devset-refresh"]["stage"]) == (".post", ".post")
 
 
-OPT_OUT_CASES = [(SCENARIOS[0], job) for job in JOBS] + [(SCENARIOS[1], job) for job in RUNNER_JOBS]
+OPT_OUT_CASES = (
+    [(SCENARIOS[0], job) for job in (*JOBS, *DEVSET_JOBS)]
+    + [(SCENARIOS[1], job) for job in RUNNER_JOBS]
+    + [(s, "devset-check") for s in SCENARIOS if s.id == "schedule-default"]
+    + [(s, "devset-refresh") for s in SCENARIOS if s.id == "schedule-refresh"]
+)
 
 
 @pytest.mark.parametrize(("scenario", "job"), OPT_OUT_CASES, ids=[f"{s.id}-{j}" for s, j in OPT_OUT_CASES])
 def test_opt_out_variable_removes_its_job(gcl: GitlabCiLocal, scenario: Scenario, job: str) -> None:
-    jobs = gcl.jobs(scenario, variables={f"ALOPS_{job.upper()}_DISABLED": "1"})
-    assert set(jobs) == {name for name in expected_jobs(scenario.role) if job_kind(name) != job}
+    jobs = gcl.jobs(scenario, variables={f"ALOPS_{job.upper().replace('-', '_')}_DISABLED": "1"})
+    assert set(jobs) == {name for name in expected_pipeline(scenario) if job_kind(name) != job}
 
 
 def test_empty_opt_out_variable_keeps_the_job(gcl: GitlabCiLocal) -> None:
     jobs = gcl.jobs(variables={"ALOPS_TRAIN_DISABLED": ""})
-    assert set(jobs) == expected_jobs("default")
+    assert set(jobs) == expected_pipeline(SCENARIOS[0])
 
 
 CUSTOM_PATTERNS = {
@@ -484,7 +561,7 @@ def flow_plan(repo: Path, env: Mapping[str, str]) -> dict[str, Any]:
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
 def test_alops_flow_agrees_with_the_template(gcl: GitlabCiLocal, preview: dict[str, Any], scenario: Scenario) -> None:
     plan = flow_plan(gcl.repo, {**scenario.env(), **preview["alops-plan"]["variables"]})
-    listed = gcl.jobs(scenario)
+    listed = role_jobs(gcl.jobs(scenario))
     assert plan["role"] == scenario.role
     assert template_jobs(plan["jobs"], plan["runner"]) == set(listed)
     for name in listed:
@@ -513,14 +590,14 @@ def test_plan_job_reports_the_jobs_gitlab_ci_local_lists(gcl: GitlabCiLocal, sce
     runner = ROLE_DEFAULTS[scenario.role].runner
     assert report["ALOPS_RUNNER"] == runner
     assert report["ALOPS_RUNNER_TAGS"] == (",".join(GPU_TAGS) if runner == "gpu" else "")
-    assert template_jobs(report["ALOPS_JOBS"].split(","), runner) == set(gcl.jobs(scenario))
+    assert template_jobs(report["ALOPS_JOBS"].split(","), runner) == role_jobs(gcl.jobs(scenario))
 
 
 def test_gitlab_ci_local_schema_accepts_the_expanded_config(gcl: GitlabCiLocal) -> None:
     ignored = [arg for path in SCHEMA_IGNORED for arg in ("--ignore-schema-paths", path)]
     assert "alops-train-gpu" in gcl("--list", *ignored).stdout
     both = GitlabCiLocal(gcl.repo, file="both.gitlab-ci.yml")
-    assert set(both.jobs()) == expected_jobs("default")
+    assert set(both.jobs()) == expected_pipeline(SCENARIOS[0])
     both("--list", *ignored)
 
 

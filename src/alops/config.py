@@ -135,7 +135,7 @@ def _fast_valid(data: Any) -> bool:
 
 def schema_problems(doc: Document) -> list[str]:
     """Every violation of the schema, as ``file:line: key.path: what is allowed``."""
-    import jsonschema  # type: ignore[import-untyped]
+    import jsonschema
 
     validator = jsonschema.Draft7Validator(schema())
     found = []

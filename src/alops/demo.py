@@ -1,9 +1,10 @@
 """The example project as a real repository, and a demo of its flows.
 
 :func:`prepare_project` turns ``examples/project-skeleton`` into a git and DVC
-repository whose data sits on a local-directory DVC remote; tests of the CI
-templates use it too. :func:`demo` clones it once per branch and runs each
-branch's flow there, as a CI pipeline would.
+repository whose data sits on a local-directory DVC remote, its dev set built
+by ``alops devset build``; tests of the CI templates use it too. :func:`demo`
+clones it once per branch and runs each branch's flow there, as a CI pipeline
+would.
 
 The skeleton is read from alops's source tree, so this works from a source
 checkout (``pip install -e .``); an installed wheel does not carry it.
@@ -94,6 +95,7 @@ def prepare_project(dest: Path, remote: Path) -> Path:
         if "No module named 'sklearn'" in made.stderr:
             raise ToolError("the example project needs scikit-learn: run `pip install 'alops[example]'`")
         raise ToolError(f"scripts/make_data.py failed:\n{made.stderr.strip()[-2000:]}")
+    _build_dev_set(dest)
     dvc.add(["data/full", "data/dev"], cwd=dest)
     remote.mkdir(parents=True, exist_ok=True)
     dvc.add_remote(REMOTE_NAME, str(remote), cwd=dest, default=True)
@@ -197,6 +199,15 @@ def render(report: DemoReport) -> str:
             f"  time      {flow.seconds:.1f} s",
         ]
     return "\n".join(lines)
+
+
+def _build_dev_set(project: Path) -> None:
+    """``alops devset build``, as alops.yaml says; both datasets are then added to DVC in one call."""
+    from alops.config import load_config
+    from alops.devset.build import build
+    from alops.devset.spec import build_spec
+
+    build(build_spec(load_config(project / "alops.yaml")), track=False)
 
 
 def _rows(path: Path) -> int:

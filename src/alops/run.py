@@ -69,8 +69,11 @@ def run_flow(
     chosen = jobs_to_run(plan, jobs)
     per_job = {"train": plan.train_stages, "evaluate": plan.evaluate_stages}
     stages = tuple(s for job in chosen for s in per_job[job])
-    pulled = data.pull(config, plan) if pull else None
     root = config.root
+    # The runner's shared DVC cache, if it has one, before DVC looks at any output (pull does it too).
+    pulled = data.pull(config, plan) if pull else None
+    if not pull:
+        data.use_shared_cache(root)
     before = _lock(root)
     stale = dvc.status(stages, cwd=root)
     if stages:
@@ -85,7 +88,7 @@ def run_flow(
     reproduced = tuple(_ordered(names, after, stages))
     do_push = plan.push if push is None else push
     if do_push:
-        dvc.push(targets=stages, remote=plan.remote, run_cache=True, cwd=root)
+        data.push(config, plan, targets=stages, run_cache=True)
     return RunResult(
         role=plan.role,
         dataset=plan.dataset,

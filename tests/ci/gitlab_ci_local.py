@@ -184,6 +184,13 @@ SCENARIOS = (
     schedule("al-schedule", "al", "al/round-1"),
     schedule("schedule-default", "schedule", DEFAULT_BRANCH),
     schedule("schedule-feature", "schedule", "feature/x"),
+    # A schedule that also asks for the dev set's refresh (ALOPS_DEVSET_REFRESH in the schedule's variables).
+    Scenario(
+        "schedule-refresh", "schedule", DEFAULT_BRANCH, {"CI_PIPELINE_SOURCE": "schedule", "ALOPS_DEVSET_REFRESH": "1"}
+    ),
+    Scenario(
+        "al-schedule-refresh", "al", "al/round-1", {"CI_PIPELINE_SOURCE": "schedule", "ALOPS_DEVSET_REFRESH": "1"}
+    ),
     push("other", "other", "fix-typo"),
     merge_request("mr-feature", "feature", "feature/x"),
     merge_request("mr-experiment", "experiment", "experiment/lr"),

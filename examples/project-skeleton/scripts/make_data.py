@@ -1,6 +1,6 @@
-"""Write the digits data set as the project's raw data: data/full/ and data/dev/.
+"""Write the digits data set as the project's raw data: data/full/.
 
-    python scripts/make_data.py [--out data] [--dev-fraction 0.25] [--seed 0]
+    python scripts/make_data.py [--out data] [--seed 0]
 
 The 1,797 8x8 images of scikit-learn's digits (shipped inside scikit-learn, no
 download) become two CSV files per data set, with the same columns:
@@ -11,9 +11,9 @@ download) become two CSV files per data set, with the same columns:
 
 Like real data, the full set holds a few corrupt rows (a missing field, a
 non-numeric pixel, a label that is not a digit) and outliers (images exported
-on a 0–255 scale); src/prepare.py drops and counts them. data/dev/ is a
-stratified sample of data/full/ (same label and split proportions) that keeps
-some of each. The output is the same bytes on every run.
+on a 0–255 scale); src/prepare.py drops and counts them. The output is the
+same bytes on every run. The dev set (data/dev/) is not made here:
+`alops devset build` samples it from data/full/ as alops.yaml says.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ HEADER = ["id", "label", "split", *(f"p{i:02d}" for i in range(64))]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("data"))
-    parser.add_argument("--dev-fraction", type=float, default=0.25)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
@@ -57,30 +56,18 @@ def main() -> None:
     for i in pool:
         rows[i][1] = rows[i][2] = ""
 
-    # The dev set: the same fraction of every (split, label) group, and of the pool.
-    groups: dict[tuple[str, str], list[int]] = {}
-    for i, row in enumerate(rows):
-        groups.setdefault((row[2], row[1]), []).append(i)
-    dev: set[int] = set()
-    for key in sorted(groups):
-        members = rng.permutation(groups[key])
-        dev.update(int(i) for i in members[: max(1, round(len(members) * args.dev_fraction))])
-
-    _spoil(rows, rng, dev)
-    for name, keep in (("full", range(len(rows))), ("dev", sorted(dev))):
-        labelled = [rows[i] for i in keep if i not in pool]
-        unlabelled = [rows[i] for i in keep if i in pool]
-        _write(args.out / name / "labelled.csv", labelled)
-        _write(args.out / name / "unlabelled.csv", unlabelled)
-        print(f"{args.out / name}: {len(labelled)} labelled and {len(unlabelled)} unlabelled rows")
+    _spoil(rows, rng)
+    labelled = [row for i, row in enumerate(rows) if i not in pool]
+    unlabelled = [row for i, row in enumerate(rows) if i in pool]
+    _write(args.out / "full" / "labelled.csv", labelled)
+    _write(args.out / "full" / "unlabelled.csv", unlabelled)
+    print(f"{args.out / 'full'}: {len(labelled)} labelled and {len(unlabelled)} unlabelled rows")
 
 
-def _spoil(rows: list[list[str]], rng: np.random.RandomState, dev: set[int]) -> None:
-    """Corrupt a few rows and scale a few to 0–255; some of each land in the dev set."""
-    in_dev = [i for i in rng.permutation(len(rows)) if i in dev]
-    not_dev = [i for i in rng.permutation(len(rows)) if i not in dev]
-    corrupt = [*in_dev[:2], *not_dev[:4]]
-    outliers = [in_dev[2], *not_dev[4:6]]
+def _spoil(rows: list[list[str]], rng: np.random.RandomState) -> None:
+    """Corrupt a few rows and scale a few to 0–255."""
+    chosen = [int(i) for i in rng.permutation(len(rows))[:9]]
+    corrupt, outliers = chosen[:6], chosen[6:]
     breakers = [
         lambda r: r[:-1],  # a truncated line: one field missing
         lambda r: [*r[:10], "n/a", *r[11:]],  # a pixel that is not a number

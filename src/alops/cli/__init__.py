@@ -19,6 +19,7 @@ _COMMANDS = {
     "config": ("alops.cli.config", "config", "Validate alops.yaml or print its JSON Schema."),
     "data": ("alops.cli.data", "data", "Pull the dataset a branch needs from its DVC remote."),
     "demo": ("alops.cli.demo", "demo", "Run the example project's flows in a temporary repository."),
+    "devset": ("alops.cli.devset", "devset", "Build the dev dataset, check it still represents the full data."),
     "flow": ("alops.cli.flow", "flow", "Print the plan for a branch: role, data, runners, jobs."),
     "run": ("alops.cli.run", "run", "Run a flow's DVC stages here, as its CI jobs would."),
 }
@@ -85,7 +86,8 @@ def cli(ctx: click.Context, config_path: str) -> None:
 
     \b
     Exit codes: 0 ok, 1 a pipeline step failed, 2 bad input or alops.yaml,
-    3 an external tool (git, dvc) failed, 4 data unreachable, 70 a bug, 130 interrupted.
+    3 an external tool (git, dvc) failed, 4 data unreachable, 5 the dev dataset
+    no longer represents the full data, 70 a bug, 130 interrupted.
     """
     ctx.obj = {"config": config_path}
 

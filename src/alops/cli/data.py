@@ -1,15 +1,26 @@
-"""``alops data``: get a branch's dataset from its DVC remote."""
+"""``alops data``: get a branch's dataset from its DVC remote, push what its pipeline produced."""
 
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
 
 @click.group()
 def data() -> None:
-    """Pull the dataset a branch needs from its DVC remote."""
+    """Pull the dataset a branch needs from its DVC remote; push the pipeline's outputs."""
+
+
+_branch = click.option(
+    "--branch", "-b", help="Branch to plan for (default: from CI variables, else the checked-out branch)."
+)
+
+
+def _progress() -> bool:
+    # DVC's progress bars on a terminal; in CI logs (or a pipe) only alops's one-line summary.
+    return sys.stdout.isatty() and not os.environ.get("CI")
 
 
 @data.command()
@@ -20,20 +31,58 @@ def data() -> None:
     show_default=True,
     help="auto: the dataset of the branch's flow (dev for feature branches, full otherwise).",
 )
-@click.option("--branch", "-b", help="Branch to plan for (default: from CI variables, else the checked-out branch).")
+@_branch
+@click.option(
+    "--run-cache/--no-run-cache",
+    default=False,
+    show_default=True,
+    help="Also fetch DVC's run-cache, so `dvc repro` restores stages that ran elsewhere instead of running them.",
+)
+@click.option(
+    "--cache-dir",
+    envvar="ALOPS_DVC_CACHE_DIR",
+    show_envvar=True,
+    type=click.Path(file_okay=False),
+    help="A DVC cache shared by the jobs of this runner: the project uses it (linked, not copied) before pulling.",
+)
 @click.pass_obj
-def pull(obj: dict[str, str], dataset: str, branch: str | None) -> None:
-    """Pull only the DVC targets of one dataset into the workspace."""
+def pull(obj: dict[str, str], dataset: str, branch: str | None, run_cache: bool, cache_dir: str | None) -> None:
+    """Pull only the DVC targets of one dataset into the workspace.
+
+    Prints one line: objects and bytes fetched, objects already cached, time.
+    """
     from alops import data as data_lib
     from alops.config import load_config
     from alops.flow import current_plan
 
     config = load_config(obj["config"])
     plan = current_plan(config, os.environ, branch=branch) if dataset == "auto" else None
-    result = data_lib.pull(config, plan, dataset=dataset)
-    source = f"DVC remote `{result.remote}`" if result.remote else "the default DVC remote"
-    why = f" for the {plan.role} flow" if plan else ""
-    click.echo(
-        f"Pulled the {result.dataset} dataset{why} ({', '.join(result.targets)}) from {source}: "
-        f"{result.files} file{'s' if result.files != 1 else ''} in the workspace, {result.seconds:.1f} s"
+    result = data_lib.pull(
+        config, plan, dataset=dataset, run_cache=run_cache, cache_dir=cache_dir, env=os.environ, progress=_progress()
     )
+    click.echo(data_lib.pull_summary(result))
+
+
+@data.command()
+@_branch
+@click.option(
+    "--run-cache/--no-run-cache",
+    default=True,
+    show_default=True,
+    help="Also push DVC's run-cache, so later pipelines restore these stages instead of running them.",
+)
+@click.pass_obj
+def push(obj: dict[str, str], branch: str | None, run_cache: bool) -> None:
+    """Push the outputs of the branch's pipeline stages (and the run-cache) to its DVC remote.
+
+    Only what the remote lacks is sent: running it again sends nothing, and a
+    push cut short by a network fault is completed by the next one.
+    """
+    from alops import data as data_lib
+    from alops.config import load_config
+    from alops.flow import current_plan
+
+    config = load_config(obj["config"])
+    plan = current_plan(config, os.environ, branch=branch)
+    result = data_lib.push(config, plan, run_cache=run_cache, env=os.environ, progress=_progress())
+    click.echo(data_lib.push_summary(result))

@@ -1,0 +1,1 @@
+"""The dev dataset: build it from the full data, check it still represents it."""

@@ -1,0 +1,170 @@
+"""``alops devset build``: the dev dataset from the full one, in one streaming pass.
+
+1. Locate the source and check the configured columns exist (:mod:`.source`).
+2. Read a small, evenly spread sample to type the CSV columns and fix the
+   outlier bounds (:mod:`.plan`), so each row is classified as it is read.
+3. Stream every table: threads parse fixed byte blocks (:mod:`.scan`,
+   :mod:`.csvblock`); each keeps only the rows that can still end up in the
+   dev set (:mod:`.sampler`), whose lines wait in a spill file.
+4. Choose the dev set from the kept rows (:mod:`.select`), write it to a
+   temporary path and rename it into place (:mod:`.write`), then the report
+   beside it (:mod:`.report`), and track it with DVC.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from typing import Any
+
+from alops.devset import csvblock, files, parquet, report, sampler, scan, select, source, write
+from alops.devset import plan as plan_module
+from alops.devset.report import BuildReport, CorruptRow, StratumCount
+from alops.devset.spec import BuildSpec
+
+
+def build(spec: BuildSpec, *, threads: int | None = None, track: bool = True) -> BuildReport:
+    """Build the dev set of ``spec``, write it and its report, and (with ``track``) ``dvc add`` it.
+
+    Raises ConfigError for a missing source or column; nothing is written then,
+    and a failure while writing leaves the previous dev set as it was.
+    """
+    started = time.monotonic()
+    threads = threads or default_threads()
+    src = source.locate(spec)
+    strata = source.strata_columns(spec, src)
+    text = {*strata, *([files.PATH_COLUMN] if src.files_base is not None else [])}
+    samples = plan_module.samples(src, text, spec.outliers)
+    numeric = {t.rel: samples[t.rel].numeric for t in src.tables}
+    for t in src.tables:
+        source.check_numeric(spec, t, numeric[t.rel])
+    plan = plan_module.plan(spec, src, strata, samples)
+    output = (spec.root / spec.output).resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    # Kept lines wait in an anonymous file beside the output (gone when closed, even after a crash).
+    with tempfile.TemporaryFile(dir=output.parent) as spill:
+        merger = select.Merger(plan, spill)
+        for i, table in enumerate(src.tables):
+            for kept in _stream(plan, merger.running, i, table, numeric[table.rel], strata, threads):
+                merger.add(kept)
+        chosen = merger.select()
+        spill.flush()  # the rows are read back by position, below Python's buffer
+        copied = write.dev_set(src, chosen, output, spec.manifest, spill)
+    seconds = time.monotonic() - started  # the build itself; `dvc add` hashes the output again
+    tracked = None
+    if track:
+        from alops import dvc
+
+        rel = os.path.relpath(output, spec.root.resolve())
+        dvc.add([rel], cwd=spec.root)
+        tracked = rel + ".dvc"
+    result = _report(spec, src, plan, merger, chosen, strata, copied, seconds, threads, tracked)
+    report.write(result, output)
+    return result
+
+
+def default_threads() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def _columns(table: source.Table, numeric: tuple[str, ...], strata: tuple[str, ...], listed: bool) -> csvblock.Columns:
+    assert table.csv is not None
+    texts = (files.PATH_COLUMN,) if listed else ()
+    return csvblock.Columns(table.names, table.csv.delimiter, numeric, strata, texts)
+
+
+def _stream(
+    plan: sampler.Plan,
+    running: sampler.Running,
+    i: int,
+    table: source.Table,
+    numeric: tuple[str, ...],
+    strata: tuple[str, ...],
+    threads: int,
+) -> Any:
+    if table.kind == "parquet":
+        first = 0
+        for batch in parquet.batches(table.handle, table.path):
+            yield sampler.parquet_batch(plan, running, i, table.rel, batch, first, numeric)
+            first += batch.num_rows
+        return
+    assert table.csv is not None
+    columns = _columns(table, numeric, strata, plan.files_base is not None)
+    csv_table = table.csv
+
+    def work(index: int, data: memoryview | bytes) -> sampler.Kept:
+        return sampler.csv_block(plan, running, i, csv_table, columns, index, data)
+
+    yield from scan.scan(csv_table, work, threads=threads)
+
+
+def _report(
+    spec: BuildSpec,
+    src: source.Source,
+    plan: sampler.Plan,
+    merger: select.Merger,
+    chosen: select.Selection,
+    strata: tuple[str, ...],
+    copied: int | None,
+    seconds: float,
+    threads: int,
+    tracked: str | None,
+) -> BuildReport:
+    by = (["table"] if src.kind == "tables" else []) + list(strata)
+    counts = []
+    for s in chosen.strata:
+        values = dict(zip(strata, s.values[1:], strict=True))
+        if src.kind == "tables":
+            values = {"table": s.values[0], **values}
+        counts.append(StratumCount(values, s.full, s.quota, s.dev))
+    bad = []
+    for kept, mask in zip(chosen.blocks, chosen.chosen, strict=True):
+        table = src.tables[kept.table]
+        for j in (mask & (kept.kind == sampler.CORRUPT)).nonzero()[0].tolist():
+            where = int(kept.where[j])
+            # A Parquet row counts from 1; a CSV line too, the header being line 1.
+            before = 0 if table.kind == "parquet" else merger.lines_before[(kept.table, kept.block)] + 1
+            bad.append(CorruptRow(table.rel or table.path.name, before + where + 1, kept.why.get(j, "")))
+    rule = spec.outliers
+    found = None
+    if rule is not None:
+        found = {
+            "rule": rule.rule,
+            "threshold": rule.threshold,
+            "columns": {
+                name: {"low": b.low, "high": b.high, "full": chosen.by_column.get(name, 0)}
+                for name, b in sorted(plan.bounds.items())
+            },
+            "full": chosen.outliers[0],
+            "dev": chosen.outliers[1],
+            "max_share": rule.max_share,
+        }
+    out_paths = report.paths((spec.root / spec.output).resolve())
+    return BuildReport(
+        source=spec.source,
+        output=spec.output,
+        kind=src.kind,
+        seed=spec.seed,
+        fraction=spec.fraction if spec.count is None else None,
+        count=spec.count,
+        rows_full=merger.running.total,
+        rows_dev=chosen.rows,
+        target=chosen.target,
+        stratified_by=by,
+        strata=counts,
+        outliers=found,
+        corrupt={"full": chosen.corrupt[0], "dev": chosen.corrupt[1], "max_share": spec.corrupt_max_share},
+        corrupt_rows=bad,
+        files_copied=copied,
+        short=chosen.short,
+        seconds=seconds,
+        bytes_read=sum(t.path.stat().st_size for t in src.tables),
+        threads=threads,
+        tracked=tracked,
+        reports=[os.path.relpath(p, spec.root.resolve()) for p in out_paths],
+    )

@@ -1,0 +1,120 @@
+"""The git side of `alops devset refresh`: a branch, a commit, a push over HTTPS with a token.
+
+The token never goes into a command line (any user on the machine can read
+process arguments, and CI logs echo failed commands): git gets it as an
+``http.extraHeader`` through ``GIT_CONFIG_*`` environment variables, and any
+message that could quote it is redacted.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+
+from alops import proc
+from alops.errors import ConfigError, ToolError
+
+#: Tests (and unusual set-ups) push elsewhere: a path or URL used as is, with the token header still sent.
+PUSH_URL_VARIABLE = "ALOPS_GIT_PUSH_URL"
+BRANCH_PREFIX = "alops/devset-refresh-"
+_FALLBACK_IDENTITY = ("alops devset refresh", "alops@noreply.invalid")
+
+
+def head(cwd: Path) -> str:
+    return proc.run(["git", "rev-parse", "--verify", "HEAD^{commit}"], cwd=cwd).stdout.strip()
+
+
+def branch_name(day: date, sha: str) -> str:
+    """``alops/devset-refresh-<YYYYMMDD>-<8 hex digits of the base commit>``: the same on a rerun of the job."""
+    return f"{BRANCH_PREFIX}{day:%Y%m%d}-{sha[:8]}"
+
+
+def push_url(env: Mapping[str, str], server: str | None) -> str:
+    """The repository's HTTPS URL: ``ALOPS_GIT_PUSH_URL``, else ``<server>/<CI_PROJECT_PATH>.git``."""
+    if env.get(PUSH_URL_VARIABLE):
+        return env[PUSH_URL_VARIABLE]
+    path = env.get("CI_PROJECT_PATH", "")
+    if not server or not path:
+        raise ConfigError(
+            "cannot tell where to push the refresh branch: CI_PROJECT_PATH is not set (GitLab sets it in CI jobs); "
+            f"outside CI set {PUSH_URL_VARIABLE} to the repository's HTTPS URL"
+        )
+    return f"{server.rstrip('/')}/{path}.git"
+
+
+def commit(
+    cwd: Path, branch: str, data: Sequence[str], extra: Sequence[str], message: str, env: Mapping[str, str]
+) -> str | None:
+    """Create ``branch`` at HEAD and commit ``data`` and ``extra`` on it.
+
+    The new commit, or None when ``data`` (the ``.dvc`` files) did not change:
+    new reports alone are not worth a merge request.
+    """
+    # Reports in a folder the project ignores (a CI artifact folder, say) stay out of the commit.
+    ignored = proc.run(["git", "check-ignore", "--", *extra], cwd=cwd, check=False).stdout.splitlines() if extra else []
+    paths = [*data, *(p for p in extra if p not in ignored)]
+    proc.run(["git", "add", "--", *paths], cwd=cwd)
+    staged = proc.run(["git", "diff", "--cached", "--quiet", "--", *data], cwd=cwd, check=False)
+    if staged.returncode == 0:
+        proc.run(["git", "reset", "--quiet", "--", *paths], cwd=cwd)
+        return None
+    proc.run(["git", "switch", "--quiet", "--force-create", branch], cwd=cwd)
+    proc.run(["git", "commit", "--quiet", "--no-verify", "-m", message, "--", *paths], cwd=cwd, env=_identity(cwd, env))
+    return head(cwd)
+
+
+def push(cwd: Path, url: str, branch: str, token: str | None, env: Mapping[str, str]) -> None:
+    """Push HEAD to ``branch`` at ``url`` (forced: the branch belongs to alops), authenticated by ``token``."""
+    run_env = {**env, "GIT_TERMINAL_PROMPT": "0"}
+    if token:
+        run_env.update(_extra_header(env, token))
+    try:
+        proc.run(["git", "push", "--force", "--", url, f"HEAD:refs/heads/{branch}"], cwd=cwd, env=run_env)
+    except ToolError as exc:
+        raise ToolError(redact(str(exc), token) + _push_hint(str(exc))) from None
+
+
+def redact(text: str, token: str | None) -> str:
+    if token:
+        for secret in (token, _basic(token)):
+            text = text.replace(secret, "***")
+    return text
+
+
+def _push_hint(text: str) -> str:
+    if any(s in text for s in ("403", "401", "Authentication failed", "not allowed to push")):
+        return (
+            "\nGitLab refused the push: ALOPS_GITLAB_TOKEN needs the write_repository scope and role Developer "
+            "or higher, and alops/* branches must not be protected against it"
+        )
+    return ""
+
+
+def _basic(token: str) -> str:
+    # GitLab takes any non-empty user name with a project access token as the password.
+    return base64.b64encode(f"oauth2:{token}".encode()).decode("ascii")
+
+
+def _extra_header(env: Mapping[str, str], token: str) -> dict[str, str]:
+    """``GIT_CONFIG_*`` variables adding the header after any the caller already set (git ≥ 2.31)."""
+    n = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+    return {
+        "GIT_CONFIG_COUNT": str(n + 1),
+        f"GIT_CONFIG_KEY_{n}": "http.extraHeader",
+        f"GIT_CONFIG_VALUE_{n}": f"Authorization: Basic {_basic(token)}",
+    }
+
+
+def _identity(cwd: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """``env``, plus an author for the commit when git has none (a CI job's clone usually has none)."""
+    out = dict(env)
+    if proc.run(["git", "var", "GIT_COMMITTER_IDENT"], cwd=cwd, env=out, check=False).returncode == 0:
+        return out
+    name = env.get("GITLAB_USER_NAME") or _FALLBACK_IDENTITY[0]
+    email = env.get("GITLAB_USER_EMAIL") or _FALLBACK_IDENTITY[1]
+    for role in ("AUTHOR", "COMMITTER"):
+        out.setdefault(f"GIT_{role}_NAME", name)
+        out.setdefault(f"GIT_{role}_EMAIL", email)
+    return out

@@ -1,0 +1,139 @@
+"""alops's GitLab API layer: a thin, typed wrapper over python-gitlab.
+
+Every call to GitLab's HTTP API goes through here, so the token is read in one
+place and never shows in a message: errors say which variable to set and what
+GitLab answered, with the token cut out. python-gitlab is imported inside the
+functions; ``alops flow`` never pays for it.
+
+Settings, first found wins: ``ALOPS_GITLAB_URL``, ``CI_SERVER_URL``,
+``CI_API_V4_URL`` (without ``/api/v4``) for the server; ``ALOPS_GITLAB_TOKEN``
+(a project access token) or else ``CI_JOB_TOKEN`` for authentication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from alops import __version__
+from alops.errors import AlopsError, ConfigError, DataError, ToolError
+
+if TYPE_CHECKING:
+    import gitlab
+
+TOKEN_VARIABLE = "ALOPS_GITLAB_TOKEN"
+#: GitLab refuses descriptions longer than this (1 MiB of characters).
+MAX_DESCRIPTION = 1_000_000
+_TIMEOUT_S = 30
+
+
+def server_url(env: Mapping[str, str]) -> str:
+    """The GitLab server's base URL (``https://gitlab.example.com``)."""
+    url = env.get("ALOPS_GITLAB_URL") or env.get("CI_SERVER_URL")
+    if not url and env.get("CI_API_V4_URL"):
+        url = env["CI_API_V4_URL"].removesuffix("/").removesuffix("/api/v4")
+    if not url:
+        raise ConfigError(
+            "the GitLab server is unknown: set ALOPS_GITLAB_URL (e.g. https://gitlab.example.com); "
+            "in a CI job GitLab sets CI_SERVER_URL"
+        )
+    return url.rstrip("/")
+
+
+def write_token(env: Mapping[str, str]) -> str:
+    """The project access token that may push branches and open merge requests."""
+    token = env.get(TOKEN_VARIABLE, "")
+    if not token.strip():
+        raise DataError(
+            f"{TOKEN_VARIABLE} is not set: create a project access token with the write_repository and api "
+            f"scopes (role Developer or higher) and add it as the CI/CD variable {TOKEN_VARIABLE}, masked and "
+            "protected, so only pipelines of protected branches can read it (CI_JOB_TOKEN cannot push or open "
+            "merge requests)"
+        )
+    return token.strip()
+
+
+def client_from_env(env: Mapping[str, str], *, require_write: bool = False) -> gitlab.Gitlab:
+    """A python-gitlab client for this server and token; nothing is sent until it is used.
+
+    With ``require_write`` only ``ALOPS_GITLAB_TOKEN`` will do (a job token
+    cannot open merge requests); otherwise ``CI_JOB_TOKEN`` is the fallback.
+    """
+    import gitlab
+
+    url = server_url(env)
+    options = {"timeout": _TIMEOUT_S, "retry_transient_errors": True, "user_agent": f"alops/{__version__}"}
+    if require_write or env.get(TOKEN_VARIABLE, "").strip():
+        return gitlab.Gitlab(url, private_token=write_token(env), **options)  # type: ignore[arg-type]
+    if env.get("CI_JOB_TOKEN"):
+        return gitlab.Gitlab(url, job_token=env["CI_JOB_TOKEN"], **options)  # type: ignore[arg-type]
+    write_token(env)  # raises the message that says what to set
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def open_merge_request(
+    client: gitlab.Gitlab,
+    project_id: int | str,
+    *,
+    source: str,
+    target: str,
+    title: str,
+    description: str,
+) -> str:
+    """Open a merge request from ``source`` into ``target``; return its web URL.
+
+    An open merge request of the same source branch is reused (its title and
+    description updated), so a rerun job does not open a second one.
+    """
+    import gitlab.exceptions
+
+    description = _clip(description)
+    try:
+        project = client.projects.get(project_id, lazy=True)
+        found = project.mergerequests.list(source_branch=source, state="opened", get_all=False)
+        if found:
+            mr = found[0]
+            mr.title, mr.description = title, description
+            mr.save()
+        else:
+            data = {
+                "source_branch": source,
+                "target_branch": target,
+                "title": title,
+                "description": description,
+                "remove_source_branch": True,
+            }
+            mr = project.mergerequests.create(data)
+    except gitlab.exceptions.GitlabError as exc:
+        raise api_error(exc, client, f"open a merge request in project {project_id}") from None
+    return str(mr.web_url)
+
+
+def api_error(exc: Exception, client: gitlab.Gitlab, what: str) -> AlopsError:
+    """The AlopsError for a failed API call: what failed, what GitLab said, what to do; no token."""
+    import gitlab.exceptions
+
+    code = getattr(exc, "response_code", None)
+    said = redact(str(getattr(exc, "error_message", "") or exc), client)
+    if isinstance(exc, gitlab.exceptions.GitlabAuthenticationError) or code in (401, 403):
+        return DataError(
+            f"GitLab refused to {what} ({code}: {said}): check that {TOKEN_VARIABLE} is a project access token "
+            "that has not expired, with the api and write_repository scopes and role Developer or higher"
+        )
+    if code == 404:
+        return ConfigError(f"GitLab cannot {what}: not found ({said}); check CI_PROJECT_ID / CI_PROJECT_PATH")
+    return ToolError(f"GitLab failed to {what}" + (f" ({code}: {said})" if code else f": {said}"))
+
+
+def redact(text: str, client: gitlab.Gitlab) -> str:
+    """``text`` with the client's token replaced by ``***``."""
+    for token in (client.private_token, client.job_token, client.oauth_token):
+        if token:
+            text = text.replace(token, "***")
+    return text
+
+
+def _clip(text: str) -> str:
+    if len(text) <= MAX_DESCRIPTION:
+        return text
+    return text[: MAX_DESCRIPTION - 80] + "\n\n… (cut: GitLab keeps at most 1,000,000 characters)\n"

@@ -1,0 +1,147 @@
+"""Real data files for the devset check and refresh tests: a full table and a dev sample of it.
+
+Rows are ``id, label, split, x0 (normal 10 ± 2), x1 (exponential), x2 (0–16), cat``,
+drawn from a seeded generator; the dev set is a seeded random sample. Helpers
+change the full data the ways the check must notice.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HEADER = ["id", "label", "split", "x0", "x1", "x2", "cat"]
+Row = list[Any]
+
+CONFIG = """\
+version: 1
+datasets:
+  full: {{targets: [data/full.dvc]}}
+  dev:
+    targets: [{dev}.dvc]
+    build:
+      source: {full}
+      output: {dev}
+      label: label
+      split: split
+      fraction: 0.1
+{extra}
+pipeline:
+  train: ["train@{{dataset}}"]
+"""
+
+
+def rows(n: int, seed: int = 0, start: int = 0) -> list[Row]:
+    rng = np.random.default_rng(seed)
+    label = rng.choice(["A", "B", "C"], size=n, p=[0.5, 0.3, 0.2])
+    split = rng.choice(["train", "validation", "test"], size=n, p=[0.7, 0.15, 0.15])
+    x0, x1, x2 = rng.normal(10, 2, n).round(3), rng.exponential(1, n).round(3), rng.integers(0, 17, n)
+    cat = rng.choice(["red", "green", "blue"], size=n, p=[0.5, 0.3, 0.2])
+    return [
+        [f"r{start + i:06d}", str(label[i]), str(split[i]), float(x0[i]), float(x1[i]), int(x2[i]), str(cat[i])]
+        for i in range(n)
+    ]
+
+
+def sample(table: Sequence[Row], fraction: float = 0.1, seed: int = 2) -> list[Row]:
+    rng = np.random.default_rng(seed)
+    keep = np.sort(rng.choice(len(table), size=round(len(table) * fraction), replace=False))
+    return [table[i] for i in keep]
+
+
+def builder_sample(
+    table: Sequence[Row], special: Callable[[Row], bool], fraction: float = 0.1, cap: float = 0.02, seed: int = 2
+) -> list[Row]:
+    """A dev set the way the builder makes one: min(full share, cap) of special rows (outliers,
+    corrupt rows), the rest a random sample of the regular rows."""
+    n = round(len(table) * fraction)
+    odd = [r for r in table if special(r)]
+    k = round(min(len(odd) / len(table), cap) * n)
+    regular = [r for r in table if not special(r)]
+    return [*odd[:k], *sample(regular, (n - k) / len(regular), seed)]
+
+
+def write_csv(path: Path, table: Iterable[Sequence[Any]], header: Sequence[str] = HEADER) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(table)
+    return path
+
+
+def write_parquet(path: Path, table: Sequence[Row], header: Sequence[str] = HEADER) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = {name: [r[i] for r in table] for i, name in enumerate(header)}
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def write_config(root: Path, *, full: str = "data/full.csv", dev: str = "data/dev.csv", extra: str = "") -> Path:
+    path = root / "alops.yaml"
+    indented = "\n".join("      " + line for line in extra.strip("\n").splitlines())
+    path.write_text(CONFIG.format(full=full, dev=dev, extra=indented))
+    return path
+
+
+def shifted(table: Sequence[Row], column: str, by: float) -> list[Row]:
+    i = HEADER.index(column)
+    return [[*r[:i], round(r[i] + by, 3), *r[i + 1 :]] for r in table]
+
+
+def relabelled(table: Sequence[Row], column: str, value: str, share: float, seed: int = 5) -> list[Row]:
+    """``share`` of the rows get ``value`` in ``column``."""
+    rng = np.random.default_rng(seed)
+    i = HEADER.index(column)
+    hit = rng.random(len(table)) < share
+    return [[*r[:i], value, *r[i + 1 :]] if h else list(r) for r, h in zip(table, hit, strict=True)]
+
+
+def with_outliers(table: Sequence[Row], share: float, seed: int = 7) -> list[Row]:
+    """``share`` of the rows get x0 = 1000 (far beyond any rule's bounds)."""
+    rng = np.random.default_rng(seed)
+    hit = rng.random(len(table)) < share
+    return [[*r[:3], 1000.0, *r[4:]] if h else list(r) for r, h in zip(table, hit, strict=True)]
+
+
+def corrupted(table: Sequence[Row], share: float) -> list[Row]:
+    """Every ``1/share``-th row broken: alternately a field missing, or a number that is not one."""
+    step = round(1 / share)
+    out: list[Row] = []
+    for k, r in enumerate(table):
+        if k % step == 0:
+            r = r[:-1] if k % (2 * step) else [*r[:4], "n/a", *r[5:]]
+        out.append(list(r))
+    return out
+
+
+def make_repo(root: Path, remote: Path, full: Sequence[Row], dev: Sequence[Row]) -> Path:
+    """A git repository with DVC, both data sets tracked by DVC and pushed to a local remote ``remote``."""
+    import subprocess
+
+    from alops import dvc
+
+    root.mkdir(parents=True)
+    subprocess.run(["git", "init", "--quiet", "--initial-branch=main"], cwd=root, check=True)
+    dvc.init(cwd=root)
+    dvc.add_remote("storage", str(remote), cwd=root, local=True)
+    write_csv(root / "data/full.csv", full)
+    write_csv(root / "data/dev.csv", dev)
+    write_config(root)
+    dvc.add(["data/full.csv", "data/dev.csv"], cwd=root)
+    dvc.push(cwd=root, run_cache=False)
+    subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "--quiet", "-m", "data"], cwd=root, check=True)
+    return root
+
+
+def remote_objects(remote: Path) -> set[str]:
+    """The content hashes a local DVC remote holds."""
+    return {p.parent.name + p.name for p in remote.rglob("*") if p.is_file() and len(p.parent.name) == 2}
