@@ -7,15 +7,12 @@ import sys
 
 import click
 
+from alops.cli.options import branch_option
+
 
 @click.group()
 def data() -> None:
     """Pull the dataset a branch needs from its DVC remote; push the pipeline's outputs."""
-
-
-_branch = click.option(
-    "--branch", "-b", help="Branch to plan for (default: from CI variables, else the checked-out branch)."
-)
 
 
 def _progress() -> bool:
@@ -31,7 +28,7 @@ def _progress() -> bool:
     show_default=True,
     help="auto: the dataset of the branch's flow (dev for feature branches, full otherwise).",
 )
-@_branch
+@branch_option
 @click.option(
     "--run-cache/--no-run-cache",
     default=False,
@@ -64,7 +61,7 @@ def pull(obj: dict[str, str], dataset: str, branch: str | None, run_cache: bool,
 
 
 @data.command()
-@_branch
+@branch_option
 @click.option(
     "--run-cache/--no-run-cache",
     default=True,

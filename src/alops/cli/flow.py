@@ -6,9 +6,11 @@ import os
 
 import click
 
+from alops.cli.options import branch_option
+
 
 @click.command()
-@click.option("--branch", "-b", help="Branch to plan for (default: from CI variables, else the checked-out branch).")
+@branch_option
 @click.option(
     "--default-branch",
     help="The project's default branch, for local use (default: CI_DEFAULT_BRANCH, else origin/HEAD, else main).",

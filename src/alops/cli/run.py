@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from alops.cli.options import branch_option
 from alops.roles import ROLES
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     show_default=True,
     help="Which CI job's stages to run.",
 )
-@click.option("--branch", "-b", help="Branch to plan for (default: from CI variables, else the checked-out branch).")
+@branch_option
 @click.option(
     "--pull/--no-pull", default=True, show_default=True, help="Pull the flow's dataset from the DVC remote first."
 )
