@@ -1,16 +1,30 @@
 # Two commands do all set-up on a fresh machine:
-#   make demo   runs the example project's feature and experiment flows (local DVC remote, no GitLab)
-#   make test   installs what the tests need and runs them
+#   make demo   installs alops with only what the demo needs (from uv.lock) and runs the
+#               example project's feature and experiment flows (local DVC remote, no GitLab)
+#   make test   installs the locked test environment, then runs ruff, mypy and pytest
+#
+# uv comes from PyPI (`python3 -m pip install uv`) when it is not on PATH. Environments are
+# built from the committed uv.lock with the machine's python3; uv never downloads a Python.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
+# These machines set PYTHONDONTWRITEBYTECODE=1: compile once at install, not at every start.
+export UV_COMPILE_BYTECODE := 1
+SYNC = $(UV) sync --frozen --python python3 --quiet
 
-.PHONY: demo test bench setup clean
+.PHONY: demo test lint bench setup uv clean
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.demo
 	$(VENV)/bin/alops demo
 
-test: setup
+test: setup lint
 	$(PY) -m pytest
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) benchmarks/flow_startup.py
@@ -18,18 +32,26 @@ bench: setup
 	$(PY) benchmarks/data_pull.py
 	$(PY) benchmarks/devset_build.py
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.test node_modules/.installed
 	@scripts/ensure-system-tools
 
-$(VENV)/.installed: pyproject.toml
-	@# An existing venv is reused: re-running venv with another python3 would break it.
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		python3 -m pip install --quiet --disable-pip-version-check uv
+
+# The demo's environment: alops and scikit-learn, no test tools. --inexact keeps a test
+# environment that is already there intact.
+$(VENV)/.demo: pyproject.toml uv.lock | uv
+	$(SYNC) --inexact --extra example --no-default-groups
 	touch $@
+
+$(VENV)/.test: pyproject.toml uv.lock | uv
+	$(SYNC) --all-extras --group test --group lint
+	touch $@ $(VENV)/.demo
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -36,11 +36,9 @@ _PIPELINE = JOBS
 ROLE_DEFAULTS = {
     "default": RoleDefaults("full", "gpu", _PIPELINE, True, "the most complete software and model"),
     "feature": RoleDefaults("dev", "cpu", _PIPELINE, False, "fast feedback on the dev dataset"),
-    "experiment": RoleDefaults(
-        "full", "gpu", _PIPELINE, True, "full data on GPU runners, compared with the default branch"
-    ),
+    "experiment": RoleDefaults("full", "gpu", _PIPELINE, True, "full data on GPU runners"),
     "release": RoleDefaults(
-        "full", "gpu", _PIPELINE, True, "accepted configuration trained on full data, gated and released"
+        "full", "gpu", _PIPELINE, True, "accepted configuration trained on full data"
     ),
     "al": RoleDefaults("full", "gpu", _PIPELINE, True, "active-learning data branch"),
     "tag": RoleDefaults("full", "cpu", ("plan", "validate"), False, "a tagged version"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from alops import dvc, gitlab
@@ -87,7 +87,7 @@ def refresh(
     reports += check_report.write(after, report_dir, stem="rebuilt")
     inside = [p.resolve() for p in reports if p.resolve().is_relative_to(root.resolve())]
     extra = [str(p.relative_to(root.resolve())) for p in inside] + data[1:]
-    day = today or datetime.now(timezone.utc).date()
+    day = today or datetime.now(UTC).date()
     branch = refresh_git.branch_name(day, base)
     sha = refresh_git.commit(root, branch, data[:1], extra, _message(before, after), env)
     if sha is None:
