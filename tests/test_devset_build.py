@@ -549,3 +549,20 @@ def test_a_fraction_of_one_copies_a_clean_table_byte_for_byte(tmp_path: Path, mo
     assert report.rows_dev == report.rows_full == 1000
     full = (tmp_path / "full.csv").read_bytes().splitlines(keepends=True)
     assert (tmp_path / "dev.csv").read_bytes() == b"".join(line for line in full if line.strip())  # blank lines go
+
+
+def test_strata_of_many_columns_with_many_values_are_the_ones_in_the_data(tmp_path: Path) -> None:
+    # 7,000 values in each of 5 columns: 7000**5 ≈ 1.7e19 combinations, more than an int64 holds.
+    rng = np.random.default_rng(11)
+    n, names = 7000, ["s1", "s2", "s3", "s4", "s5"]
+    columns = [rng.permutation(n) for _ in names]
+    lines = [",".join([str(i), *(f"v{c[i]}" for c in columns)]) + "\n" for i in range(n)]
+    write(tmp_path / "full.csv", lines, header="id," + ",".join(names) + "\n")
+    spec = configure(tmp_path, source="full.csv", output="dev.csv", stratify=names, fraction=0.1)
+
+    report = build(spec, track=False)
+
+    in_data = {tuple(f"v{c[i]}" for c in columns) for i in range(n)}
+    reported = [tuple(s.values[name] for name in names) for s in report.strata]
+    assert len(reported) == n and set(reported) == in_data
+    assert all(s.full == 1 and s.dev == 1 for s in report.strata)  # each row is its own stratum, all kept

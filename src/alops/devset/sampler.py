@@ -224,30 +224,32 @@ def _classify(plan: Plan, running: Running, rel: str, rows: _Rows, reasons: dict
 def _strata(
     rel: str, columns: tuple[str, ...], codes: dict[str, tuple[Any, list[str]]], n: int
 ) -> tuple[list[tuple[str, ...]], Any]:
-    """The strata of a block (their values, table path first) and each row's stratum index."""
+    """The strata of a block (their values, table path first) and each row's stratum index.
+
+    Combinations are numbered one column at a time: the ids so far times the next
+    column's size, then renumbered to the combinations present (fewer than the
+    rows). A product of all the columns' sizes would overflow int64 with a few
+    columns of many values, and wrap into strata that do not exist.
+    """
     import numpy as np
 
-    if not columns:
-        return [(rel,)], np.zeros(n, dtype=np.int64)
-    mixed = np.zeros(n, dtype=np.int64)
-    radix = []
+    local = np.zeros(n, dtype=np.int64)
+    found = np.zeros((1, 0), dtype=np.int64)  # the codes of each combination present, one column each
     for name in columns:
         c, values = codes[name]
         size = max(len(values), 1)
-        mixed = mixed * size + c
-        radix.append((values, size))
-    span = int(np.prod([size for _, size in radix], dtype=np.float64))
-    if span <= 4 * n + 1024:  # few combinations: a lookup table, no sort
-        present = np.bincount(mixed, minlength=span) > 0
-        uniq = np.flatnonzero(present)
-        local = (np.cumsum(present) - 1)[mixed]
-    else:
-        uniq, local = np.unique(mixed, return_inverse=True)
-    strata = []
-    for u in uniq.tolist():
-        parts = []
-        for values, size in reversed(radix):
-            u, digit = divmod(u, size)
-            parts.append(values[digit])
-        strata.append((rel, *reversed(parts)))
-    return strata, local.astype(np.int64)
+        mixed = local * size + np.asarray(c, dtype=np.int64)  # < rows x size: no overflow
+        span = len(found) * size
+        if span <= 4 * n + 1024:  # few combinations: a lookup table, no sort
+            present = np.bincount(mixed, minlength=span) > 0
+            uniq = np.flatnonzero(present)
+            local = (np.cumsum(present) - 1)[mixed]
+        else:
+            uniq, local = np.unique(mixed, return_inverse=True)
+        found = np.column_stack([found[uniq // size], uniq % size])
+        local = np.asarray(local, dtype=np.int64).reshape(-1)
+    if not columns:
+        return [(rel,)], local
+    names = [codes[name][1] for name in columns]
+    strata = [(rel, *(names[j][d] for j, d in enumerate(row))) for row in found.tolist()]
+    return strata, local
