@@ -12,14 +12,39 @@ def config() -> None:
 
 @config.command()
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.option(
+    "--no-project",
+    is_flag=True,
+    help="Check only the file and the parameters, not dvc.yaml, the datasets' targets and the CI inputs.",
+)
 @click.pass_obj
-def validate(obj: dict[str, str], file: str | None) -> None:
-    """Check FILE (default: --config) against the schema, and params.yaml against its allowed values."""
+def validate(obj: dict[str, str], file: str | None, no_project: bool) -> None:
+    """Check FILE (default: --config) against the schema, params.yaml against its allowed values,
+    and the project: pipeline stages and metrics in dvc.yaml, the datasets' targets, and the CI
+    template's inputs (ALOPS_*_BRANCHES, ALOPS_CPU_TAGS, ALOPS_GPU_TAGS) against the file."""
+    import os
+
     from alops import params
     from alops.config import load_config
+    from alops.errors import ConfigError
 
     cfg = load_config(file or obj["config"])
-    params.require_valid(cfg)
+    problems = params.check(cfg)
+    notes: tuple[str, ...] = ()
+    if not no_project:
+        from alops import project
+
+        found = project.check(cfg, os.environ)
+        problems += found.problems
+        notes = found.notes
+    for note in notes:
+        click.echo(f"Note: {note}", err=True)
+    if problems:
+        n = len(problems)
+        raise ConfigError(
+            f"{cfg.path} does not fit the project ({n} problem{'s' if n > 1 else ''}):\n"
+            + "\n".join(f"  {p}" for p in problems)
+        )
     n = len(cfg.parameters.allowed) if cfg.parameters else 0
     click.echo(
         f"{cfg.path} is valid" + (f"; {n} parameter{'s' if n != 1 else ''} within their allowed values" if n else "")
