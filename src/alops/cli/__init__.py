@@ -21,6 +21,7 @@ _COMMANDS = {
     "demo": ("alops.cli.demo", "demo", "Run the example project's flows in a temporary repository."),
     "devset": ("alops.cli.devset", "devset", "Build the dev dataset, check it still represents the full data."),
     "flow": ("alops.cli.flow", "flow", "Print the plan for a branch: role, data, runners, jobs."),
+    "init": ("alops.cli.init", "init", "Adopt alops in a DVC project: write alops.yaml and .gitlab-ci.yml."),
     "run": ("alops.cli.run", "run", "Run a flow's DVC stages here, as its CI jobs would."),
 }
 
