@@ -72,7 +72,7 @@ def test_parse_finds_every_kind_of_corrupt_line() -> None:
         3: "expected 3 fields, found 4",
         4: "column 'x': 'n/a' is not a number",
         5: "column 'x': 'nan' is not a number",  # the slow path (the block has a non-UTF-8 line) says which value
-        8: "column 'label': invalid UTF8 data",
+        8: "not UTF-8 text (byte 7 of the line)",  # the whole line: a cell no column parses counts too
     }
     assert parsed.numbers["x"].tolist()[:3] == [1.0, 5.0, 10.0] and np.isnan(parsed.numbers["x"][3])
     codes, values = parsed.codes["label"]

@@ -23,7 +23,7 @@ from alops.devset.check_acc import Tally
 from alops.devset.check_compare import Finding, compare, presence, shares
 from alops.devset.check_read import Chunk, Layout, chunks, header, locate, samples
 from alops.devset.check_spec import DEFAULT_LABEL, CheckSpec, spec_from
-from alops.devset.check_types import Plan, Rows, is_numeric, skipped_reason, typed
+from alops.devset.check_types import Plan, Rows, is_numeric, not_compared, skipped_reason, typed
 from alops.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -68,7 +68,8 @@ def check(
     full_columns, dev_columns = _columns(full_layout, spec), _columns(dev_layout, spec)
     label = _label(spec, full_layout, dev_layout)
     dev_chunks = list(chunks(dev_layout, _same))
-    plan = _plan(spec, label, dev_chunks, [c for c in dev_columns if c in full_columns])
+    in_full = set(full_columns)
+    plan = _plan(spec, label, dev_chunks, [c for c in dev_columns if c in in_full])
     dev_rows = [typed(c, plan) for c in dev_chunks]
     plan = _without_identifiers(plan, dev_rows)
     edges = {name: stats.edges_from(_values(dev_rows, name)) for name in plan.numeric}
@@ -143,6 +144,10 @@ def _plan(spec: CheckSpec, label: str | None, dev: list[Any], shared: list[str])
     for name in shared:
         if name == label:
             continue
+        why = not_compared(dev, name)
+        if why:
+            skipped[name] = why
+            continue
         if name not in categorical_always and is_numeric(dev, name):
             numeric.append(name)
             continue
@@ -160,7 +165,7 @@ def _plan(spec: CheckSpec, label: str | None, dev: list[Any], shared: list[str])
                     f"datasets.dev.build.outliers.columns: {name!r} is not a numeric column of both "
                     f"{spec.source} and {spec.output}: list numeric columns only"
                 )
-    return Plan(label, tuple(numeric), tuple(categorical), outliers, skipped)
+    return Plan(label, tuple(numeric), tuple(categorical), outliers, skipped, parsed=tuple(numeric))
 
 
 def _without_identifiers(plan: Plan, dev: list[Rows]) -> Plan:

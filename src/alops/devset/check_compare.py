@@ -33,15 +33,16 @@ class Finding:
 
 
 def presence(dev: list[str], full: list[str]) -> list[Finding]:
+    in_dev, in_full = set(dev), set(full)  # sets: a table may have thousands of columns
     out = [
         Finding(c, "columns", "presence", None, None, None, False, "in the full data, not in the dev set")
         for c in full
-        if c not in dev
+        if c not in in_dev
     ]
     out += [
         Finding(c, "columns", "presence", None, None, None, False, "in the dev set, not in the full data")
         for c in dev
-        if c not in full
+        if c not in in_full
     ]
     return out
 

@@ -3,19 +3,23 @@
 A dataset is a table (``.csv``, ``.parquet``), a folder of tables, or a folder of
 files listed by a manifest table. Rows come in chunks of a few MB whatever the
 size of the data, read by the builder's own scanner so both commands see the
-same rows. CSV cells are read as text and typed by the caller, so a
-cell that is not a number marks its row as corrupt instead of failing the
-whole file; lines with the wrong number of fields are counted and skipped.
+same rows: the builder's block parser (:mod:`.csvblock`) finds the lines that
+do not parse (wrong number of fields, not UTF-8) and the builder's file rules
+(:mod:`.datafiles`) decide what is opened at all. CSV cells are read as text
+and typed by the caller, so a cell that is not a number marks its row as
+corrupt instead of failing the whole file.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from alops.devset import datafiles
 from alops.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -54,28 +58,32 @@ class Chunk:
 def locate(root: Path, relative: str, *, fmt: str, manifest: str, exclude: Path | None = None) -> Layout:
     """The layout of ``root/relative``; ConfigError naming the path when it is missing or holds no table."""
     path = root / relative
+    shown = datafiles.shown(relative)
+    datafiles.source_path(root, path, "the project")
     if path.is_file():
         if fmt != "files" and _kind(path, fmt):
             return Layout(relative, (path,))
-        raise ConfigError(f"{relative}: not a table alops can read: use a .csv or .parquet file, or a folder")
+        raise ConfigError(f"{shown}: not a table alops can read: use a .csv or .parquet file, or a folder")
+    odd = datafiles.describe(path)
+    if odd:
+        raise ConfigError(f"{shown}: {odd}, not a file or a folder: alops reads only regular files")
     if not path.is_dir():
-        raise ConfigError(f"{relative} does not exist: run `alops data pull` (or `dvc pull`) to get it")
-    if fmt == "files" or (fmt == "auto" and (path / manifest).is_file()):
-        listing = path / manifest
-        if not listing.is_file():
-            raise ConfigError(f"{relative}/{manifest} does not exist: a folder of files needs a manifest table")
+        raise ConfigError(f"{shown} does not exist: run `alops data pull` (or `dvc pull`) to get it")
+    listing = path / manifest
+    if fmt == "files" or (fmt == "auto" and os.path.lexists(listing)):
+        if not os.path.lexists(listing):
+            raise ConfigError(f"{shown}/{manifest} does not exist: a folder of files needs a manifest table")
+        datafiles.confined(listing, path, "the dataset")
+        datafiles.check_regular(listing)
         return Layout(relative, (listing,), files_base=path)
     skip = exclude.resolve() if exclude else None
     tables = tuple(
         p
-        for p in sorted(path.rglob("*"))
-        if p.is_file()
-        and _kind(p, fmt)
-        and not any(part.startswith(".") for part in p.relative_to(path).parts)
-        and not (skip and p.resolve().is_relative_to(skip))
+        for p in datafiles.walk(path, lambda name: _kind(Path(name), fmt) is not None)
+        if not (skip and p.resolve().is_relative_to(skip))
     )
     if not tables:
-        raise ConfigError(f"{relative} holds no .csv or .parquet table")
+        raise ConfigError(f"{shown} holds no .csv or .parquet table")
     return Layout(relative, tables)
 
 
@@ -87,9 +95,9 @@ def _kind(path: Path, fmt: str) -> str | None:
 def header(table: Path) -> list[str]:
     """The column names of a table, without reading its rows."""
     if TABLE_SUFFIXES[table.suffix.lower()] == "parquet":
-        import pyarrow.parquet as pq  # type: ignore[import-untyped,unused-ignore]
+        from alops.devset import parquet
 
-        return list(_arrow(table, lambda: pq.ParquetFile(table).schema_arrow.names))
+        return list(parquet.names(parquet.open_parquet(table), table))
     from alops.devset import scan
 
     # The builder's reading of a header (names trimmed, delimiter from the suffix).
@@ -116,7 +124,7 @@ def chunks(layout: Layout, convert: Callable[[Chunk], T], *, threads: int = 1) -
 
 
 def _block(layout: Layout, table: Any, convert: Callable[[Chunk], T], _index: int, data: bytes | memoryview) -> T:
-    return convert(_with_files(layout, _piece(table.path, list(table.names), table.delimiter, data)))
+    return convert(_with_files(layout, _piece(table.path, table.names, table.delimiter, data)))
 
 
 def _with_files(layout: Layout, chunk: Chunk) -> Chunk:
@@ -125,36 +133,17 @@ def _with_files(layout: Layout, chunk: Chunk) -> Chunk:
     return chunk
 
 
-def _piece(table: Path, names: list[str], delimiter: str, data: bytes | memoryview) -> Chunk:
-    """Whole CSV lines (no header) as one chunk."""
-    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
-    import pyarrow.csv as pcsv  # type: ignore[import-untyped,unused-ignore]
+def _piece(table: Path, names: Sequence[str], delimiter: str, data: bytes | memoryview) -> Chunk:
+    """Whole CSV lines (no header) as one chunk: every column as text, by the builder's block parser.
 
-    invalid = [0]
+    Cells stay text (a cell that is not a number is the caller's to count);
+    lines that do not parse, or are not UTF-8, are the rows skipped unread.
+    """
+    from alops.devset import csvblock
 
-    def skip(_row: Any) -> str:
-        invalid[0] += 1
-        return "skip"
-
-    batch = _arrow(
-        table,
-        lambda: pcsv.read_csv(
-            pa.py_buffer(data),
-            read_options=pcsv.ReadOptions(column_names=names, use_threads=False, block_size=len(data) + 1),
-            parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=skip),
-            convert_options=_as_bytes(names),
-        ),
-    )
-    return Chunk(table, {n: batch.column(n) for n in names}, batch.num_rows, invalid[0])
-
-
-def _as_bytes(names: list[str]) -> Any:
-    # Cells stay bytes: a cell that is not UTF-8 marks its row corrupt (as the
-    # builder sees it) instead of failing the whole file.
-    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
-    import pyarrow.csv as pcsv  # type: ignore[import-untyped,unused-ignore]
-
-    return pcsv.ConvertOptions(column_types={n: pa.binary() for n in names}, strings_can_be_null=False)
+    columns = tuple(names)
+    parsed = csvblock.parse(data, csvblock.Columns(columns, delimiter, (), (), (), columns))
+    return Chunk(table, parsed.strings, len(parsed.rows), len(parsed.corrupt))
 
 
 def samples(layout: Layout, columns: Sequence[str]) -> Iterator[Chunk]:
@@ -170,33 +159,22 @@ def samples(layout: Layout, columns: Sequence[str]) -> Iterator[Chunk]:
     pieces = scan.presample(opened) if opened else {}
     for t in opened:
         if pieces.get(t.rel):
-            yield _piece(t.path, list(t.names), t.delimiter, pieces[t.rel])
+            yield _piece(t.path, t.names, t.delimiter, pieces[t.rel])
     for table in layout.tables:
         if table not in csvs:
             handle = parquet.open_parquet(table)
-            wanted = [c for c in columns if c in parquet.names(handle)]
-            for part in parquet.sample(handle, wanted):
+            wanted = [c for c in columns if c in parquet.names(handle, table)]
+            for part in parquet.sample(handle, wanted, table):
                 yield Chunk(table, dict(zip(part.schema.names, part.columns, strict=True)), part.num_rows)
 
 
 def _parquet(table: Path) -> Iterator[Chunk]:
-    import pyarrow.parquet as pq  # type: ignore[import-untyped,unused-ignore]
+    from alops.devset import parquet
 
-    batches = _arrow(table, lambda: pq.ParquetFile(table).iter_batches(batch_size=_PARQUET_ROWS))
-    while True:
-        batch = _arrow(table, lambda: next(batches, None))
-        if batch is None:
-            return
+    handle = parquet.open_parquet(table)
+    parquet.names(handle, table)
+    for batch in parquet.batches(handle, table):
         yield Chunk(table, dict(zip(batch.schema.names, batch.columns, strict=True)), batch.num_rows)
-
-
-def _arrow(table: Path, call: Any) -> Any:
-    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
-
-    try:
-        return call()
-    except (pa.ArrowException, OSError) as exc:
-        raise ConfigError(f"{table}: cannot be read as a table: {exc}") from None
 
 
 def _unopenable(base: Path, table: Path, chunk: Chunk) -> npt.NDArray[np.bool_]:
@@ -212,5 +190,5 @@ def _unopenable(base: Path, table: Path, chunk: Chunk) -> npt.NDArray[np.bool_]:
     if pa.types.is_binary(column.type):
         names = [v.decode("utf-8", "replace") if v is not None else None for v in column.to_pylist()]
     else:
-        names = [None if v is None else str(v) for v in column.to_pylist()]
+        names = column.to_pylist()  # files.problem says why a value that is not text names no file
     return np.array([problem is not None for problem in files.problems(base, names)], dtype=bool)

@@ -1,9 +1,11 @@
 """How `alops devset check` reads each column: numbers, categories, or not at all.
 
-CSV cells arrive as bytes. A numeric column's cell that is not a number (by
-the builder's ``csvblock.NUMBER``: no "nan", "inf" or stray text), or any cell
-that is not UTF-8, makes its row corrupt, as the builder counts it; an empty
-cell is a missing value.
+CSV cells arrive as text (lines that are not UTF-8 are already counted
+corrupt, by the builder's block parser). Which columns are numeric and what a
+number is come from :mod:`.cells`, the builder's own definitions: a numeric
+column's cell that is not a number makes its row corrupt, in every numeric
+column, compared or not (identifiers too), as the builder counts it; an empty
+cell is a missing value. Nested and binary columns are carried, not compared.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from alops.devset import cells
 from alops.devset.check_read import PATH_COLUMN, Chunk
-from alops.devset.csvblock import NUMBER
 
 if TYPE_CHECKING:
     import numpy as np
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
     Bools = npt.NDArray[np.bool_]
 
 #: A text column is numeric when at least this share of its non-empty dev values are numbers (as the builder says).
-NUMERIC_SHARE = 0.9
+NUMERIC_SHARE = cells.NUMERIC_SHARE
 #: Categorical columns with more distinct dev values than this (or than half the dev rows) are identifiers: skipped.
 MAX_CATEGORIES = 1000
 
@@ -38,6 +40,7 @@ class Plan:
     categorical: tuple[str, ...]  # the label excluded
     outliers: tuple[str, ...]
     skipped: dict[str, str]  # column → why it is not compared
+    parsed: tuple[str, ...] = ()  # every numeric column, compared or not: a cell that is not a number is corrupt
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -45,47 +48,43 @@ class Plan:
 
 
 def is_numeric(chunks: Sequence[Chunk], column: str) -> bool:
-    """Whether the dev set's ``column`` holds numbers (typed, or text that mostly parses)."""
-    import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
-
-    numbers = texts = 0
+    """Whether the dev set's ``column`` holds numbers (typed, or text that mostly parses): :mod:`.cells`."""
+    numbers = filled = 0
     for chunk in chunks:
         arr = chunk.columns.get(column)
         if arr is None:
             continue
         if not _is_text(arr.type):
-            return _numeric_type(arr.type)
-        trimmed = pc.utf8_trim_whitespace(_text(arr)[0])
-        texts += len(arr) - int(pc.sum(pc.equal(trimmed, "")).as_py() or 0)
-        numbers += int(pc.sum(pc.match_substring_regex(trimmed, NUMBER)).as_py() or 0)
-    return numbers > 0 and numbers >= NUMERIC_SHARE * texts
+            return cells.is_numeric_type(arr.type)
+        found, non_empty = cells.number_counts(_text(arr)[0])
+        numbers, filled = numbers + found, filled + non_empty
+    return cells.is_numeric(numbers, filled)
+
+
+def not_compared(chunks: Sequence[Chunk], column: str) -> str | None:
+    """Why a column is never compared whatever its values (nested, or bytes), or None."""
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+    for chunk in chunks:
+        arr = chunk.columns.get(column)
+        if arr is None:
+            continue
+        if cells.is_nested(arr.type):
+            return f"a nested type ({arr.type}): carried into the dev set, not compared"
+        if pa.types.is_binary(arr.type) or pa.types.is_large_binary(arr.type):
+            return "bytes, not text: carried into the dev set, not compared"
+    return None
 
 
 def _numbers(text: pa.Array) -> tuple[Floats, Bools]:
     """Text cells as numbers (NaN: empty or not a number), and which are not numbers (corrupt)."""
-    import numpy as np
-    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
-    import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
-
-    try:  # the fast path, for a chunk where every cell is a number: one cast
-        values = np.asarray(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-    except pa.ArrowInvalid:
-        pass
-    else:
-        # The cast also reads "nan" and "inf", which NUMBER (and the builder) call corrupt.
-        bad = ~np.isfinite(values) & ~np.asarray(text.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-        return np.where(bad, np.nan, values), bad
-    trimmed = pc.utf8_trim_whitespace(text)
-    ok = pc.match_substring_regex(trimmed, NUMBER)
-    bad = ~np.asarray(pc.or_(ok, pc.equal(trimmed, "")).to_numpy(zero_copy_only=False), dtype=bool)
-    values = pc.cast(pc.if_else(ok, trimmed, pa.scalar(None, pa.string())), pa.float64())
-    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64), bad
+    return cells.numbers(text)
 
 
 def _is_text(t: pa.DataType) -> bool:
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
-    return bool(pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t))
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
 def _text(arr: pa.Array) -> tuple[pa.Array, Bools | None]:
@@ -112,13 +111,16 @@ def _as_string(arr: pa.Array) -> pa.Array:
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
     import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
 
-    return _text(arr)[0] if _is_text(arr.type) else pc.cast(arr, pa.string())
+    if _is_text(arr.type):
+        return _text(arr)[0]
+    try:
+        return pc.cast(arr, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # nested, or bytes in one table of several: missing
+        return pa.nulls(len(arr), pa.string())
 
 
 def _numeric_type(t: pa.DataType) -> bool:
-    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
-
-    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
+    return cells.is_numeric_type(t)
 
 
 @dataclass
@@ -139,7 +141,7 @@ def typed(chunk: Chunk, plan: Plan) -> Rows:
 
     corrupt = np.zeros(chunk.rows, dtype=bool) if chunk.unopenable is None else chunk.unopenable.copy()
     numbers: dict[str, Any] = {}
-    for name in {*plan.numeric, *plan.outliers}:
+    for name in {*plan.numeric, *plan.outliers, *plan.parsed}:
         arr = chunk.columns.get(name)
         if arr is None:
             numbers[name] = np.full(chunk.rows, np.nan)

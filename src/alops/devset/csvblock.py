@@ -2,9 +2,10 @@
 
 A row is a line (pyarrow's ``newlines_in_values=False`` model: a value that
 holds a line break does not parse). A line is corrupt when it has the wrong
-number of fields, when a numeric column holds something that is not a number
-(``NUMBER`` after trimming spaces; empty is a missing value), or when a text
-column is not UTF-8. The fast path is one typed ``read_csv`` of the whole
+number of fields, when a numeric column holds something that is not a number,
+or when the line is not UTF-8 (:mod:`.cells` defines both, for the builder
+and the check). Lines that are not UTF-8 are set aside before pyarrow sees
+the block (its handler of bad rows cannot take them). The fast path is one typed ``read_csv`` of the whole
 block, which releases the GIL; only a block where that fails pays for a slower
 path that finds its corrupt lines.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from alops.devset import cells
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -21,8 +24,8 @@ if TYPE_CHECKING:
     Ints = npt.NDArray[np.int64]
     Floats = npt.NDArray[np.float64]
 
-#: A number, as `alops devset check` reads one (so both commands agree on what is corrupt).
-NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+#: A number, as both commands read one (see :mod:`.cells`).
+NUMBER = cells.NUMBER
 #: Corrupt cells per column and block whose value is quoted in the reason.
 MAX_REASONS = 20
 
@@ -36,6 +39,7 @@ class Columns:
     numeric: tuple[str, ...]  # converted to float64; a non-number makes the row corrupt
     categories: tuple[str, ...]  # dictionary-encoded text (strata)
     texts: tuple[str, ...] = ()  # plain text (a manifest's paths)
+    strings: tuple[str, ...] = ()  # cells as they are, a pyarrow string array (what `alops devset check` reads)
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Parsed:
     numbers: dict[str, Floats] = field(default_factory=dict)
     codes: dict[str, tuple[npt.NDArray[np.int32], list[str]]] = field(default_factory=dict)
     texts: dict[str, list[str]] = field(default_factory=dict)
+    strings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -112,23 +117,51 @@ def parse(data: bytes | memoryview, columns: Columns) -> Parsed:
     if not lines:
         _fill(out, None, out.rows, {}, columns)
         return out
+    not_text = cells.not_utf8(data, bounds)
+    if not_text:
+        return _without(data, columns, out, not_text)
     try:
         table, skipped = read(data, columns, text_numbers=False)
         if table.num_rows + len(skipped) != lines:
             raise Mismatch
-        good = _without(lines, skipped)
+        good = _rows_but(lines, skipped)
         bad: dict[int, str] = {i: why for i, why in skipped}
     except (pa.ArrowInvalid, Mismatch):
         try:
             table, skipped = read(data, columns, text_numbers=True)
             if table.num_rows + len(skipped) != lines:
                 raise Mismatch from None
-            good = _without(lines, skipped)
+            good = _rows_but(lines, skipped)
             bad = {i: why for i, why in skipped}
             table, good, bad = _check_numbers(table, good, bad, columns)
         except (pa.ArrowInvalid, Mismatch):
             return _line_by_line(data, columns, out)
     _fill(out, table, good, bad, columns)
+    return out
+
+
+def _without(data: bytes | memoryview, columns: Columns, out: Parsed, not_text: dict[int, str]) -> Parsed:
+    """Parse the lines that are UTF-8 on their own; the others (``not_text``: line → why) are corrupt."""
+    import numpy as np
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+    every = len(out.bounds) - 1
+    bad_line = np.zeros(every, dtype=bool)
+    bad_line[list(not_text)] = True
+    lines = lines_array(data, out.bounds).filter(pa.array(~bad_line))
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
+    clean = memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])] if len(lines) else b""
+    sub = parse(clean, columns)
+    # Non-empty lines of the block, and those of them that are text (empty lines are always text).
+    nonempty = np.arange(every, dtype=np.int64) if out.physical is None else out.physical
+    text = np.flatnonzero(~bad_line[nonempty]).astype(np.int64)
+    dropped = np.flatnonzero(bad_line[nonempty]).astype(np.int64)
+    reasons = {int(text[i]): why for i, why in sub.reasons.items()}
+    reasons.update({int(k): not_text[int(nonempty[k])] for k in dropped})
+    out.rows = text[sub.rows]
+    out.corrupt = np.array(sorted(reasons), dtype=np.int64)
+    out.reasons = reasons
+    out.numbers, out.codes, out.texts, out.strings = sub.numbers, sub.codes, sub.texts, sub.strings
     return out
 
 
@@ -157,6 +190,7 @@ def read(data: bytes | memoryview, columns: Columns, *, text_numbers: bool) -> t
     types = {name: number_type for name in columns.numeric}
     types.update({name: pa.dictionary(pa.int32(), pa.string()) for name in columns.categories})
     types.update({name: pa.string() for name in columns.texts})
+    types.update({name: pa.string() for name in columns.strings})
     table = pcsv.read_csv(
         pa.py_buffer(data),
         memory_pool=pool(),
@@ -185,7 +219,7 @@ def pool() -> Any:
     return pa.system_memory_pool()
 
 
-def _without(lines: int, skipped: list[tuple[int, str]]) -> Ints:
+def _rows_but(lines: int, skipped: list[tuple[int, str]]) -> Ints:
     import numpy as np
 
     if not skipped:
@@ -199,25 +233,22 @@ def _check_numbers(table: Any, good: Ints, bad: dict[int, str], columns: Columns
     """Numeric columns read as text: find the cells that are not numbers, drop their rows, convert the rest."""
     import numpy as np
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
-    import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
 
     ok = np.ones(table.num_rows, dtype=bool)
-    trimmed = {}
+    values = {}
     for name in columns.numeric:
-        text = pc.utf8_trim_whitespace(table.column(name))
-        valid = pc.or_(pc.equal(text, ""), pc.match_substring_regex(text, NUMBER))
-        valid_np = np.asarray(valid.to_numpy(zero_copy_only=False), dtype=bool)
-        for k, i in enumerate(np.flatnonzero(~valid_np & ok)):
+        text = table.column(name)
+        numbers, not_number = cells.numbers(text)
+        for k, i in enumerate(np.flatnonzero(not_number & ok)):
             # The value itself for the first few: the report shows them.
             shown = f"{text[int(i)].as_py()!r}" if k < MAX_REASONS else "a value"
             bad[int(good[i])] = f"column {name!r}: {shown} is not a number"
-        ok &= valid_np
-        trimmed[name] = text
+        ok &= ~not_number
+        values[name] = numbers
     keep = pa.array(ok)
     table = table.filter(keep)
     for name in columns.numeric:
-        text = trimmed[name].filter(keep)
-        number = pc.cast(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text), pa.float64())
+        number = pa.array(values[name][ok], pa.float64(), from_pandas=True)  # NaN: a missing value
         table = table.set_column(table.schema.get_field_index(name), name, number)
     return table, good[ok], bad
 
@@ -238,7 +269,7 @@ def _line_by_line(data: bytes | memoryview, columns: Columns, out: Parsed) -> Pa
             table, skipped = read(piece, columns, text_numbers=True)
             if table.num_rows + len(skipped) != hi - lo:
                 raise Mismatch
-            rows = _without(hi - lo, skipped) + lo
+            rows = _rows_but(hi - lo, skipped) + lo
             table, rows, found = _check_numbers(table, rows, {lo + i: why for i, why in skipped}, columns)
         except (pa.ArrowInvalid, Mismatch) as exc:
             if hi - lo > 1:
@@ -262,7 +293,9 @@ def _why(exc: Exception, columns: Columns) -> str:
     """pyarrow's message, with the column's name for its number."""
     import re
 
-    text = str(exc).splitlines()[0]
+    from alops.devset.datafiles import shown
+
+    text = shown(str(exc).splitlines()[0])  # pyarrow quotes the line: hostile bytes, escaped
     found = re.match(r"In CSV column #(\d+): (?:Row #\d+: )?(?:CSV conversion error to \w+: )?(.*)", text)
     if found and int(found.group(1)) < len(columns.names):
         return f"column {columns.names[int(found.group(1))]!r}: {found.group(2)}"
@@ -271,6 +304,7 @@ def _why(exc: Exception, columns: Columns) -> str:
 
 def _fill(out: Parsed, table: Any, good: Ints, bad: dict[int, str], columns: Columns) -> None:
     import numpy as np
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
     finite = np.ones(len(good), dtype=bool)
     for name in columns.numeric:
@@ -291,6 +325,13 @@ def _fill(out: Parsed, table: Any, good: Ints, bad: dict[int, str], columns: Col
     for name in columns.texts:
         values = [] if table is None else table.column(name).to_pylist()
         out.texts[name] = values if keep is None else [v for v, k in zip(values, keep, strict=True) if k]
+    for name in columns.strings:
+        if table is None:
+            out.strings[name] = pa.array([], pa.string())
+            continue
+        column = table.column(name)
+        array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+        out.strings[name] = array if keep is None else array.filter(pa.array(keep))
     out.rows = good if keep is None else good[keep]
     out.corrupt = np.array(sorted(bad), dtype=np.int64)
     out.reasons = bad

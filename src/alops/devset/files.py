@@ -1,9 +1,11 @@
 """A folder of files listed by a manifest: which files do not open, and copying the kept ones.
 
-A file "does not open" when its manifest path is empty, leaves the folder
-(absolute, or through ``..``), or names something that is missing, not a
-regular file, empty or unreadable: the rows `alops devset check` counts as
-corrupt too. Kept files are hard-linked into the dev set when the file system
+A file "does not open" when its manifest path is empty or not text, leaves the
+folder (absolute, through ``..``, or through a link that resolves outside it
+and outside the DVC cache: see :mod:`.datafiles`), or names something that is
+missing, not a regular file (a named pipe is never opened), empty or
+unreadable: the rows `alops devset check` counts as corrupt too. Such a file
+is never copied into the dev set. Kept files are hard-linked into the dev set when the file system
 allows it (no bytes copied; DVC's cache links them the same way), else copied.
 """
 
@@ -11,16 +13,20 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
+
+from alops.devset import datafiles
+from alops.errors import ConfigError
 
 #: The manifest column naming each file, relative to the manifest's folder.
 PATH_COLUMN = "path"
 
 
-def inside(base: Path, name: str | None) -> Path | None:
+def inside(base: Path, name: object) -> Path | None:
     """``base/name`` when ``name`` is a relative path that stays inside ``base``; else None."""
-    if not name:
+    if not name or not isinstance(name, str) or "\0" in name:
         return None
     pure = PurePosixPath(name.replace("\\", "/"))
     if pure.is_absolute() or ".." in pure.parts or not pure.parts:
@@ -28,28 +34,34 @@ def inside(base: Path, name: str | None) -> Path | None:
     return base.joinpath(*pure.parts)
 
 
-def problem(base: Path, name: str | None) -> str | None:
+def problem(base: Path, name: object) -> str | None:
     """Why the file ``name`` of the manifest does not open, or None when it does."""
+    if name is not None and not isinstance(name, str):
+        return f"{PATH_COLUMN} {name!r} is not text"
     path = inside(base, name)
     if path is None:
         return f"{PATH_COLUMN} {name!r} is not a relative path inside the dataset" if name else f"empty {PATH_COLUMN}"
     try:
         info = path.stat()
-    except OSError:
+    except (OSError, ValueError):
         return f"file {name!r} is missing"
-    if not path.is_file():
-        return f"{name!r} is not a file"
+    if datafiles.escapes(path, base) is not None:
+        return f"file {name!r} is a link to outside the dataset"
+    if not stat.S_ISREG(info.st_mode):
+        return f"{name!r} is {datafiles.kind(info.st_mode)}, not a file"
     if info.st_size == 0:
         return f"file {name!r} is empty"
     try:
-        with path.open("rb") as fh:
+        with datafiles.open_regular(path) as fh:
             fh.read(1)
+    except ConfigError:
+        return f"file {name!r} cannot be read"
     except OSError as exc:
         return f"file {name!r} cannot be read: {exc.strerror or exc}"
     return None
 
 
-def problems(base: Path, names: Sequence[str | None]) -> list[str | None]:
+def problems(base: Path, names: Sequence[object]) -> list[str | None]:
     """:func:`problem` of each name."""
     return [problem(base, name) for name in names]
 
@@ -59,9 +71,9 @@ def place(base: Path, names: Sequence[str | None], dest: Path) -> int:
     done = 0
     for name in names:
         source = inside(base, name)
-        if source is None or not source.is_file():
+        if source is None or problem(base, name) is not None:
             continue  # a missing file stays missing: the manifest row shows the pipeline what that looks like
-        assert name is not None
+        assert isinstance(name, str)
         target = inside(dest, name)
         assert target is not None
         if target.exists():

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import csv
 import io
-import mmap
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
+from alops.devset import datafiles
 from alops.errors import ConfigError
 
 T = TypeVar("T")
@@ -31,6 +30,8 @@ BLOCK_BYTES = 2 << 20
 #: Read at most this much ahead of the oldest block not yet handed back.
 AHEAD = 1
 DELIMITERS = {".csv": ",", ".tsv": "\t"}
+#: Read this much at a time past a block's end while looking for its last line break.
+READ_AHEAD = 64 << 10
 
 
 @dataclass(frozen=True)
@@ -47,81 +48,185 @@ class CsvTable:
 
 
 def open_csv(path: Path, rel: str) -> CsvTable:
-    """Read the header of ``path``; ConfigError when it has none or names a column twice."""
+    """Read the header of ``path``; ConfigError when it has none, names a column twice or has too many."""
     delimiter = DELIMITERS.get(path.suffix.lower(), ",")
-    try:
-        with path.open("rb") as fh:
-            first = fh.readline()
+    with datafiles.open_regular(path) as fh:
+        try:
+            first = fh.readline(datafiles.MAX_LINE_BYTES + 1)
             size = os.fstat(fh.fileno()).st_size
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    try:
-        text = first.decode("utf-8-sig")
-        names = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise ConfigError(f"{path}: the header line is not UTF-8 CSV: {exc}") from None
-    names = [n.strip() for n in names]
-    if not names or names == [""]:
-        raise ConfigError(f"{path} is empty: a CSV table needs a header line naming its columns")
-    twice = sorted({n for n in names if names.count(n) > 1})
-    if twice:
-        raise ConfigError(f"{path}: column {twice[0]!r} appears more than once in the header; rename one")
+        except OSError as exc:
+            raise ConfigError(f"{datafiles.shown(path)}: cannot be read: {exc.strerror or exc}") from None
+    if len(first) > datafiles.MAX_LINE_BYTES:
+        raise ConfigError(
+            f"{datafiles.shown(path)}:1: the header line is longer than {datafiles.MAX_LINE_BYTES >> 20} MiB: "
+            "is this a CSV table?"
+        )
+    names = header_names(path, first, delimiter)
     if not first.endswith(b"\n"):
         first += b"\n"
     return CsvTable(path, rel, first, tuple(names), delimiter, len(first) if size >= len(first) else size, size)
 
 
-def blocks(table: CsvTable, block_bytes: int | None = None) -> Iterator[tuple[int, int, memoryview | bytes]]:
+def header_names(path: Path, first: bytes, delimiter: str) -> list[str]:
+    """The column names in a header line; ConfigError when there are none, too many, or one twice."""
+    if b"\0" in first:
+        raise ConfigError(f"{datafiles.shown(path)}:1: the header line holds a NUL byte: is this a CSV table?")
+    try:
+        text = first.decode("utf-8-sig")
+        names = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{datafiles.shown(path)}:1: the header line is not UTF-8 (byte {exc.start + 1}): "
+            "save the table as UTF-8 text (a compressed file must be decompressed first)"
+        ) from None
+    except csv.Error as exc:
+        raise ConfigError(f"{datafiles.shown(path)}:1: the header line is not CSV: {exc}") from None
+    names = [n.strip() for n in names]
+    if not names or names == [""]:
+        raise ConfigError(f"{datafiles.shown(path)} is empty: a CSV table needs a header line naming its columns")
+    check_names(path, names)
+    return names
+
+
+def check_names(path: Path, names: Sequence[str]) -> None:
+    """ConfigError when a table has more than ``datafiles.MAX_COLUMNS`` columns or names one twice (linear)."""
+    if len(names) > datafiles.MAX_COLUMNS:
+        raise ConfigError(
+            f"{datafiles.shown(path)}: {len(names):,} columns, more than alops reads ({datafiles.MAX_COLUMNS:,}): "
+            "keep the columns the model uses, or store the rest in another table"
+        )
+    seen: dict[str, int] = {}
+    for column, name in enumerate(names, 1):
+        if name in seen:
+            raise ConfigError(
+                f"{datafiles.shown(path)}: column {name!r} appears more than once in the header "
+                f"(columns {seen[name]} and {column}); rename one"
+            )
+        seen[name] = column
+
+
+def blocks(table: CsvTable, block_bytes: int | None = None) -> Iterator[tuple[int, int, bytes]]:
     """``(index, offset, data)`` for every block of whole lines after the header.
 
     Block ``k`` ends at the first line start at or after ``data_start + (k+1) *
-    block_bytes``; the last line gets a line break if the file has none. Blocks
-    are views of the file mapped in memory: no copy, the page cache is read as
-    it is (:func:`scan` gives each block's pages back once it is done).
+    block_bytes``; the last line gets a line break if the file has none. The
+    file is read with plain reads, not mapped in memory: a table truncated
+    while it is read is an error, not a SIGBUS. ConfigError when the file
+    changes size while it is read, or holds a line over ``datafiles.MAX_LINE_BYTES``.
     """
     block_bytes = block_bytes or BLOCK_BYTES
-    with _mapped(table.path) as mapped:
-        if mapped is None:
-            return
-        size, view = len(mapped), memoryview(mapped)
+    size = table.size
+    with datafiles.open_regular(table.path) as fh:
+        reader = _Reader(table, fh)
         at, index = table.data_start, 0
         while at < size:
             boundary = table.data_start + (index + 1) * block_bytes
             if boundary <= at:  # a long line ran past this block's end too: it is empty
                 index += 1
                 continue
-            cut = mapped.find(b"\n", boundary - 1) if boundary <= size else -1
-            if cut < 0:  # the end of the file
-                last = view[at:size]
-                yield index, at, last if mapped[size - 1] == 10 else bytes(last) + b"\n"
-                return
-            yield index, at, view[at : cut + 1]
-            at, index = cut + 1, index + 1
+            if boundary > size:  # the end of the file
+                last = reader.take(size - at)
+                yield index, at, last if last.endswith(b"\n") else last + b"\n"
+                break
+            cut = reader.line_end(boundary - 1 - at, at)
+            if cut < 0:  # no line break after the boundary: the rest is the last block
+                last = reader.take(size - at)
+                yield index, at, last if last.endswith(b"\n") else last + b"\n"
+                break
+            data = reader.take(cut + 1)
+            yield index, at, data
+            at, index = at + len(data), index + 1
+        reader.unchanged()
 
 
-@contextmanager
-def _mapped(path: Path) -> Iterator[mmap.mmap | None]:
-    with path.open("rb") as fh:
-        if os.fstat(fh.fileno()).st_size == 0:
-            yield None
-            return
-        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        try:
-            mapped.madvise(mmap.MADV_SEQUENTIAL)  # read ahead: the whole file is read once, in order
-        except (AttributeError, OSError):  # pragma: no cover - platforms without madvise
-            pass
-        try:
-            yield mapped
-        finally:
+class _Reader:
+    """Plain reads of a table from its data start, up to the size it had when opened."""
+
+    def __init__(self, table: CsvTable, fh: BinaryIO) -> None:
+        self.table, self.fh = table, fh
+        self.buf = bytearray()
+        self.pos = table.data_start  # file offset of the end of ``buf``
+        fh.seek(table.data_start)
+
+    def _fill(self, upto: int) -> bool:
+        """Read until ``buf`` ends at file offset ``upto`` (at most the size); False at the end."""
+        upto = min(upto, self.table.size)
+        if self.pos >= upto:
+            return self.pos < self.table.size
+        while self.pos < upto:
             try:
-                mapped.close()
-            except BufferError:  # a block is still referenced somewhere: the collector closes it
-                pass
+                chunk = self.fh.read(upto - self.pos)
+            except OSError as exc:
+                raise ConfigError(
+                    f"{datafiles.shown(self.table.path)}: cannot be read: {exc.strerror or exc}"
+                ) from None
+            if not chunk:
+                self._changed()
+            self.buf += chunk
+            self.pos += len(chunk)
+        return True
+
+    def take(self, n: int) -> bytes:
+        """The next ``n`` bytes."""
+        self._fill(self.pos - len(self.buf) + n)
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+    def line_end(self, start: int, at: int) -> int:
+        """Index in ``buf`` of the first line break at or after ``start`` (reading on as needed); -1: none."""
+        self._fill(at + start + 1)
+        searched = start
+        while True:
+            found = self.buf.find(b"\n", searched)
+            if found >= 0:
+                return found
+            if len(self.buf) - start > datafiles.MAX_LINE_BYTES:
+                self._too_long(at + start)
+            searched = max(len(self.buf), start)
+            if self.pos >= self.table.size:
+                return -1
+            self._fill(self.pos + READ_AHEAD)
+
+    def unchanged(self) -> None:
+        """ConfigError when the file changed size, or its name no longer leads to it (deleted, replaced)."""
+        mine = os.fstat(self.fh.fileno())
+        if mine.st_size != self.table.size:
+            self._changed(mine.st_size)
+        datafiles.still_there(self.table.path, mine)
+
+    def _changed(self, now: int | None = None) -> None:
+        if now is None:
+            now = os.fstat(self.fh.fileno()).st_size
+        raise ConfigError(
+            f"{datafiles.shown(self.table.path)}: changed while alops read it ({self.table.size:,} bytes, "
+            f"now {now:,}): run again once nothing writes to it"
+        )
+
+    def _too_long(self, offset: int) -> None:
+        line = 1 + _count_lines(self.table.path, offset)
+        raise ConfigError(
+            f"{datafiles.shown(self.table.path)}:{line}: a line longer than {datafiles.MAX_LINE_BYTES >> 20} MiB: "
+            "is this a CSV table? (a value holding a line break, a binary file)"
+        )
+
+
+def _count_lines(path: Path, upto: int) -> int:
+    """Line breaks in the first ``upto`` bytes of ``path`` (for a message)."""
+    count, left = 0, upto
+    with datafiles.open_regular(path) as fh:
+        while left > 0:
+            chunk = fh.read(min(left, 8 << 20))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            left -= len(chunk)
+    return count
 
 
 def scan(
     table: CsvTable,
-    work: Callable[[int, memoryview | bytes], T],
+    work: Callable[[int, bytes], T],
     *,
     threads: int,
     block_bytes: int | None = None,
@@ -130,58 +235,26 @@ def scan(
 
     ``block_bytes`` (default ``BLOCK_BYTES``) decides where blocks start, so it is
     part of every row's key: the same value must be used for the same dev set.
-    Once a block's result is handed back, the pages of the file it covered leave
-    this process's memory (the kernel keeps them in its page cache), so mapping
-    the file never shows in the process's peak memory.
+    Only the blocks in flight are in memory.
     """
-    done = _Done()
     source = blocks(table, block_bytes)
     if threads <= 1:
-        for index, at, data in source:
-            result = work(index, data)
-            done.upto(data, at)
-            del data
-            yield result
+        for index, _, data in source:
+            yield work(index, data)
         return
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="alops-scan") as pool:
-        queue: list[tuple[Future[T], int, memoryview | bytes]] = []
+        queue: list[Future[T]] = []
         try:
-            for index, at, data in source:
-                queue.append((pool.submit(work, index, data), at, data))
+            for index, _, data in source:
+                queue.append(pool.submit(work, index, data))
                 del data
                 while len(queue) > threads * AHEAD:
-                    future, at, data = queue.pop(0)
-                    result = future.result()
-                    done.upto(data, at)
-                    del data
-                    yield result
+                    yield queue.pop(0).result()
             while queue:
-                future, at, data = queue.pop(0)
-                result = future.result()
-                del data
-                yield result
+                yield queue.pop(0).result()
         finally:
-            for future, _, _ in queue:
+            for future in queue:
                 future.cancel()
-
-
-class _Done:
-    """Gives back the pages of blocks that are done, in file order (``madvise(MADV_DONTNEED)``)."""
-
-    def __init__(self) -> None:
-        self.released = 0
-
-    def upto(self, data: memoryview | bytes, at: int) -> None:
-        if not isinstance(data, memoryview) or not isinstance(data.obj, mmap.mmap):
-            return
-        end = (at + data.nbytes) // mmap.PAGESIZE * mmap.PAGESIZE
-        start = self.released // mmap.PAGESIZE * mmap.PAGESIZE
-        if end > start:
-            try:
-                data.obj.madvise(mmap.MADV_DONTNEED, start, end - start)
-            except (AttributeError, OSError, ValueError):  # pragma: no cover - no madvise here
-                return
-            self.released = end
 
 
 def presample(tables: list[CsvTable], budget: int = 4 << 20, pieces: int = 64) -> dict[str, bytes]:
@@ -198,10 +271,10 @@ def presample(tables: list[CsvTable], budget: int = 4 << 20, pieces: int = 64) -
     for table in tables:
         length = table.size - table.data_start
         count = max(1, round(pieces * length / total))
-        with table.path.open("rb") as fh:
+        with datafiles.open_regular(table.path) as fh:
             if length <= count * size:
                 fh.seek(table.data_start)
-                data = fh.read()
+                data = fh.read(length)  # no further: a file that grows is caught by the pass
                 out[table.rel] = data if data.endswith(b"\n") or not data else data + b"\n"
                 continue
             parts = []

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from alops.devset import parquet
+from alops.devset import cells, datafiles, parquet
 from alops.devset.files import PATH_COLUMN
 from alops.devset.scan import CsvTable, open_csv
 from alops.devset.spec import DEFAULT_LABEL, BuildSpec
@@ -29,7 +30,7 @@ class Table:
 
     @property
     def shown(self) -> str:
-        return str(self.path)
+        return datafiles.shown(self.path)
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,11 @@ class Source:
 
 
 def locate(spec: BuildSpec) -> Source:
-    """The source of ``spec``; ConfigError naming the key when it is missing or holds no table."""
+    """The source of ``spec``; ConfigError naming the key when it is missing or holds no table.
+
+    Only regular files are read, none through a link out of the dataset (see :mod:`.datafiles`).
+    """
+    datafiles.source_path(spec.root, spec.root / spec.source, "the project")
     path = (spec.root / spec.source).resolve()
     output = (spec.root / spec.output).resolve()
     if output == path or path in output.parents:
@@ -65,14 +70,20 @@ def locate(spec: BuildSpec) -> Source:
                 f"give the output a {path.suffix} name"
             )
         return Source("table", path, (_open(path, "", kind),))
+    odd = datafiles.describe(path)
+    if odd:
+        raise ConfigError(
+            f"{spec.at('source')}: {datafiles.shown(spec.source)} {odd}, not a file or a folder: "
+            "alops reads only regular files"
+        )
     if not path.is_dir():
         raise ConfigError(
             f"{spec.at('source')}: {spec.source} does not exist: get the full data first "
             "(`alops data pull --dataset full`, or `dvc pull`), or fix the path"
         )
     manifest = path / spec.manifest
-    if spec.format == "files" or (spec.format == "auto" and manifest.is_file()):
-        if not manifest.is_file():
+    if spec.format == "files" or (spec.format == "auto" and os.path.lexists(manifest)):
+        if not os.path.lexists(manifest):
             raise ConfigError(
                 f"{spec.at('manifest')}: {spec.source}/{spec.manifest} does not exist: "
                 f"a folder of files needs a manifest table with a {PATH_COLUMN!r} column"
@@ -80,18 +91,24 @@ def locate(spec: BuildSpec) -> Source:
         kind = _kind(manifest, "auto")
         if kind is None:
             raise ConfigError(f"{spec.at('manifest')}: {spec.manifest} is not a .csv or .parquet table")
+        datafiles.confined(manifest, path, "the dataset")
         table = _open(manifest, "", kind)
         if PATH_COLUMN not in table.names:
             raise ConfigError(
-                f"{manifest}: the manifest has no {PATH_COLUMN!r} column naming each file; its columns: "
+                f"{table.shown}: the manifest has no {PATH_COLUMN!r} column naming each file; its columns: "
                 f"{_names(table.names)}"
             )
+        if table.handle is not None:
+            import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+            typed = table.handle.schema_arrow.field(PATH_COLUMN).type
+            if not (pa.types.is_string(typed) or pa.types.is_large_string(typed)):
+                raise ConfigError(
+                    f"{table.shown}: the manifest's {PATH_COLUMN!r} column holds {typed}, not text: "
+                    "write each file's path as a string"
+                )
         return Source("files", path, (table,), files_base=path)
-    found = sorted(
-        p
-        for p in path.rglob("*")
-        if p.is_file() and _kind(p, spec.format) and not any(part.startswith(".") for part in p.relative_to(path).parts)
-    )
+    found = datafiles.walk(path, lambda name: _kind(Path(name), spec.format) is not None)
     if not found:
         raise ConfigError(
             f"{spec.at('source')}: {spec.source} holds no table: put .csv or .parquet files in it, "
@@ -110,7 +127,7 @@ def _kind(path: Path, fmt: str) -> str | None:
 def _open(path: Path, rel: str, kind: str) -> Table:
     if kind == "parquet":
         handle = parquet.open_parquet(path)
-        return Table(rel, path, kind, parquet.names(handle), handle=handle)
+        return Table(rel, path, kind, parquet.names(handle, path), handle=handle)
     csv = open_csv(path, rel)
     return Table(rel, path, kind, csv.names, csv=csv)
 
@@ -131,11 +148,26 @@ def strata_columns(spec: BuildSpec, source: Source) -> tuple[str, ...]:
                 raise ConfigError(
                     f"{spec.at(key)}: column {name!r} is not in {table.shown}; its columns: {_names(table.names)}"
                 )
+            if table.handle is not None:
+                _stratum_type(spec.at(key), table, name)
     seen: list[str] = []
     for _, name in wanted:
         if name not in seen:
             seen.append(name)
     return tuple(seen)
+
+
+def _stratum_type(at: str, table: Table, name: str) -> None:
+    """ConfigError when a Parquet column cannot make strata: nested, or bytes (not text)."""
+    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+
+    typed = table.handle.schema_arrow.field(name).type
+    value = typed.value_type if pa.types.is_dictionary(typed) else typed
+    if cells.is_nested(value) or pa.types.is_binary(value) or pa.types.is_large_binary(value):
+        raise ConfigError(
+            f"{at}: column {name!r} of {table.shown} holds {typed}: strata need plain values "
+            "(text, numbers, booleans, dates); choose another column"
+        )
 
 
 def check_numeric(spec: BuildSpec, table: Table, numeric: tuple[str, ...]) -> None:
