@@ -275,3 +275,9 @@ def test_a_broken_dvc_yaml_names_its_line(split_project: Path) -> None:
     (split_project / "dvc.yaml").write_text("stages:\n  a: [\n")
     with pytest.raises(ConfigError, match=r"dvc.yaml:3:1: cannot parse YAML"):
         dvcyaml.load(split_project)
+
+
+def test_dvc_files_are_listed_by_git_without_entering_ignored_data(split_project: Path) -> None:
+    (split_project / "data/full/inner.dvc").write_text("outs: []\n")  # inside data DVC tracks: git ignores it
+    (split_project / "extra.dvc").write_text("outs: []\n")  # not committed yet: listed
+    assert project.dvc_files(split_project) == ["data/dev.dvc", "data/full.dvc", "extra.dvc"]

@@ -158,7 +158,23 @@ def _evaluate_outs(config: Config, pipeline: Pipeline, dataset: str, role: str) 
 
 
 def dvc_files(root: Path) -> list[str]:
-    """The ``.dvc`` files of the project, relative to ``root``, sorted; hidden folders are not searched."""
+    """The ``.dvc`` files of the project, relative to ``root``, sorted.
+
+    git lists them without descending into ignored folders (DVC ignores the
+    data it tracks, which may hold millions of files); outside a git
+    repository the folders are walked, hidden ones skipped.
+    """
+    from alops import proc
+    from alops.errors import ToolError
+
+    args = ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.dvc"]
+    try:
+        listed = proc.run(args, cwd=root, check=False)
+    except ToolError:  # git is not installed
+        listed = None
+    if listed is not None and listed.returncode == 0:
+        names = {n for n in listed.stdout.split("\0") if n and (root / n).is_file()}
+        return sorted(n for n in names if not any(p.startswith(".") for p in n.split("/")))
     found = []
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
