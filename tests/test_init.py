@@ -299,3 +299,32 @@ def test_no_dvc_files(split_project: Path) -> None:
     with pytest.raises(ConfigError, match=r"has no .dvc files: track your data with DVC first \(`dvc add data/full`\)"):
         init(split_project, VERSION)
     assert not (split_project / "alops.yaml").exists()
+
+
+def test_a_stage_group_alops_cannot_expand_runs_as_a_whole(split_project: Path) -> None:
+    text = (
+        (split_project / "dvc.yaml")
+        .read_text()
+        .replace("  train:\n    foreach: [dev, full]", "  train:\n    foreach: ${sets}")
+    )
+    (split_project / "dvc.yaml").write_text(text)
+    (split_project / "params.yaml").write_text("sets: [dev, full]\n" + (split_project / "params.yaml").read_text())
+    init(split_project, VERSION)
+    written = yaml.safe_load((split_project / "alops.yaml").read_text())
+    assert written["pipeline"]["train"] == ["prepare@{dataset}", "train@{dataset}"]  # resolved from params.yaml
+    (split_project / "params.yaml").write_text("prepare: {seed: 1}\n")
+    init(split_project, VERSION, force=True)
+    written = yaml.safe_load((split_project / "alops.yaml").read_text())
+    assert written["pipeline"]["train"] == ["prepare@{dataset}", "train"]
+    assert fits(split_project).problems == ()
+
+
+def test_a_project_alops_yaml_cannot_describe_writes_nothing(split_project: Path) -> None:
+    text = (split_project / "dvc.yaml").read_text().replace("  train:\n", "  'tr ain':\n")
+    (split_project / "dvc.yaml").write_text(text)
+    with pytest.raises(
+        ConfigError,
+        match=r"alops init cannot describe this project in a valid alops.yaml \(nothing was written\): alops.yaml is invalid",
+    ):
+        init(split_project, VERSION)
+    assert not (split_project / "alops.yaml").exists()

@@ -116,6 +116,7 @@ def propose(root: Path, version: str) -> Proposal:
     params_file, params = _params(root)
     existing = _existing_config(root)
     alops_yaml = init_render.alops_yaml(datasets, stages, params_file, params, version)
+    _self_check(alops_yaml)
     if existing is not None:  # a kept alops.yaml is what CI must agree with
         branches, runners, dev, full = existing
     else:
@@ -163,6 +164,18 @@ def _decide(path: Path, text: str, force: bool, dry_run: bool, include: str | No
     with replacing(path, folder=False) as tmp:
         tmp.write_text(text, "utf-8")
     return FileResult(path, "written", "replaced" if old is not None else "created", text)
+
+
+def _self_check(text: str) -> None:
+    """What init writes must load: a project it cannot describe is an error here, not a broken file."""
+    from alops.config import validate_document
+
+    try:
+        validate_document(yamlfile.loads(text, DEFAULT_FILE))
+    except ConfigError as exc:
+        raise ConfigError(
+            f"alops init cannot describe this project in a valid alops.yaml (nothing was written): {exc}"
+        ) from None
 
 
 def _includes_alops(text: str) -> bool:
@@ -224,9 +237,12 @@ def per_dataset(path: str, word: str) -> str:
 
 def find_stages(pipeline: dvcyaml.Pipeline) -> Stages:
     """The stages each job runs: stages with a metrics output evaluate, the others train."""
-    groups: dict[str, list[dvcyaml.Stage]] = {}
+    # In dvc.yaml's order; a group alops could not expand (foreach: ${…}) runs as a whole.
+    defined = pipeline.document.data.get("stages")
+    groups: dict[str, list[dvcyaml.Stage]] = {g: [] for g in (defined if isinstance(defined, dict) else {})}
     for stage in pipeline.stages:
         groups.setdefault(stage.group, []).append(stage)
+    groups = {g: m for g, m in groups.items() if m or g in pipeline.open_groups}
     train: list[str] = []
     evaluate: list[str] = []
     metrics: list[str] = []
