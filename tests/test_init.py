@@ -199,8 +199,12 @@ def test_a_single_data_file_is_the_full_set_and_the_dev_set_is_proposed(plain_pr
     assert fits(plain_project) == project.ProjectCheck(
         (), ("datasets.dev.targets[0]: data/raw-dev.csv.dvc is not built yet: run `alops devset build`",)
     )
-    include = yaml.safe_load((plain_project / ".gitlab-ci.yml").read_text())["include"]
-    assert include[0]["inputs"] == {"dev-dvc-files": ["data/raw-dev.csv.dvc"], "full-dvc-files": ["data/raw.csv.dvc"]}
+    ci = yaml.safe_load((plain_project / ".gitlab-ci.yml").read_text())
+    assert ci["include"][0]["inputs"] == {
+        "dev-dvc-files": ["data/raw-dev.csv.dvc"],
+        "full-dvc-files": ["data/raw.csv.dvc"],
+    }
+    jsonschema.validate(ci, gitlab_ci_schema())
     assert result.proposal.advice == ADVICE
 
 
@@ -328,3 +332,24 @@ def test_a_project_alops_yaml_cannot_describe_writes_nothing(split_project: Path
     ):
         init(split_project, VERSION)
     assert not (split_project / "alops.yaml").exists()
+
+
+def test_dvc_files_that_are_not_named_full_or_dev(split_project: Path) -> None:
+    shutil.copy(split_project / "data/full.dvc", split_project / "data/pretrained.dvc")
+    init(split_project, VERSION)
+    text = (split_project / "alops.yaml").read_text()
+    assert "# Not used as a dataset: data/pretrained.dvc\n" in text
+    assert yaml.safe_load(text)["datasets"]["full"] == {"targets": ["data/full.dvc"]}
+
+
+def test_three_unnamed_data_files_are_the_full_set_and_two_key_the_cache(split_project: Path) -> None:
+    for name in ("a", "b", "c"):
+        shutil.copy(split_project / "data/full.dvc", split_project / f"data/{name}.dvc")
+    for name in ("full", "dev"):
+        (split_project / f"data/{name}.dvc").unlink()
+    init(split_project, VERSION)
+    datasets = yaml.safe_load((split_project / "alops.yaml").read_text())["datasets"]
+    assert datasets["full"] == {"targets": ["data/a.dvc", "data/b.dvc", "data/c.dvc"]}
+    assert datasets["dev"]["targets"] == ["data/dev.dvc"]  # a.dvc tracks data/full: its dev set is data/dev
+    ci = (split_project / ".gitlab-ci.yml").read_text()
+    assert "      full-dvc-files: [data/a.dvc, data/b.dvc]  # GitLab's cache key takes two files at most\n" in ci
