@@ -22,7 +22,7 @@ from alops.devset import outliers, scan
 from alops.devset import write as write_module
 from alops.devset.build import build
 from alops.devset.spec import BuildSpec, Outliers, build_spec
-from alops.errors import ConfigError
+from alops.errors import AlopsError, ConfigError
 
 HEADER = "id,label,split,x,y\n"
 # The strata of the quota test and the quotas of its 10% sample (see test_devset_keys: the two small
@@ -332,10 +332,17 @@ def test_a_folder_of_files_copies_the_kept_files_and_counts_broken_ones_as_corru
     }
 
 
+def snapshot(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root`` and the bytes of its files (None: a folder)."""
+    return {p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None) for p in sorted(root.rglob("*"))}
+
+
 def test_a_failed_build_leaves_the_previous_dev_set_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path / "full.csv", regular_rows(SIZES))
-    (tmp_path / "dev.csv").write_text("the previous dev set\n")
     spec = configure(tmp_path, source="full.csv", output="dev.csv", label="label", fraction=0.1)
+    build(spec, track=False)
+    before = snapshot(tmp_path)
+    spec = configure(tmp_path, source="full.csv", output="dev.csv", label="label", fraction=0.1, seed=7)
     real = write_module.one_table
 
     def half_then_fail(*args: Any) -> None:
@@ -343,18 +350,20 @@ def test_a_failed_build_leaves_the_previous_dev_set_as_it_was(tmp_path: Path, mo
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(write_module, "one_table", half_then_fail)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(AlopsError, match=r"^cannot write dev\.csv: the disk is full: free some space there ") as err:
         build(spec, track=False)
 
-    assert (tmp_path / "dev.csv").read_text() == "the previous dev set\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["alops.yaml", "dev.csv", "full.csv"]
+    assert err.value.exit_code == 3
+    assert snapshot(tmp_path) == before | {"alops.yaml": (tmp_path / "alops.yaml").read_bytes()}
 
 
 def test_a_failed_build_of_a_folder_leaves_the_previous_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path / "full/a.csv", regular_rows(SIZES))
     write(tmp_path / "full/b.csv", regular_rows(SIZES, seed=9))
-    write(tmp_path / "dev/a.csv", ["old\n"])
     spec = configure(tmp_path, source="full", output="dev", label="label", fraction=0.1)
+    build(spec, track=False)
+    before = snapshot(tmp_path)
+    spec = configure(tmp_path, source="full", output="dev", label="label", fraction=0.2)
     real, calls = write_module.one_table, []
 
     def second_fails(*args: Any) -> None:
@@ -367,8 +376,7 @@ def test_a_failed_build_of_a_folder_leaves_the_previous_one(tmp_path: Path, monk
     with pytest.raises(KeyboardInterrupt):
         build(spec, track=False)
 
-    assert [p.relative_to(tmp_path).as_posix() for p in sorted((tmp_path / "dev").rglob("*"))] == ["dev/a.csv"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["alops.yaml", "dev", "full"]
+    assert snapshot(tmp_path) == before | {"alops.yaml": (tmp_path / "alops.yaml").read_bytes()}
 
 
 @pytest.mark.parametrize(
@@ -459,24 +467,35 @@ def test_the_report_lists_strata_outliers_and_corrupt_rows(tmp_path: Path) -> No
     assert "| label | full | dev | dev share |" in md and "**Corrupt rows**: 30 in the full data" in md
 
 
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
 def test_the_dev_set_is_tracked_with_dvc_and_rebuilding_changes_nothing(tmp_path: Path) -> None:
-    subprocess.run(["git", "init", "--quiet"], cwd=tmp_path, check=True)
+    git(tmp_path, "init", "--quiet")
     subprocess.run([sys.executable, "-m", "dvc", "init", "--quiet"], cwd=tmp_path, check=True)
     write(tmp_path / "data/full.csv", regular_rows(SIZES))
     spec = configure(tmp_path, source="data/full.csv", output="data/dev.csv", label="label", fraction=0.1)
 
-    report = build(spec)
+    report = build(spec, threads=1)
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "dev set")
     first = (tmp_path / "data/dev.csv.dvc").read_text()
-    build(spec)
+    again = build(spec, threads=2)  # another thread count, another duration: the same files
 
+    assert git(tmp_path, "status", "--porcelain", "--untracked-files=all") == ""
+    assert (again.threads, report.threads) == (2, 1)
     assert report.tracked == "data/dev.csv.dvc"
     assert (tmp_path / "data/dev.csv.dvc").read_text() == first
-    ignored = subprocess.run(["git", "check-ignore", "data/dev.csv"], cwd=tmp_path, capture_output=True, text=True)
-    assert ignored.stdout.strip() == "data/dev.csv"
+    assert git(tmp_path, "check-ignore", "data/dev.csv").strip() == "data/dev.csv"
     status = subprocess.run(
         [sys.executable, "-m", "dvc", "status", "data/dev.csv.dvc"], cwd=tmp_path, capture_output=True, text=True
     )
     assert "up to date" in status.stdout
+    written = json.loads((tmp_path / "data/dev.csv.report.json").read_text())
+    assert not {"seconds", "threads", "mb_per_s", "rows_per_s"} & set(written)
+    assert written["built_by"] == "alops devset build"
+    assert " s (" not in (tmp_path / "data/dev.csv.report.md").read_text()  # no timing in the Markdown either
 
 
 def test_a_built_dev_set_passes_the_check(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import responses
 from click.testing import CliRunner
+from test_devset_refresh import adopt
 
 from alops.cli import cli
 from alops.errors import EXIT_CONFIG, EXIT_DATA, EXIT_NOT_REPRESENTATIVE
@@ -40,9 +41,10 @@ def test_check_passes_and_writes_the_report(data: Path) -> None:
     assert (code, err) == (0, "")
     assert out == (
         "Dev set data/dev.csv (400 rows) vs full data data/full.csv (4,000 rows): representative, all 13 tests passed.\n"
-        "Report: devset-check/report.md and devset-check/report.json\n"
+        "Report: .alops/devset-check/report.md and .alops/devset-check/report.json\n"
     )
-    assert json.loads((data / "devset-check/report.json").read_text())["representative"] is True
+    assert json.loads((data / ".alops/devset-check/report.json").read_text())["representative"] is True
+    assert (data / ".alops/.gitignore").read_text() == "*\n"  # git does not pick the report up
 
 
 def test_check_fails_with_exit_5_and_says_which_column(data: Path) -> None:
@@ -84,6 +86,7 @@ def test_check_without_the_label_column_names_file_and_column(data: Path) -> Non
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = make_repo(tmp_path / "repo", tmp_path / "dvc-remote", FULL, DEV)
+    adopt(root)
     monkeypatch.chdir(root)
     return root
 
@@ -168,7 +171,7 @@ def test_refresh_opens_a_merge_request_and_never_shows_the_token(
         branch
     )
     assert TOKEN not in out + err
-    for report in (repo / "devset-check").iterdir():
+    for report in (repo / ".alops/devset-check").iterdir():
         assert TOKEN not in report.read_text()
 
 
@@ -176,4 +179,5 @@ def test_refresh_help_documents_the_exit_codes(data: Path) -> None:
     code, out, _ = invoke(data, "refresh", "--help")
     assert code == 0
     assert "Exit codes: 0 representative, or a merge request was opened" in " ".join(out.split())
-    assert "[env var: ALOPS_DEVSET_REPORT_DIR; default: devset-check]" in " ".join(out.split())
+    assert "(default: .alops/devset-check in the project, a folder git ignores;" in " ".join(out.split())
+    assert "[env var: ALOPS_DEVSET_REPORT_DIR]" in out

@@ -11,12 +11,11 @@ from alops.errors import EXIT_NOT_REPRESENTATIVE
 
 _REPORT_DIR = click.option(
     "--report-dir",
-    default="devset-check",
-    show_default=True,
     envvar="ALOPS_DEVSET_REPORT_DIR",
     show_envvar=True,
     type=click.Path(file_okay=False),
-    help="Where report.md and report.json are written.",
+    help="Where report.md and report.json are written (default: .alops/devset-check in the project, "
+    "a folder git ignores; CI jobs pass a folder they keep as an artifact).",
 )
 
 
@@ -25,7 +24,7 @@ _REPORT_DIR = click.option(
 @click.option("--dev", "dev_path", metavar="PATH", help="The dev set (default: datasets.dev.build.output).")
 @_REPORT_DIR
 @click.pass_obj
-def check(obj: dict[str, str], full_path: str | None, dev_path: str | None, report_dir: str) -> None:
+def check(obj: dict[str, str], full_path: str | None, dev_path: str | None, report_dir: str | None) -> None:
     """Check that the dev dataset still represents the full data.
 
     Compares the label distribution (χ²), every column (KS for numbers, χ² for
@@ -42,7 +41,7 @@ def check(obj: dict[str, str], full_path: str | None, dev_path: str | None, repo
 
     config = load_config(obj["config"])
     result = run_check(config, full=_absolute(full_path), dev=_absolute(dev_path))
-    markdown, json_file = check_report.write(result, Path(report_dir))
+    markdown, json_file = check_report.write(result, _report_dir(report_dir, config.root))
     click.echo(check_report.summary(result))
     click.echo(f"Report: {markdown} and {json_file}")
     if not result.representative:
@@ -58,7 +57,7 @@ def check(obj: dict[str, str], full_path: str | None, dev_path: str | None, repo
     help="Target branch of the merge request (default: CI_COMMIT_BRANCH, else CI_DEFAULT_BRANCH).",
 )
 @click.pass_obj
-def refresh(obj: dict[str, str], report_dir: str, dry_run: bool, target: str | None) -> None:
+def refresh(obj: dict[str, str], report_dir: str | None, dry_run: bool, target: str | None) -> None:
     """Rebuild the dev dataset when it fails the check, and open a merge request.
 
     Runs `alops devset check`; when the dev set no longer represents the full
@@ -81,7 +80,8 @@ def refresh(obj: dict[str, str], report_dir: str, dry_run: bool, target: str | N
     from alops.devset.refresh import refresh as run_refresh
 
     config = load_config(obj["config"])
-    result = run_refresh(config, env=os.environ, report_dir=Path(report_dir), dry_run=dry_run, target=target)
+    where = _report_dir(report_dir, config.root)
+    result = run_refresh(config, env=os.environ, report_dir=where, dry_run=dry_run, target=target)
     click.echo(check_report.summary(result.before))
     if result.after is None:
         click.echo("Nothing to do: the dev set represents the full data.")
@@ -92,6 +92,15 @@ def refresh(obj: dict[str, str], report_dir: str, dry_run: bool, target: str | N
         click.echo("Dry run: pushed nothing, opened no merge request.")
     else:
         click.echo(f"Merge request: {result.url}")
+
+
+def _report_dir(given: str | None, root: Path) -> Path:
+    from alops.devset import check_report
+
+    if given:
+        return Path(given)
+    found = check_report.default_dir(root)
+    return Path(os.path.relpath(found)) if found.is_relative_to(Path.cwd()) else found
 
 
 def _absolute(path: str | None) -> str | None:

@@ -1,54 +1,190 @@
-"""Replace a file or a folder so that no reader ever sees it half-written.
+"""Replace files and folders so that no reader ever sees them half-written, and no kill leaves debris for git.
 
-Everything is written to a temporary sibling (same file system, so a rename
-moves it), which replaces the target only once it is complete. A failure
-removes the temporary sibling and leaves the previous target as it was.
+Everything new is written into a *staging folder* beside the target,
+``.<name>.alops/``, whose own ``.gitignore`` says ``*``: git never shows what is
+in it, and it is on the target's file system, so a rename moves things into place.
+:meth:`Stage.commit` then swaps the new versions in (journal first, the old
+versions renamed aside into the staging folder, then the new ones renamed in),
+and removes the folder last.
+
+What a kill leaves, at any point:
+
+* before the commit: the old state, untouched, and a staging folder without a
+  journal, which the next :class:`Stage` on the same target removes;
+* during the commit (a SIGINT or SIGTERM that Python sees, or an error): the old
+  state, restored from the journal before the exception goes on;
+* during the commit (a SIGKILL, a power cut): the journal and the old versions in
+  the staging folder; the next :class:`Stage` on the same target (the next
+  ``alops devset build``) restores the old state from them before doing anything;
+* after the commit: the new state.
+
+Disk full, a read-only file system, refused permissions: :func:`writing_to` turns
+them into an AlopsError that says where and what to do (exit code 3, like any
+other failure of the machine's tools rather than of the input).
 """
 
 from __future__ import annotations
 
+import errno
+import glob
+import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+from alops.errors import EXIT_TOOL, AlopsError
+
+_WHY = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+}
+_JOURNAL = "COMMIT"
+
+
+@contextmanager
+def writing_to(place: Path, hint: str = "", *, shown: str | None = None) -> Iterator[None]:
+    """Turn an OSError of a full, read-only or forbidden file system into an AlopsError about ``place``
+    (named ``shown`` in the message); a file outside ``place``'s folder is named too."""
+    try:
+        yield
+    except OSError as exc:
+        why = _WHY.get(exc.errno or 0)
+        if why is None:
+            raise
+        name = exc.filename if isinstance(exc.filename, str) else None
+        at = f" ({name})" if name and not Path(name).absolute().is_relative_to(place.absolute().parent) else ""
+        todo = "free some space there" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "make it writable"
+        raise AlopsError(
+            f"cannot write {shown or place}{at}: {why}: {todo}{hint} and run again; nothing was changed",
+            exit_code=EXIT_TOOL,
+        ) from None
+
+
+def ignored_folder(path: Path) -> Path:
+    """``path`` as a folder git ignores: it holds a ``.gitignore`` that says ``*`` (itself included)."""
+    path.mkdir(parents=True, exist_ok=True)
+    marker = path / ".gitignore"
+    if not marker.exists():
+        marker.write_text("*\n", encoding="utf-8")
+    return path
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary sibling renamed over it (for folders git ignores)."""
+    tmp = path.with_name(f".{path.name}.alops-tmp-{secrets.token_hex(4)}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 @contextmanager
 def replacing(target: Path, *, folder: bool) -> Iterator[Path]:
-    """Yield a temporary path to write (a new empty folder when ``folder``); on success it becomes ``target``."""
+    """Yield a temporary sibling to write (a new empty folder when ``folder``); on success it replaces ``target``.
+
+    For a single file or folder of no consequence (a folder swap has a moment without
+    ``target``); the dev set, its ``.dvc`` file and reports go through :class:`Stage`.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.alops-tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    tmp = target.with_name(f".{target.name}.alops-tmp-{secrets.token_hex(4)}")
     if folder:
         tmp.mkdir()
     try:
         yield tmp
-        swap(tmp, target)
+        if folder and target.is_dir() and not target.is_symlink():
+            aside = target.with_name(f".{target.name}.alops-old-{secrets.token_hex(4)}")
+            os.rename(target, aside)
+            os.rename(tmp, target)
+            remove(aside)
+        else:
+            os.replace(tmp, target)
     except BaseException:
-        _remove(tmp)
+        remove(tmp)
         raise
 
 
-def swap(new: Path, target: Path) -> None:
-    """Put ``new`` where ``target`` is. A file replaces a file in one rename; otherwise the old
-    target is renamed aside first, so for a moment ``target`` is missing but never partial."""
-    if not target.is_dir() or target.is_symlink():
-        if new.is_file() or not target.exists():
-            os.replace(new, target)
-            return
-    old = target.with_name(f".{target.name}.alops-old-{os.getpid()}-{secrets.token_hex(4)}")
-    os.rename(target, old)
-    try:
-        os.rename(new, target)
-    except BaseException:
-        os.rename(old, target)
-        raise
-    _remove(old)
+class Stage:
+    """The staging folder of ``target``; opening it first recovers what an earlier kill left (see the module)."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self.dir = target.with_name(f".{target.name}.alops")
+        self.recover()
+
+    def new(self, name: str) -> Path:
+        """Where the new version of the sibling ``name`` of the target is written before the commit."""
+        ignored_folder(self.dir)
+        (self.dir / "new").mkdir(exist_ok=True)
+        return self.dir / "new" / name
+
+    def commit(
+        self, swapped: Sequence[str], kept: Sequence[str] = (), between: Callable[[], None] | None = None
+    ) -> None:
+        """Swap in the new versions of the siblings ``swapped`` (the first, then ``between()``, then the rest).
+
+        ``kept`` are siblings that ``between`` changes in place (a ``.dvc`` file, a
+        ``.gitignore``): copied aside first, so that they come back on a rollback.
+        """
+        parent, old = self.target.parent, self.dir / "old"
+        old.mkdir(exist_ok=True)
+        existed = [n for n in (*swapped, *kept) if os.path.lexists(parent / n)]
+        for name in kept:
+            if name in existed:
+                shutil.copy2(parent / name, old / name, follow_symlinks=False)
+        write_text(self.dir / _JOURNAL, json.dumps({"swapped": list(swapped), "kept": list(kept), "existed": existed}))
+        try:
+            for i, name in enumerate(swapped):
+                if os.path.lexists(parent / name):
+                    os.rename(parent / name, old / name)
+                os.rename(self.dir / "new" / name, parent / name)
+                if i == 0 and between is not None:
+                    between()
+            (self.dir / _JOURNAL).unlink()  # the commit point: from here on the new state stands
+        except BaseException:
+            self.recover()
+            raise
+        self.discard()
+
+    def discard(self) -> None:
+        """Remove the staging folder (after a commit, or to give up before one)."""
+        if (self.dir / _JOURNAL).exists():
+            self.recover()
+        remove(self.dir)
+
+    def recover(self) -> None:
+        """Undo a commit that a kill cut short (its journal is there); remove what an earlier run left."""
+        parent = self.target.parent
+        journal = self.dir / _JOURNAL
+        if journal.is_file():
+            plan = json.loads(journal.read_text(encoding="utf-8"))
+            for name in [*plan["swapped"], *plan["kept"]]:
+                aside = self.dir / "old" / name
+                if os.path.lexists(aside):
+                    remove(parent / name)
+                    os.rename(aside, parent / name)
+                elif name not in plan["existed"]:
+                    remove(parent / name)  # new in this commit: there was nothing before
+            journal.unlink()
+        remove(self.dir)
+        # What alops before 0.1.1 left beside the target: temporary copies, and an old version renamed aside.
+        for stale in parent.glob(f".{glob.escape(self.target.name)}.alops-*"):
+            if ".alops-old-" in stale.name and not os.path.lexists(self.target):
+                os.rename(stale, self.target)
+            else:
+                remove(stale)
 
 
-def _remove(path: Path) -> None:
+def remove(path: Path) -> None:
+    """Remove a file, a link or a folder, if it is there."""
     if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
+        shutil.rmtree(path)
+    elif os.path.lexists(path):
+        path.unlink()

@@ -6,9 +6,10 @@
 3. Stream every table: threads parse fixed byte blocks (:mod:`.scan`,
    :mod:`.csvblock`); each keeps only the rows that can still end up in the
    dev set (:mod:`.sampler`), whose lines wait in a spill file.
-4. Choose the dev set from the kept rows (:mod:`.select`), write it to a
-   temporary path and rename it into place (:mod:`.write`), then the report
-   beside it (:mod:`.report`), and track it with DVC.
+4. Choose the dev set from the kept rows (:mod:`.select`), write it and its
+   report (:mod:`.write`, :mod:`.report`) into a staging folder git ignores,
+   and swap them in with its ``.dvc`` file (:mod:`.atomic`), which ``dvc add``
+   writes once the new data is in place.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-from alops.devset import csvblock, files, parquet, report, sampler, scan, select, source, write
+from alops.devset import atomic, csvblock, files, parquet, report, sampler, scan, select, source, write
+from alops.devset import output as output_guard
 from alops.devset import plan as plan_module
 from alops.devset.report import BuildReport, CorruptRow, StratumCount
 from alops.devset.spec import BuildSpec
@@ -27,11 +30,17 @@ from alops.devset.spec import BuildSpec
 def build(spec: BuildSpec, *, threads: int | None = None, track: bool = True) -> BuildReport:
     """Build the dev set of ``spec``, write it and its report, and (with ``track``) ``dvc add`` it.
 
-    Raises ConfigError for a missing source or column; nothing is written then,
-    and a failure while writing leaves the previous dev set as it was.
+    Raises ConfigError for a missing source or column, or an output alops must not
+    replace (:mod:`.output`); nothing is written then. The new dev set, its
+    ``.dvc`` file and its reports are written beside the old ones and swapped in
+    together (:class:`.atomic.Stage`): a failure, an interrupt or a kill leaves the
+    previous dev set as it was, or (a kill in the swap itself) the next build restores it.
     """
     started = time.monotonic()
     threads = threads or default_threads()
+    output = output_guard.place(spec)
+    stage = atomic.Stage(output)  # first undoes what a killed build left
+    output_guard.check_replaceable(spec, output)
     src = source.locate(spec)
     strata = source.strata_columns(spec, src)
     text = {*strata, *([files.PATH_COLUMN] if src.files_base is not None else [])}
@@ -40,28 +49,35 @@ def build(spec: BuildSpec, *, threads: int | None = None, track: bool = True) ->
     for t in src.tables:
         source.check_numeric(spec, t, numeric[t.rel])
     plan = plan_module.plan(spec, src, strata, samples)
-    output = (spec.root / spec.output).resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    # Kept lines wait in an anonymous file beside the output (gone when closed, even after a crash).
-    with tempfile.TemporaryFile(dir=output.parent) as spill:
-        merger = select.Merger(plan, spill)
-        for i, table in enumerate(src.tables):
-            for kept in _stream(plan, merger.running, i, table, numeric[table.rel], strata, threads):
-                merger.add(kept)
-        chosen = merger.select()
-        spill.flush()  # the rows are read back by position, below Python's buffer
-        copied = write.dev_set(src, chosen, output, spec.manifest, spill)
-    seconds = time.monotonic() - started  # the build itself; `dvc add` hashes the output again
-    tracked = None
-    if track:
-        from alops import dvc
-
-        rel = os.path.relpath(output, spec.root.resolve())
-        dvc.add([rel], cwd=spec.root)
-        tracked = rel + ".dvc"
-    result = _report(spec, src, plan, merger, chosen, strata, copied, seconds, threads, tracked)
-    report.write(result, output)
+    rel = os.path.relpath(output, spec.root.resolve())
+    try:
+        with atomic.writing_to(output, " (or point datasets.dev.build.output elsewhere)", shown=rel):
+            new = stage.new(output.name)
+            # Kept lines wait in an anonymous file in the staging folder (gone when closed, even after a crash).
+            with tempfile.TemporaryFile(dir=stage.dir) as spill:
+                merger = select.Merger(plan, spill)
+                for i, table in enumerate(src.tables):
+                    for kept in _stream(plan, merger.running, i, table, numeric[table.rel], strata, threads):
+                        merger.add(kept)
+                chosen = merger.select()
+                spill.flush()  # the rows are read back by position, below Python's buffer
+                copied = write.dev_set(src, chosen, new, spec.manifest, spill)
+            seconds = time.monotonic() - started  # the build itself; `dvc add` hashes the output again
+            tracked = rel + ".dvc" if track else None
+            result = _report(spec, src, plan, merger, chosen, strata, copied, seconds, threads, tracked)
+            report.write(result, new)
+            swapped = [output.name, *(p.name for p in report.paths(output))]
+            kept = [output.name + ".dvc", ".gitignore"] if track else []
+            stage.commit(swapped, kept, between=(lambda: _track(rel, spec.root)) if track else None)
+    finally:
+        stage.discard()
     return result
+
+
+def _track(rel: str, root: Path) -> None:
+    from alops import dvc
+
+    dvc.add([rel], cwd=root)
 
 
 def default_threads() -> int:
@@ -144,7 +160,7 @@ def _report(
             "dev": chosen.outliers[1],
             "max_share": rule.max_share,
         }
-    out_paths = report.paths((spec.root / spec.output).resolve())
+    out_paths = report.paths(output_guard.place(spec))
     return BuildReport(
         source=spec.source,
         output=spec.output,

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +17,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from alops.devset.check import CheckResult, Finding
     from alops.devset.stats import Moments
+
+#: Where `alops devset check` writes its report unless told: inside the project, in a folder git ignores
+#: (a report of the moment is not something to commit; CI jobs pass ``--report-dir`` and keep it as an artifact).
+DEFAULT_DIR = Path(".alops") / "devset-check"
 
 _TESTS = {"chi2": "χ²", "ks": "KS", "psi": "PSI", "share": "share", "presence": "present"}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -132,24 +134,28 @@ def summary(result: CheckResult) -> str:
     return "\n".join(lines)
 
 
+def default_dir(root: Path) -> Path:
+    """:data:`DEFAULT_DIR` of the project at ``root``, with the ``.gitignore`` that keeps it out of git."""
+    from alops.devset import atomic
+
+    top = root / DEFAULT_DIR.parts[0]
+    atomic.ignored_folder(top)
+    return root / DEFAULT_DIR
+
+
 def write(result: CheckResult, directory: Path, *, stem: str = "report") -> tuple[Path, Path]:
-    """Write ``<stem>.md`` and ``<stem>.json`` into ``directory``, each atomically; return their paths."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write ``<stem>.md`` and ``<stem>.json`` into ``directory``, each atomically; return their paths.
+
+    An OSError (disk full, read-only) becomes an AlopsError naming the file.
+    """
+    from alops.devset import atomic
+
     md, js = directory / f"{stem}.md", directory / f"{stem}.json"
-    _atomic(md, markdown(result))
-    _atomic(js, json.dumps(as_json(result), indent=2, ensure_ascii=False) + "\n")
+    with atomic.writing_to(directory):
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic.write_text(md, markdown(result))
+        atomic.write_text(js, json.dumps(as_json(result), indent=2, ensure_ascii=False) + "\n")
     return md, js
-
-
-def _atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _finding(f: Finding) -> dict[str, Any]:

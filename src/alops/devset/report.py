@@ -2,7 +2,10 @@
 
 Written beside the dev set as ``<output>.report.json`` and ``<output>.report.md``
 and meant to be committed to git (the dev set itself is in DVC), so a merge
-request that rebuilds the dev set shows what changed in its diff.
+request that rebuilds the dev set shows what changed in its diff. The files
+hold only what follows from the data and the settings: rebuilding the same data
+with the same seed leaves them byte for byte as they were. Timings and thread
+counts (``seconds``, ``threads``) vary from run to run and go to the terminal only.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+#: What identifies a report as alops's (see :mod:`.output`: alops only replaces an output it built).
+BUILT_BY = "alops devset build"
+#: Fields of BuildReport that change from run to run: never written to the files.
+RUN_ONLY = ("seconds", "threads")
 #: Strata listed in the Markdown report; the JSON has all of them.
 MAX_MD_STRATA = 100
 MAX_MD_CORRUPT = 20
@@ -47,14 +54,14 @@ class BuildReport:
     target: int
     stratified_by: list[str]
     strata: list[StratumCount]
-    outliers: dict[str, Any] | None  # rule, threshold, bounds per column, full, dev, max_share
+    outliers: dict[str, Any] | None  # rule, threshold, per column: bounds, counts, most extreme values; totals
     corrupt: dict[str, Any]  # full, dev, max_share
     corrupt_rows: list[CorruptRow]
     files_copied: int | None
     short: list[str]
-    seconds: float
+    seconds: float  # terminal only (see the module's docstring)
     bytes_read: int
-    threads: int
+    threads: int  # terminal only
     tracked: str | None = None  # the .dvc file, when tracked
     reports: list[str] = field(default_factory=list)
 
@@ -73,11 +80,10 @@ def paths(output: Path) -> tuple[Path, Path]:
 
 
 def to_json(report: BuildReport) -> str:
-    data = asdict(report)
-    data["mb_per_s"] = round(report.mb_per_s, 1)
-    data["rows_per_s"] = round(report.rows_per_s)
-    data["seconds"] = round(report.seconds, 3)
-    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+    data = {"built_by": BUILT_BY, **asdict(report)}
+    for key in RUN_ONLY:
+        del data[key]
+    return json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
 def to_markdown(report: BuildReport) -> str:
@@ -130,12 +136,7 @@ def to_markdown(report: BuildReport) -> str:
             lines.append(f"- … and {len(r.corrupt_rows) - MAX_MD_CORRUPT} more in the JSON report")
     if r.files_copied is not None:
         lines += ["", f"Files placed in the dev set (hard links where possible): {r.files_copied:,}."]
-    lines += [
-        "",
-        f"Read {r.bytes_read / 1e6:,.1f} MB in {r.seconds:.2f} s ({r.mb_per_s:,.0f} MB/s, "
-        f"{r.rows_per_s:,.0f} rows/s) on {r.threads} thread{'s' if r.threads != 1 else ''}.",
-        "",
-    ]
+    lines += ["", f"Read {r.bytes_read / 1e6:,.1f} MB of full data.", ""]
     return "\n".join(lines)
 
 
@@ -144,13 +145,9 @@ def _cell(text: str) -> str:
 
 
 def write(report: BuildReport, output: Path) -> list[Path]:
-    """Write both reports beside ``output`` (each to a temporary file, then renamed)."""
-    import os
-
+    """Write both reports beside ``output`` (in the build's staging folder: see :mod:`.atomic`)."""
     written = []
     for path, text in zip(paths(output), (to_json(report), to_markdown(report)), strict=True):
-        tmp = path.with_name(f".{path.name}.alops-tmp-{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        path.write_text(text, encoding="utf-8")
         written.append(path)
     return written

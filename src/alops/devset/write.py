@@ -1,4 +1,4 @@
-"""Write the dev set in the layout of the full data, never half-written (see :mod:`.atomic`).
+"""Write the dev set in the layout of the full data, to a path in the staging folder (see :mod:`.atomic`).
 
 A CSV table gets its header and the chosen lines exactly as they were read
 (corrupt ones included); a Parquet table the chosen rows with the source's
@@ -11,27 +11,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from alops.devset import atomic, files, parquet, sampler, select, source
+from alops.devset import files, parquet, sampler, select, source
 
 
 def dev_set(src: source.Source, chosen: select.Selection, output: Path, manifest: str, spill: BinaryIO) -> int | None:
-    """Write the dev set to ``output`` in the source's layout; for a folder of files, how many files were placed."""
+    """Write the dev set to ``output`` (a new path) in the source's layout; for a folder of files, how many
+    files were placed."""
     per_table: dict[int, list[tuple[sampler.Kept, Any]]] = {}
     for kept, mask in zip(chosen.blocks, chosen.chosen, strict=True):
         per_table.setdefault(kept.table, []).append((kept, mask))
     if src.kind == "table":
-        with atomic.replacing(output, folder=False) as tmp:
-            one_table(src.tables[0], per_table.get(0, []), tmp, spill)
+        one_table(src.tables[0], per_table.get(0, []), output, spill)
         return None
-    with atomic.replacing(output, folder=True) as tmp:
-        placed = None
-        for i, table in enumerate(src.tables):
-            dest = tmp / (manifest if src.kind == "files" else table.rel)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            one_table(table, per_table.get(i, []), dest, spill)
-        if src.files_base is not None:
-            names = [p for kept, mask in per_table.get(0, []) for p, m in zip(kept.paths or [], mask, strict=True) if m]
-            placed = files.place(src.files_base, names, tmp)
+    output.mkdir()
+    placed = None
+    for i, table in enumerate(src.tables):
+        dest = output / (manifest if src.kind == "files" else table.rel)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        one_table(table, per_table.get(i, []), dest, spill)
+    if src.files_base is not None:
+        names = [p for kept, mask in per_table.get(0, []) for p, m in zip(kept.paths or [], mask, strict=True) if m]
+        placed = files.place(src.files_base, names, output)
     return placed
 
 
