@@ -39,7 +39,10 @@ def build(spec: BuildSpec, *, threads: int | None = None, track: bool = True) ->
     started = time.monotonic()
     threads = threads or default_threads()
     output = output_guard.place(spec)
-    stage = atomic.Stage(output)  # first undoes what a killed build left
+    rel = os.path.relpath(output, spec.root.resolve())
+    elsewhere = " (or point datasets.dev.build.output elsewhere)"
+    with atomic.writing_to(output, elsewhere, shown=rel):
+        stage = atomic.Stage(output)  # first undoes what a killed build left
     output_guard.check_replaceable(spec, output)
     src = source.locate(spec)
     strata = source.strata_columns(spec, src)
@@ -49,9 +52,8 @@ def build(spec: BuildSpec, *, threads: int | None = None, track: bool = True) ->
     for t in src.tables:
         source.check_numeric(spec, t, numeric[t.rel])
     plan = plan_module.plan(spec, src, strata, samples)
-    rel = os.path.relpath(output, spec.root.resolve())
     try:
-        with atomic.writing_to(output, " (or point datasets.dev.build.output elsewhere)", shown=rel):
+        with atomic.writing_to(output, elsewhere, shown=rel):
             new = stage.new(output.name)
             # Kept lines wait in an anonymous file in the staging folder (gone when closed, even after a crash).
             with tempfile.TemporaryFile(dir=stage.dir) as spill:
