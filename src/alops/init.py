@@ -133,7 +133,7 @@ def propose(root: Path, version: str) -> Proposal:
         params_file,
         params,
         alops_yaml,
-        init_render.gitlab_ci(include),
+        init_render.gitlab_ci(include, version),
         include,
         advice,
     )

@@ -38,7 +38,7 @@ def alops_yaml(
     datasets: Datasets, stages: Stages, params_file: str | None, params: dict[str, Any], version: str
 ) -> str:
     lines = [
-        f"# yaml-language-server: $schema=https://gitlab.com/mlops/alops/-/raw/v{version}/src/alops/schema/alops.schema.json",
+        f"# yaml-language-server: $schema=https://gitlab.com/mlops/alops/-/raw/{release_tag(version)}/src/alops/schema/alops.schema.json",
         f"# The ALOps configuration of this project, written by `alops init` (alops {version}).",
         "# `alops config validate` checks it against its schema and against this project",
         "# (dvc.yaml, the .dvc files, params.yaml); `alops flow --branch NAME` shows",
@@ -142,18 +142,26 @@ def include_block(
     lines = [
         "include:",
         "  - project: mlops/alops",
-        f"    ref: v{version}",
+        f"    ref: {release_tag(version)}",
         "    file: /ci-templates/alops.yml",
         *(["    inputs:", *inputs] if inputs else []),
         "  - project: mlops/alops",
-        f"    ref: v{version}",
+        f"    ref: {release_tag(version)}",
         "    file: /ci-templates/workflow.yml",
     ]
     return "\n".join(lines) + "\n"
 
 
-def gitlab_ci(include: str) -> str:
-    version = include.split("ref: v", 1)[1].split("\n", 1)[0]
+def release_tag(version: str) -> str:
+    """The tag of an alops release: its version as it is (``0.1.0``), as the CI/CD component's version is.
+
+    One tag serves ``include: project: … ref:`` and ``component: …@``; the
+    templates' README (ci-templates/README.md) pins both to ``0.1.0``.
+    """
+    return version
+
+
+def gitlab_ci(include: str, version: str) -> str:
     header = [
         "# The ALOps pipeline of this project, written by `alops init`. The branch",
         "# decides the data and the runners: feature/* branches train on the dev data",
@@ -166,8 +174,9 @@ def gitlab_ci(include: str) -> str:
         "# (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY for S3); protect them so only",
         "# protected branches can push to the remote.",
         "#",
-        "# The same template as a CI/CD component:",
-        f"#   - component: $CI_SERVER_FQDN/mlops/alops/alops@{version}",
+        "# The same templates as CI/CD components (GitLab 17.0 or later):",
+        f"#   - component: $CI_SERVER_FQDN/mlops/alops/alops@{release_tag(version)}",
+        f"#   - component: $CI_SERVER_FQDN/mlops/alops/workflow@{release_tag(version)}",
     ]
     return "\n".join(header) + "\n" + include
 

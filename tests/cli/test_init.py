@@ -70,8 +70,8 @@ def test_an_existing_gitlab_ci_gets_the_include_to_add(split_project: Path, monk
     assert code == 0
     assert (
         ".gitlab-ci.yml: exists without the alops include: add this block to it (or run with --force to replace "
-        "the file):\n\ninclude:\n  - project: mlops/alops\n    ref: v0.1.0\n    file: /ci-templates/alops.yml\n"
-        "  - project: mlops/alops\n    ref: v0.1.0\n    file: /ci-templates/workflow.yml\n"
+        "the file):\n\ninclude:\n  - project: mlops/alops\n    ref: 0.1.0\n    file: /ci-templates/alops.yml\n"
+        "  - project: mlops/alops\n    ref: 0.1.0\n    file: /ci-templates/workflow.yml\n"
     ) in out
     assert Path(".gitlab-ci.yml").read_text() == "test:\n  script: [pytest]\n"
 
