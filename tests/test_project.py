@@ -236,6 +236,13 @@ stages:
     foreach: ${datasets}
     do:
       cmd: echo ${item}
+  in_sub:
+    wdir: sub
+    cmd: echo
+    outs:
+      - ./o/
+    plots:
+      - p.csv
 """
 
 
@@ -257,6 +264,8 @@ def test_stage_names_are_the_ones_dvc_lists(split_project: Path) -> None:
     assert stage["keyed@full"].outs == ("k/full-2.txt",)
     assert stage["grid@b-m-opts0"].outs == ("g/b/m",)
     assert stage["listed@true"].outs == ("out/true",)
+    assert stage["from_params@full"].group == "from_params"
+    assert stage["in_sub"].outs == ("sub/o", "sub/p.csv") and stage["in_sub"].metrics == ()
 
 
 def test_a_foreach_alops_cannot_resolve_accepts_any_member(split_project: Path) -> None:
