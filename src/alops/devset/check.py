@@ -79,7 +79,7 @@ def check(
         dev_tally.add(part)
     for counted in chunks(full_layout, functools.partial(_count, plan, edges, bounds), threads=threads or _threads()):
         full_tally.merge(counted)
-    for tally, layout in ((dev_tally, dev_layout), (full_tally, full_layout)):
+    for tally, layout in ((full_tally, full_layout), (dev_tally, dev_layout)):  # the full data first: its cause
         if tally.rows == 0:
             raise ConfigError(f"{layout.shown} has no rows: {_rebuild_hint(layout is dev_layout)}")
     findings = [*presence(dev_columns, full_columns), *compare(spec, plan, dev_tally, full_tally)]

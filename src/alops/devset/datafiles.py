@@ -16,7 +16,7 @@ here, so both refuse the same things:
   control characters never reach a terminal or a report as they are. A table
   whose name is not UTF-8 is refused: rows are keyed by their table's name.
 * Limits, documented in the README: at most ``MAX_COLUMNS`` columns, lines of
-  at most ``MAX_LINE_BYTES``.
+  at most about ``MAX_LINE_BYTES``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ from alops.errors import ConfigError
 
 #: Columns a table may have (Excel's limit: wide enough for real tables; every column costs the check a test).
 MAX_COLUMNS = 16_384
-#: Longest line of a CSV table (and so of its header).
+#: Longest CSV header line, and how far a line may run past the end of a block (``scan.BLOCK_BYTES``):
+#: memory per block in flight stays bounded whatever the file holds.
 MAX_LINE_BYTES = 64 << 20
 
 

@@ -71,7 +71,7 @@ def place(base: Path, names: Sequence[str | None], dest: Path) -> int:
     done = 0
     for name in names:
         source = inside(base, name)
-        if source is None or problem(base, name) is not None:
+        if source is None or not _placeable(base, source):
             continue  # a missing file stays missing: the manifest row shows the pipeline what that looks like
         assert isinstance(name, str)
         target = inside(dest, name)
@@ -88,3 +88,12 @@ def place(base: Path, names: Sequence[str | None], dest: Path) -> int:
                 continue  # unreadable: counted as corrupt already, nothing to copy
         done += 1
     return done
+
+
+def _placeable(base: Path, path: Path) -> bool:
+    """A regular file (an empty one too: the dev set shows what it looks like), not linked out of ``base``."""
+    try:
+        regular = stat.S_ISREG(path.stat().st_mode)
+    except (OSError, ValueError):
+        return False
+    return regular and datafiles.escapes(path, base) is None

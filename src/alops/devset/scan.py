@@ -30,6 +30,15 @@ BLOCK_BYTES = 2 << 20
 #: Read at most this much ahead of the oldest block not yet handed back.
 AHEAD = 1
 DELIMITERS = {".csv": ",", ".tsv": "\t"}
+#: How compressed (or other binary) files start, for a message better than "not UTF-8".
+COMPRESSED = {
+    b"\x1f\x8b": "gzip-compressed",
+    b"BZh": "bzip2-compressed",
+    b"\xfd7zXZ\x00": "xz-compressed",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed",
+    b"PK\x03\x04": "a zip archive",
+    b"PAR1": "a Parquet file",
+}
 #: Read this much at a time past a block's end while looking for its last line break.
 READ_AHEAD = 64 << 10
 
@@ -69,6 +78,12 @@ def open_csv(path: Path, rel: str) -> CsvTable:
 
 def header_names(path: Path, first: bytes, delimiter: str) -> list[str]:
     """The column names in a header line; ConfigError when there are none, too many, or one twice."""
+    for magic, what in COMPRESSED.items():
+        if first.startswith(magic):
+            raise ConfigError(
+                f"{datafiles.shown(path)}: is {what}, not a CSV table: decompress it first (e.g. `dvc add` the "
+                "decompressed file), or give the table a .parquet name if it is one"
+            )
     if b"\0" in first:
         raise ConfigError(f"{datafiles.shown(path)}:1: the header line holds a NUL byte: is this a CSV table?")
     try:
