@@ -353,3 +353,16 @@ def test_three_unnamed_data_files_are_the_full_set_and_two_key_the_cache(split_p
     assert datasets["dev"]["targets"] == ["data/dev.dvc"]  # a.dvc tracks data/full: its dev set is data/dev
     ci = (split_project / ".gitlab-ci.yml").read_text()
     assert "      full-dvc-files: [data/a.dvc, data/b.dvc]  # GitLab's cache key takes two files at most\n" in ci
+
+
+def test_forced_files_agree_with_each_other(split_project: Path) -> None:
+    text = init(split_project, VERSION, dry_run=True).proposal.alops_yaml
+    (split_project / "alops.yaml").write_text(
+        text.replace("version: 1\n", "version: 1\nbranches: {feature: /^feat\\//}\n")
+    )
+    init(split_project, VERSION)  # keeps alops.yaml: the CI file follows it
+    include = yaml.safe_load((split_project / ".gitlab-ci.yml").read_text())["include"]
+    assert include[0]["inputs"] == {"feature-branches": "/^feat\\//"}
+    init(split_project, VERSION, force=True)  # replaces both: the CI file follows the new alops.yaml
+    include = yaml.safe_load((split_project / ".gitlab-ci.yml").read_text())["include"]
+    assert "inputs" not in include[0]

@@ -102,8 +102,11 @@ def require_project(root: Path) -> None:
         )
 
 
-def propose(root: Path, version: str) -> Proposal:
-    """What ``alops init`` would write in ``root``; ConfigError when something it needs is missing."""
+def propose(root: Path, version: str, *, force: bool = False) -> Proposal:
+    """What ``alops init`` would write in ``root``; ConfigError when something it needs is missing.
+
+    An alops.yaml already there (and kept: not ``force``) decides the CI inputs.
+    """
     from alops import init_render
 
     require_project(root)
@@ -114,7 +117,7 @@ def propose(root: Path, version: str) -> Proposal:
     if not stages.train:
         raise ConfigError(f"{pipeline.path} has no stages: add your pipeline's stages with `dvc stage add` first")
     params_file, params = _params(root)
-    existing = _existing_config(root)
+    existing = None if force else _existing_config(root)
     alops_yaml = init_render.alops_yaml(datasets, stages, params_file, params, version)
     _self_check(alops_yaml)
     if existing is not None:  # a kept alops.yaml is what CI must agree with
@@ -141,7 +144,7 @@ def propose(root: Path, version: str) -> Proposal:
 
 def init(root: Path, version: str, *, force: bool = False, dry_run: bool = False) -> InitResult:
     """Write ``alops.yaml`` and ``.gitlab-ci.yml`` in ``root`` as :func:`propose` says."""
-    proposal = propose(root, version)
+    proposal = propose(root, version, force=force)
     results = [
         _decide(root / DEFAULT_FILE, proposal.alops_yaml, force, dry_run, None),
         _decide(root / CI_FILE, proposal.gitlab_ci, force, dry_run, proposal.include_block),
