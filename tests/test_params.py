@@ -41,7 +41,7 @@ def test_integer_equals_float_but_bool_is_not_a_number(project: Path) -> None:
         text.replace("C: 1.0", "C: 1").replace("n_estimators: 100", "n_estimators: true")
     )
     [problem] = params.check(load_config(project / "alops.yaml"))
-    assert "train.n_estimators: True is not an allowed value" in problem
+    assert "train.n_estimators: true is not an allowed value" in problem
 
 
 def test_missing_key_and_missing_file(project: Path) -> None:

@@ -21,6 +21,8 @@ EXIT_NOT_REPRESENTATIVE = 5
 EXIT_INTERNAL = 70
 #: Interrupted (Ctrl-C).
 EXIT_INTERRUPTED = 130
+#: Stopped by SIGTERM (128 + 15), as a cancelled CI job or ``docker stop`` sends it.
+EXIT_TERMINATED = 143
 
 
 class AlopsError(Exception):
@@ -44,6 +46,14 @@ class ConfigError(AlopsError):
     exit_code = EXIT_CONFIG
 
 
+class MissingFileError(ConfigError):
+    """A file alops was told to read does not exist (exit code 2)."""
+
+    def __init__(self, message: str, *, path: object) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 class ToolError(AlopsError):
     """An external command failed (exit code 3)."""
 
@@ -54,3 +64,7 @@ class DataError(AlopsError):
     """Data cannot be reached (exit code 4)."""
 
     exit_code = EXIT_DATA
+
+
+class Terminated(BaseException):  # noqa: N818 - like KeyboardInterrupt: not an Exception, so nothing swallows it
+    """Raised in the main thread when alops receives SIGTERM."""

@@ -9,7 +9,11 @@ from alops.errors import ToolError
 
 
 def current_branch(cwd: str | Path = ".") -> str | None:
-    """The checked-out branch, or None when HEAD is detached or this is no git repo."""
+    """The checked-out branch, or None when HEAD is detached or this is no git repo.
+
+    Git allows any bytes in a branch name; bytes that are not UTF-8 come back
+    in their replacement form (U+FFFD), so such a branch still gets a role.
+    """
     return _try(["git", "symbolic-ref", "--short", "-q", "HEAD"], cwd)
 
 
@@ -24,5 +28,8 @@ def _try(args: list[str], cwd: str | Path) -> str | None:
         out = proc.run(args, cwd=cwd, check=False)
     except ToolError:  # git not installed
         return None
-    text = out.stdout.strip()
+    except UnicodeError:  # pragma: no cover - a proc.run that decodes strictly: no name rather than a crash
+        return None
+    # Only the newline git ends with: str.strip() would also take U+0085 and other "spaces" a name may hold.
+    text = (out.stdout or "").rstrip("\r\n")
     return text if out.returncode == 0 and text else None

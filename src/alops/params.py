@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from alops import yamlfile
 from alops.config import Config
 from alops.errors import ConfigError
+from alops.text import excerpt
 
 _MISSING = object()
 
@@ -22,6 +24,13 @@ def check(config: Config) -> list[str]:
         if "file" in (config.document.data["parameters"])
         else config.where("parameters")
     )
+    root = config.root.resolve()
+    try:
+        inside = path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a symlink loop
+        inside = False
+    if not inside:  # a link out of the repository (the path itself was checked with alops.yaml)
+        return [f"{declared}: parameters.file: {excerpt(spec.file)} leads outside the repository ({root})"]
     if not path.exists():
         return [f"{declared}: parameters.file: {spec.file} does not exist (looked in {config.root})"]
     doc = yamlfile.load(path)
@@ -29,14 +38,18 @@ def check(config: Config) -> list[str]:
     for key, allowed in spec.allowed.items():
         value = lookup(doc.data, key)
         where = config.where("parameters", "allowed", key)
+        vline = doc.where(tuple(key.split(".")))
         if value is _MISSING:
             out.append(f"{where}: parameters.allowed.{key}: {spec.file} has no key {key}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            out.append(f"{vline}: {key}: {excerpt(value)} is not a finite number; allowed ({where}): {_list(allowed)}")
         elif not _allowed(value, allowed):
-            vline = doc.where(tuple(key.split(".")))
-            out.append(
-                f"{vline}: {key}: {value!r} is not an allowed value; allowed ({where}): {', '.join(map(repr, allowed))}"
-            )
+            out.append(f"{vline}: {key}: {excerpt(value)} is not an allowed value; allowed ({where}): {_list(allowed)}")
     return out
+
+
+def _list(values: tuple[Any, ...]) -> str:
+    return ", ".join(excerpt(v) for v in values)
 
 
 def lookup(data: Any, dotted: str) -> Any:

@@ -7,13 +7,22 @@ not pay for what ``alops data`` needs.
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 import click
 
 from alops import __version__
-from alops.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, AlopsError
+from alops.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    AlopsError,
+    MissingFileError,
+    Terminated,
+)
 
 _COMMANDS = {
     "config": ("alops.cli.config", "config", "Validate alops.yaml or print its JSON Schema."),
@@ -47,11 +56,14 @@ class AlopsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AlopsError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            _error(str(exc) + _config_hint(ctx, exc))
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            click.echo("Terminated (SIGTERM).", err=True)
+            ctx.exit(EXIT_TERMINATED)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
         except BrokenPipeError:  # `alops flow | head`: the reader left; nothing to report
@@ -66,6 +78,32 @@ class AlopsGroup(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_INTERNAL)
+
+
+def _error(message: str) -> None:
+    """``Error: …`` on stderr; whatever a message quotes is escaped so no terminal acts on it."""
+    from alops.text import safe
+
+    click.echo(f"Error: {safe(message, keep=chr(10))}", err=True)
+
+
+def _config_hint(ctx: click.Context, exc: AlopsError) -> str:
+    """What to do when alops.yaml itself is missing: where alops looked and how to point it elsewhere."""
+    config = (ctx.obj or {}).get("config")
+    if not isinstance(exc, MissingFileError) or config is None or Path(str(exc.path)) != Path(config):
+        return ""
+    source = ctx.get_parameter_source("config_path")
+    if source == click.core.ParameterSource.ENVIRONMENT:
+        return f"\nALOPS_CONFIG={config} names a file that does not exist: correct or unset ALOPS_CONFIG"
+    if source == click.core.ParameterSource.COMMANDLINE:
+        return "\n-c/--config names a file that does not exist: give the path of the project's alops.yaml"
+    here = Path.cwd()
+    nearby = sorted(str(p.relative_to(here)) for p in [*here.glob("*/alops.yaml"), *here.glob("*/*/alops.yaml")][:5])
+    found = f" (found here: {', '.join(nearby)})" if nearby else ""
+    return (
+        f"\nno alops.yaml in {here}: run alops in the project's folder (cd into it), point at the file with "
+        f"-c PATH or ALOPS_CONFIG=PATH{found}, or create one with `alops init`"
+    )
 
 
 @click.group(cls=AlopsGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,11 +126,18 @@ def cli(ctx: click.Context, config_path: str) -> None:
     \b
     Exit codes: 0 ok, 1 a pipeline step failed, 2 bad input or alops.yaml,
     3 an external tool (git, dvc) failed, 4 data unreachable, 5 the dev dataset
-    no longer represents the full data, 70 a bug, 130 interrupted.
+    no longer represents the full data, 70 a bug, 130 interrupted,
+    143 terminated (SIGTERM).
     """
     ctx.obj = {"config": config_path}
 
 
+def _terminate(signum: int, frame: object) -> NoReturn:
+    raise Terminated()
+
+
 def run() -> None:
     """Console-script entry point."""
+    # A cancelled CI job (and `docker stop`) sends SIGTERM: stop like Ctrl-C, with a message and exit 143.
+    signal.signal(signal.SIGTERM, _terminate)
     cli(prog_name="alops")

@@ -1,0 +1,117 @@
+"""Text from users, made safe to print: escaped, redacted, short.
+
+Branch names, ``alops.yaml`` values and file contents reach messages and
+terminals. One place decides how they look there:
+
+- :func:`safe` escapes every character a terminal could act on or that hides
+  itself (C0/C1 controls, DEL, bidi and other format characters, lone
+  surrogates from undecodable bytes, line separators), the way ``repr`` does;
+- :func:`redact` masks what looks like a credential;
+- :func:`excerpt` quotes at most a short, redacted, escaped excerpt of a value.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+#: Longest excerpt of a user's value quoted in a message, in characters.
+EXCERPT_CHARS = 40
+_MASK = "***"
+
+# What a credential looks like (after GitLab's and GitHub's documented token
+# prefixes, AWS key ids, JWTs, key=value assignments and URL user-info).
+_SECRETS = [
+    (re.compile(r"(\b[a-z][a-z0-9+.-]{0,30}://)[^/\s@]+@", re.I), r"\1***@"),
+    (
+        re.compile(
+            r"(?i)((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth)"
+            r"[\"']?[ \t]*[:=][ \t]*[\"']?)[^\s\"',;]+"
+        ),
+        r"\1***",
+    ),
+    (
+        re.compile(
+            r"\b(?:(?:glpat|gloas|gldt|glrt|glrtr|glcbt|glptt|glft|glimt|glagent|glsoat|glffct|glwt)-|GR1348941)[\w-]{8,}"
+        ),
+        _MASK,
+    ),
+    (re.compile(r"\b(?:gh[pousr]_|github_pat_)\w{16,}"), _MASK),
+    (re.compile(r"\bxox[abposr]-[\w-]{8,}"), _MASK),
+    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), _MASK),
+    (re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"), _MASK),
+    (re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]*"), _MASK),
+    (re.compile(r"\b[0-9a-fA-F]{32,}\b"), _MASK),
+]
+# A long word mixing lower case, upper case and digits is a random token, not a name.
+_WORD = re.compile(r"[A-Za-z0-9+/=_-]{20,}")
+
+
+def safe(text: str, *, keep: str = "") -> str:
+    """``text`` with every non-printable character escaped (``\\x85``, ``\\u202e``, ``\\udcff``).
+
+    Characters in ``keep`` (e.g. ``"\\n"`` for a multi-line message) stay as they are.
+    """
+    if text.isprintable():  # the common case: nothing to do
+        return text
+    return "".join(ch if ch.isprintable() or ch in keep else _escape(ch) for ch in text)
+
+
+def quote(text: str) -> str:
+    """``text`` in single quotes, escaped like :func:`safe` (and ``\\`` and ``'`` too)."""
+    return "'" + "".join(ch if ch.isprintable() and ch not in "\\'" else _escape(ch) for ch in text) + "'"
+
+
+def escape_non_ascii(text: str) -> str:
+    """``text`` quoted with every non-ASCII character as ``\\uXXXX``: homoglyphs become visible."""
+    return "'" + "".join(ch if " " <= ch < "\x7f" and ch not in "\\'" else _escape(ch) for ch in text) + "'"
+
+
+def _escape(ch: str) -> str:
+    return "\\" + ch if ch in "\\'" else ascii(ch)[1:-1]
+
+
+def redact(text: str) -> str:
+    """``text`` with anything that looks like a token, password or URL credential masked."""
+    for pattern, repl in _SECRETS:
+        text = pattern.sub(repl, text)
+    return _WORD.sub(_random_word, text)
+
+
+def _random_word(match: re.Match[str]) -> str:
+    word = match.group()
+    mixed = any(c.islower() for c in word) and any(c.isupper() for c in word) and any(c.isdigit() for c in word)
+    return _MASK if mixed else word
+
+
+def clip(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, with ``…`` where it was cut."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """A short, redacted, escaped rendering of a user's value for a message.
+
+    Strings are quoted (at most ``limit`` characters of them, with their length
+    when cut); lists and mappings are named, not shown.
+    """
+    if isinstance(value, str):
+        # Redact a window a few times longer than what is shown: linear in the
+        # window, and a token that starts in the shown part is still masked whole.
+        shown = quote(clip(redact(value[: limit * 5]), limit))
+        return shown if len(value) <= limit else f"{shown} ({len(value):,} characters)"
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ".nan"
+        return (".inf" if value > 0 else "-.inf") if math.isinf(value) else clip(repr(value), limit)
+    if isinstance(value, int):
+        digits = len(str(abs(value))) if abs(value) < 10**limit else None
+        return str(value) if digits is not None else f"an integer of more than {limit} digits"
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} key{'s' if len(value) != 1 else ''}"
+    if isinstance(value, list):
+        return f"a list of {len(value)} item{'s' if len(value) != 1 else ''}"
+    return f"a {type(value).__name__}"
