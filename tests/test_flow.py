@@ -113,7 +113,13 @@ def test_template_variables_win_over_alops_yaml(config) -> None:  # type: ignore
     }
     plan = make_plan(config, ctx("exp/x"), env)
     assert plan.role == "experiment" and plan.runner_tags == ("gpu-a100", "cuda")
-    assert "evaluate" not in plan.jobs
+    # the one-job shape has one opt-out, ALOPS_RUN_DISABLED; the split jobs' apply with split-jobs
+    assert plan.jobs == ROLE_DEFAULTS["experiment"].jobs
+    split = make_plan(config, ctx("exp/x"), {**env, "ALOPS_SPLIT_JOBS": " true"})
+    assert "evaluate" not in split.jobs
+    assert split.ci_jobs == ("alops-plan", "alops-validate", "alops-data-gpu", "alops-train-gpu")
+    off = make_plan(config, ctx("exp/x"), {**env, "ALOPS_RUN_DISABLED": "1"})
+    assert (off.jobs, off.ci_jobs) == (("plan", "validate"), ("alops-plan", "alops-validate"))
     assert make_plan(config, ctx("feature/y"), env).runner_tags == ("small", "linux")
     assert make_plan(config, ctx("experiment/x"), env).role == "other"
 
@@ -183,3 +189,28 @@ def test_forced_role_on_a_detached_checkout(tmp_path: Path) -> None:
         current_plan(config, {})
     plan = current_plan(config, {}, role="feature")
     assert (plan.role, plan.ref, plan.dataset) == ("feature", "HEAD", "dev")
+
+
+@pytest.mark.parametrize(
+    ("branch", "source", "ci"),
+    [
+        ("feature/a", "push", ("alops-plan", "alops-validate", "alops-run")),
+        ("feature/a", "merge_request_event", ("alops-plan", "alops-validate", "alops-run")),
+        ("experiment/a", "push", ("alops-plan", "alops-validate", "alops-run-gpu")),
+        ("experiment/a", "merge_request_event", ("alops-plan", "alops-validate")),
+        ("main", "merge_request_event", ("alops-plan", "alops-validate")),
+        ("release/1", "schedule", ("alops-plan", "alops-validate", "alops-run-gpu")),
+    ],
+)
+def test_ci_jobs_follow_the_template_s_shape(config, branch: str, source: str, ci: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    plan = make_plan(config, Context(branch, None, source, "main"), {})
+    assert plan.ci_jobs == ci
+    mr_gpu = source == "merge_request_event" and plan.runner == "gpu"
+    assert (plan.skipped is not None) is mr_gpu
+    if mr_gpu:
+        assert plan.jobs == ("plan", "validate") and "protected variables or runners" in str(plan.skipped)
+
+
+def test_ci_jobs_of_a_tag_pipeline(config) -> None:  # type: ignore[no-untyped-def]
+    plan = make_plan(config, Context(None, "v1.0.0", "push", "main"), {})
+    assert plan.ci_jobs == ("alops-plan", "alops-validate")

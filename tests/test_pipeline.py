@@ -6,7 +6,7 @@ The DVC remote is an S3 endpoint (moto's server) behind tests/s3.py's
 byte-counting proxy, named in the project's committed .dvc/config; the jobs
 get the credentials from the environment, as from masked CI/CD variables. The
 second run restores the data from the GitLab cache keyed by data/dev.dvc and
-transfers nothing.
+transfers nothing. Pull, train and evaluate are one job (alops-run).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from alops.flow import ci_jobs
 from alops.roles import ROLE_DEFAULTS
 
 from ci.gitlab_ci_local import GCL, SHELL_RUN, GitlabCiLocal, commit, example_project, git, push
@@ -28,7 +29,8 @@ from s3 import BUCKET, S3, CountingProxy, MotoServer, s3_env
 pytestmark = pytest.mark.slow
 
 FEATURE = push("feature", "feature", "feature/x")
-JOBS = sorted(f"alops-{job}" for job in ROLE_DEFAULTS["feature"].jobs)  # feature trains on CPU: no -gpu jobs
+# feature trains on CPU in one job after the plan: alops-plan, alops-validate, alops-run
+JOBS = sorted(ci_jobs(ROLE_DEFAULTS["feature"].jobs, "cpu", split=False))
 
 
 def dvc_dir_hash(project: Path, target: str) -> str:
@@ -89,7 +91,7 @@ def test_every_feature_job_ran_and_passed(pipeline: tuple[Path, str]) -> None:
 def test_the_dev_data_was_pulled_and_the_full_data_not(pipeline: tuple[Path, str]) -> None:
     project, _ = pipeline
     state = project / ".gitlab-ci-local"
-    for job in ("alops-data", "alops-train", "alops-evaluate"):
+    for job in ("alops-run",):
         data = state / "builds" / job / "data"
         assert any((data / "dev").iterdir()), job
         assert not (data / "full").exists(), job
@@ -97,19 +99,19 @@ def test_the_dev_data_was_pulled_and_the_full_data_not(pipeline: tuple[Path, str
     assert key.startswith("0_alops-dvc-dev-"), "the cache is keyed by data/dev.dvc, not by the branch"
     cache = state / "cache" / key / ".dvc" / "cache" / "files" / "md5"
     dev, full = dvc_dir_hash(project, "data/dev.dvc"), dvc_dir_hash(project, "data/full.dvc")
-    assert (cache / dev[:2] / dev[2:]).is_file(), "the data job's pull is in the DVC cache the train job reuses"
+    assert (cache / dev[:2] / dev[2:]).is_file(), "the run job's pull is in the DVC cache the next pipeline reuses"
     assert not (cache / full[:2] / full[2:]).exists()
 
 
 def test_the_model_was_trained_and_dev_metrics_written(pipeline: tuple[Path, str]) -> None:
     project, _ = pipeline
     artifacts = project / ".gitlab-ci-local" / "artifacts"
-    assert any((artifacts / "alops-train" / "models" / "dev").iterdir())
-    lock = yaml.safe_load((artifacts / "alops-train" / "dvc.lock").read_text())
-    assert {"prepare@dev", "train@dev"} <= set(lock["stages"])
-    metrics = json.loads((artifacts / "alops-evaluate" / "metrics" / "dev.json").read_text())
+    assert any((artifacts / "alops-run" / "models" / "dev").iterdir())
+    lock = yaml.safe_load((artifacts / "alops-run" / "dvc.lock").read_text())
+    assert {"prepare@dev", "train@dev", "evaluate@dev"} <= set(lock["stages"])
+    metrics = json.loads((artifacts / "alops-run" / "metrics" / "dev.json").read_text())
     assert 0.5 < metrics["accuracy"] <= 1
-    assert not (artifacts / "alops-evaluate" / "metrics" / "full.json").exists()
+    assert not (artifacts / "alops-run" / "metrics" / "full.json").exists()
 
 
 def test_the_plan_job_reported_the_feature_flow(pipeline: tuple[Path, str]) -> None:
@@ -123,7 +125,7 @@ def test_the_plan_job_reported_the_feature_flow(pipeline: tuple[Path, str]) -> N
 
 
 def _data_line(log: str) -> str:
-    (line,) = [x for x in log.splitlines() if "alops-data" in x and "pulled dev" in x]
+    (line,) = [x for x in log.splitlines() if "alops-run" in x and "pulled dev" in x]
     return line.split("pulled ", 1)[1]
 
 
@@ -147,7 +149,7 @@ def test_the_second_run_transfers_no_data(runs: tuple[Path, Run, Run]) -> None:
         r"dev \(data/dev\.dvc\) from storage: 0 objects, 0 B fetched, 3 objects already cached, [\d.]+ s",
         _data_line(second.log),
     )
-    # The data job asked the remote nothing (its 0 B is counted from the cache); the only traffic
-    # left is `dvc repro --pull` in the train and evaluate jobs asking whether the outputs of the
-    # run-cache entries it restores are on the remote (a few small listings, no object).
+    # The pull asked the remote nothing (its 0 B is counted from the cache); the only traffic
+    # left is `dvc repro --pull` of `alops run` asking whether the outputs of the run-cache
+    # entries it restores are on the remote (a few small listings, no object).
     assert second.received < 8_000 and second.sent < 8_000, (second.received, second.sent)

@@ -114,10 +114,9 @@ def test_the_skeleton_commits_no_remote_and_includes_the_ci_template() -> None:
     assert ci == {
         "include": [
             {
-                "project": "mlops/alops",
-                "ref": "v0.1.0",
-                "file": "/ci-templates/alops.yml",
+                "component": "$CI_SERVER_FQDN/mlops/alops/alops@0.1.0",
                 "inputs": {"gpu-tags": ["gpu"], "cpu-tags": ["docker"]},
-            }
+            },
+            {"component": "$CI_SERVER_FQDN/mlops/alops/workflow@0.1.0"},
         ]
     }

@@ -20,6 +20,13 @@ from alops.roles import JOBS, PATTERN_ROLES
 #: consumer (GitLab's dotenv parser, a shell's ``source``) can misread them.
 _DOTENV_SAFE = re.compile(r"[A-Za-z0-9_.,@:/+=-]*\Z")
 _TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*\Z")
+#: The template's job-prefix input (its own regex there).
+_PREFIX = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
+#: The jobs that pull, train and evaluate: one CI job (``<prefix>-run``) unless
+#: the template's split-jobs input makes them three.
+RUN_STEPS = ("data", "train", "evaluate")
+#: Jobs that exist without protected variables or runners in any pipeline.
+_UNPROTECTED_JOBS = ("plan", "validate")
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,10 @@ class Plan:
     push: bool
     train_stages: tuple[str, ...]
     evaluate_stages: tuple[str, ...]
+    #: The template's job names this pipeline gets (``alops-plan``, ``alops-run-gpu``, ...).
+    ci_jobs: tuple[str, ...] = ()
+    #: Jobs of the role this pipeline leaves out, and why (None: none left out).
+    skipped: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -132,7 +143,20 @@ def make_plan(config: Config, ctx: Context, env: Mapping[str, str], *, role: str
     flow = config.flows[role]
     dataset = config.datasets[flow.dataset]
     tags = _tags(env.get(f"ALOPS_{flow.runner.upper()}_TAGS"), config.runners[flow.runner])
-    jobs = tuple(j for j in flow.jobs if not env.get(f"ALOPS_{j.upper()}_DISABLED"))
+    split = (env.get("ALOPS_SPLIT_JOBS") or "").strip() == "true"  # the template's split-jobs input
+    jobs = tuple(j for j in flow.jobs if not _disabled(j, split, env))
+    skipped = None
+    if flow.runner == "gpu" and ctx.source == "merge_request_event" and set(jobs) - set(_UNPROTECTED_JOBS):
+        # GitLab gives merge-request pipelines neither protected variables nor
+        # protected runners (https://docs.gitlab.com/ci/pipelines/merge_request_pipelines/
+        # #control-access-to-protected-variables-and-runners; 18.1+ only when the
+        # project opts in and both branches are protected): the template's GPU
+        # jobs are never created there, workflow.yml keeps the branch pipeline.
+        jobs = tuple(j for j in jobs if j in _UNPROTECTED_JOBS)
+        skipped = (
+            "merge-request pipelines get no protected variables or runners, so the GPU jobs run in the "
+            f"branch pipeline of {printable(ctx.branch or '')} (ci-templates/workflow.yml keeps it)"
+        )
     ref = ctx.tag if ctx.tag is not None else ctx.branch
     assert ref is not None
     return Plan(
@@ -153,7 +177,40 @@ def make_plan(config: Config, ctx: Context, env: Mapping[str, str], *, role: str
         push=flow.push,
         train_stages=config.pipeline.stages("train", dataset=flow.dataset, role=role),
         evaluate_stages=config.pipeline.stages("evaluate", dataset=flow.dataset, role=role),
+        ci_jobs=ci_jobs(jobs, flow.runner, split=split, prefix=_prefix(env)),
+        skipped=skipped,
     )
+
+
+def _disabled(job: str, split: bool, env: Mapping[str, str]) -> bool:
+    """The template's opt-outs: ALOPS_<JOB>_DISABLED; one ALOPS_RUN_DISABLED for the one-job shape."""
+    if job in RUN_STEPS and not split:
+        return bool(env.get("ALOPS_RUN_DISABLED"))
+    return bool(env.get(f"ALOPS_{job.upper()}_DISABLED"))
+
+
+def ci_jobs(jobs: tuple[str, ...], runner: str, *, split: bool, prefix: str = "alops") -> tuple[str, ...]:
+    """The template's job names for a role's ``jobs`` (alops.roles.JOBS) on a runner class.
+
+    Without split-jobs, data, train and evaluate are one job, ``<prefix>-run``:
+    one job start, one restore of the data, one GPU slot held once.
+    """
+    names = [j for j in jobs if j not in RUN_STEPS]
+    steps = [j for j in jobs if j in RUN_STEPS]
+    if steps:
+        names += steps if split else ["run"]
+    suffix = "-gpu" if runner == "gpu" else ""
+    return tuple(f"{prefix}-{n}{suffix if n not in _UNPROTECTED_JOBS else ''}" for n in names)
+
+
+def _prefix(env: Mapping[str, str]) -> str:
+    prefix = env.get("ALOPS_JOB_PREFIX") or "alops"
+    if not _PREFIX.match(prefix):
+        raise ConfigError(
+            f"job prefix {printable(prefix)} (ALOPS_JOB_PREFIX, the template's job-prefix input) is not allowed: "
+            "use lowercase letters, digits, '-' and '_', starting with a letter or digit"
+        )
+    return prefix
 
 
 def current_plan(
@@ -243,13 +300,21 @@ def render(plan: Plan, fmt: str) -> str:
             f"{plan.dataset}  ({', '.join(plan.targets)}" + (f" from remote {plan.remote})" if plan.remote else ")"),
         ),
         ("runner", f"{plan.runner}  (tags: {tags})"),
-        ("jobs", ", ".join(plan.jobs) or "(none)"),
+        ("jobs", ", ".join(plan.ci_jobs) or "(none)"),
+        *([("skipped", plan.skipped)] if plan.skipped else []),
         ("train", " → ".join(plan.train_stages) if "train" in plan.jobs else "(not run)"),
         (
             "evaluate",
             " → ".join(plan.evaluate_stages) if "evaluate" in plan.jobs and plan.evaluate_stages else "(not run)",
         ),
-        ("push", "yes: outputs and run-cache go to the DVC remote" if plan.push else "no: outputs stay in the job"),
+        (
+            "push",
+            "no: no job of this pipeline runs the stages"
+            if "train" not in plan.jobs
+            else "yes: outputs and run-cache go to the DVC remote"
+            if plan.push
+            else "no: outputs stay in the job",
+        ),
     ]
     return "".join(f"{k:<9} {v}\n" for k, v in rows)
 
@@ -262,6 +327,7 @@ def _dotenv(plan: Plan) -> str:
         "ALOPS_RUNNER": plan.runner,
         "ALOPS_RUNNER_TAGS": ",".join(plan.runner_tags),
         "ALOPS_JOBS": ",".join(plan.jobs),
+        "ALOPS_CI_JOBS": ",".join(plan.ci_jobs),
         "ALOPS_PUSH": "true" if plan.push else "false",
         "ALOPS_TRAIN_STAGES": ",".join(plan.train_stages),
         "ALOPS_EVALUATE_STAGES": ",".join(plan.evaluate_stages),
@@ -274,4 +340,15 @@ def _dotenv(plan: Plan) -> str:
     return "".join(f"{k}={v}\n" for k, v in values.items())
 
 
-__all__ = ["JOBS", "Context", "Plan", "current_plan", "make_plan", "render", "role_of", "slugify"]
+__all__ = [
+    "JOBS",
+    "RUN_STEPS",
+    "Context",
+    "Plan",
+    "ci_jobs",
+    "current_plan",
+    "make_plan",
+    "render",
+    "role_of",
+    "slugify",
+]

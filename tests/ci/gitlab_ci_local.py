@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parents[2]
 GCL = REPO / "node_modules" / ".bin" / "gitlab-ci-local"
 TEMPLATES = REPO / "ci-templates"
+#: The CI/CD component layout: the source of ci-templates/ (ci-templates/sync.py).
+COMPONENTS = REPO / "templates"
 SKELETON = REPO / "examples" / "project-skeleton"
 ORIGIN = "git@gitlab.example.com:grp/proj.git"
 DEFAULT_BRANCH = "main"
@@ -50,7 +52,7 @@ SCHEMA_IGNORED = ("#/definitions/tags/minItems",)
 #: in its own copy of the git-tracked files, without copying artifacts back.
 SHELL_RUN = ("--force-shell-executor", "--shell-isolation", "--no-artifacts-to-source")
 
-InputValue = str | Sequence[str]
+InputValue = str | bool | Sequence[str]
 
 
 def git(repo: Path, *args: str) -> str:
@@ -102,6 +104,28 @@ def include_file(template: str = "alops.yml", inputs: Mapping[str, Any] | None =
     return yaml.safe_dump({"include": [entry]}, sort_keys=False) + extra
 
 
+def component_file(inputs: Mapping[str, Any] | None = None, *, workflow: bool = False) -> str:
+    """A .gitlab-ci.yml that includes the alops component of this very project at this commit.
+
+    GitLab's own way to test a component in its project; gitlab-ci-local
+    resolves it from the working tree when the path is the origin's and the
+    version is HEAD's SHA (https://docs.gitlab.com/ci/components/#test-the-component).
+    """
+    here = "$CI_SERVER_FQDN/$CI_PROJECT_PATH"
+    entry: dict[str, Any] = {"component": f"{here}/alops@$CI_COMMIT_SHA"}
+    if inputs:
+        entry["inputs"] = dict(inputs)
+    entries = [entry] + ([{"component": f"{here}/workflow@$CI_COMMIT_SHA"}] if workflow else [])
+    return yaml.safe_dump({"include": entries}, sort_keys=False)
+
+
+def skeleton_inputs() -> dict[str, Any]:
+    """The inputs the example project's .gitlab-ci.yml gives the alops component (its runner tags)."""
+    ci = yaml.safe_load((SKELETON / ".gitlab-ci.yml").read_text())
+    (entry,) = [e for e in ci["include"] if str(e.get("component", "")).split("@")[0].endswith("/alops")]
+    return dict(entry.get("inputs") or {})
+
+
 def example_project(tmp: Path, files: Mapping[str, str | Path] | None = None) -> Path:
     """alops.demo's example project (data on a local DVC remote) including the template with ``local:``.
 
@@ -112,7 +136,8 @@ def example_project(tmp: Path, files: Mapping[str, str | Path] | None = None) ->
 
     project: Path = prepare_project(tmp / "project", tmp / "remote")
     ci: dict[str, str | Path] = {
-        ".gitlab-ci.yml": include_file("alops.yml"),
+        # the example project's own inputs: its runner tags are alops.yaml's runners
+        ".gitlab-ci.yml": include_file("alops.yml", skeleton_inputs()),
         "ci-templates/alops.yml": TEMPLATES / "alops.yml",
     }
     write_files(project, {**ci, **(files or {})})
@@ -233,7 +258,8 @@ class GitlabCiLocal:
         if overrides or scenario.unset:
             cmd += ["--ignore-predefined-vars", ",".join([*overrides, *scenario.unset])]
         for name, given in (inputs or {}).items():
-            cmd += ["--input", f"{name}={given if isinstance(given, str) else json.dumps(list(given))}"]
+            value = given if isinstance(given, str) else json.dumps(given if isinstance(given, bool) else list(given))
+            cmd += ["--input", f"{name}={value}"]
         result = subprocess.run(cmd, cwd=self.repo, env=job_env(), capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")

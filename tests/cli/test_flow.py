@@ -21,6 +21,7 @@ KEYS = [
     "ALOPS_RUNNER",
     "ALOPS_RUNNER_TAGS",
     "ALOPS_JOBS",
+    "ALOPS_CI_JOBS",
     "ALOPS_PUSH",
     "ALOPS_TRAIN_STAGES",
     "ALOPS_EVALUATE_STAGES",
@@ -85,6 +86,35 @@ def test_merge_request_pipeline() -> None:
     assert code == 0
     assert "pipeline  merge_request_event, merge request !42\n" in out
     assert "role      experiment  " in out
+    # No GPU job in an MR pipeline: it would get no protected variables or runners.
+    assert "jobs      alops-plan, alops-validate\n" in out
+    assert (
+        "skipped   merge-request pipelines get no protected variables or runners, so the GPU jobs run in the "
+        "branch pipeline of 'experiment/x' (ci-templates/workflow.yml keeps it)\n"
+    ) in out
+    assert "push      no: no job of this pipeline runs the stages\n" in out
+    code, out, _ = invoke("flow", "--format", "dotenv", env=env)
+    assert "ALOPS_JOBS=plan,validate\nALOPS_CI_JOBS=alops-plan,alops-validate\n" in out
+
+
+def test_merge_request_pipeline_of_a_cpu_role_keeps_its_run_job() -> None:
+    env = {
+        "CI": "true",
+        "CI_PIPELINE_SOURCE": "merge_request_event",
+        "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME": "feature/x",
+        "CI_DEFAULT_BRANCH": "main",
+    }
+    code, out, _ = invoke("flow", env=env)
+    assert code == 0 and "jobs      alops-plan, alops-validate, alops-run\n" in out and "skipped" not in out
+
+
+def test_split_jobs_and_job_prefix_from_the_template() -> None:
+    env = {**ci_env("experiment/x"), "ALOPS_SPLIT_JOBS": " true", "ALOPS_JOB_PREFIX": "ml"}
+    code, out, _ = invoke("flow", env=env)
+    assert code == 0
+    assert "jobs      ml-plan, ml-validate, ml-data-gpu, ml-train-gpu, ml-evaluate-gpu\n" in out
+    code, out, err = invoke("flow", env={**env, "ALOPS_JOB_PREFIX": "ML$(x)"})
+    assert code == 2 and "job prefix 'ML$(x)' (ALOPS_JOB_PREFIX" in err
 
 
 def test_text_output_exactly() -> None:
@@ -96,7 +126,7 @@ def test_text_output_exactly() -> None:
         "pipeline  push\n"
         "dataset   dev  (data/dev.dvc)\n"
         "runner    cpu  (tags: docker)\n"
-        "jobs      plan, validate, data, train, evaluate\n"
+        "jobs      alops-plan, alops-validate, alops-run\n"
         "train     prepare@dev → train@dev\n"
         "evaluate  evaluate@dev\n"
         "push      no: outputs stay in the job\n"
