@@ -585,3 +585,50 @@ def test_strata_of_many_columns_with_many_values_are_the_ones_in_the_data(tmp_pa
     reported = [tuple(s.values[name] for name in names) for s in report.strata]
     assert len(reported) == n and set(reported) == in_data
     assert all(s.full == 1 and s.dev == 1 for s in report.strata)  # each row is its own stratum, all kept
+
+
+def test_the_most_extreme_outliers_are_kept_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The README's rule (iqr, 1.5, max_share 0.02) on 60k rows with heavy tails (some 6% flagged) and
+    # twelve values of 1e6: the 120 outlier places must hold all twelve, and mild tail rows too.
+    rng = np.random.default_rng(21)
+    n = 60_000
+    x = np.round(rng.standard_t(2.2, size=n), 3)
+    y = np.round(rng.standard_t(2.2, size=n), 3)
+    huge = rng.choice(n, size=12, replace=False)
+    x[huge] = 1e6
+    labels = rng.choice(["a", "b", "c"], size=n, p=[0.5, 0.3, 0.2])
+    lines = [f"{i},{labels[i]},train,{x[i]},{y[i]}\n" for i in range(n)]
+    write(tmp_path / "full.csv", lines)
+    section = dict(source="full.csv", label="label", fraction=0.1, outliers={"rule": "iqr", "threshold": 1.5})
+    monkeypatch.setattr(scan, "BLOCK_BYTES", 16_384)  # some 100 blocks: the bar of the most extreme rises
+
+    reports = [build(configure(tmp_path, output=f"dev{t}.csv", **section), threads=t, track=False) for t in (1, 3)]
+
+    assert (tmp_path / "dev1.csv").read_bytes() == (tmp_path / "dev3.csv").read_bytes()
+    report = reports[0]
+    o = report.outliers or {}
+    assert o["full"] > 0.05 * n and o["dev"] == 120 and o["most_extreme_first"] == 60
+    dev = read(tmp_path / "dev1.csv")
+    dev_ids = {int(r[0]) for r in dev}
+    assert set(huge.tolist()) <= dev_ids  # all twelve
+    kept_outliers = [r for r in dev if _outside(o, r)]
+    assert len(kept_outliers) == 120
+    mild = [r for r in kept_outliers if max(abs(float(r[3])), abs(float(r[4]))) < 10]
+    assert len(mild) >= 30  # the other half is spread over all outliers: mostly the mild tail
+    x_col, y_col = o["columns"]["x"], o["columns"]["y"]
+    assert (x_col["most_extreme_full"], x_col["most_extreme_dev"]) == (1e6, 1e6)
+    assert x_col["dev"] == sum(1 for r in dev if _outside(o, r, "x")) and x_col["full"] > x_col["dev"]
+    assert (x_col["full"], y_col["full"]) == (sum(_outside(o, [0, 0, 0, v, 0], "x") for v in x), y_col["full"])
+    far = np.maximum(y_col["low"] - y, y - y_col["high"])
+    assert y_col["most_extreme_full"] == y[np.argmax(far)]
+    dev_y = np.array([float(r[4]) for r in dev])
+    assert y_col["most_extreme_dev"] == dev_y[np.argmax(np.maximum(y_col["low"] - dev_y, dev_y - y_col["high"]))]
+    md = (tmp_path / "dev1.csv.report.md").read_text()
+    assert "| x | " in md and "| 1e+06 | 1e+06 |" in md
+
+
+def _outside(o: dict[str, Any], row: list[str], only: str | None = None) -> bool:
+    cols = {"id": 0, "x": 3, "y": 4}
+    return any(
+        not c["low"] <= float(row[cols[name]]) <= c["high"] for name, c in o["columns"].items() if only in (None, name)
+    )

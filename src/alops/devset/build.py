@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -155,11 +156,19 @@ def _report(
             "rule": rule.rule,
             "threshold": rule.threshold,
             "columns": {
-                name: {"low": b.low, "high": b.high, "full": chosen.by_column.get(name, 0)}
+                name: {
+                    "low": _number(b.low),
+                    "high": _number(b.high),
+                    "full": chosen.columns[name].full,
+                    "dev": chosen.columns[name].dev,
+                    "most_extreme_full": _number(chosen.columns[name].full_farthest),
+                    "most_extreme_dev": _number(chosen.columns[name].dev_farthest),
+                }
                 for name, b in sorted(plan.bounds.items())
             },
             "full": chosen.outliers[0],
             "dev": chosen.outliers[1],
+            "most_extreme_first": chosen.most_extreme,
             "max_share": rule.max_share,
         }
     out_paths = report.paths(output_guard.place(spec))
@@ -186,3 +195,8 @@ def _report(
         tracked=tracked,
         reports=[os.path.relpath(p, spec.root.resolve()) for p in out_paths],
     )
+
+
+def _number(value: float | None) -> float | str | None:
+    # JSON has no infinity: a bound or value of ±inf is written as text.
+    return value if value is None or math.isfinite(value) else str(value)

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     Keys = npt.NDArray[np.uint64]
 
 MAX_KEY = (1 << 64) - 1
+#: At most this many of the dev set's outliers are its most extreme ones (the others are spread over all
+#: outliers by key), so that the candidates kept for them stay few whatever the size of the data.
+MOST_EXTREME = 1000
 #: Safety of the candidate threshold, in standard deviations: a stratum runs out of
 #: candidates with probability about exp(-Z²/2) ≈ 1e-14.
 Z = 8.0

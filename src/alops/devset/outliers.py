@@ -24,10 +24,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Bounds:
-    """Values below ``low`` or above ``high`` are outliers (NaN, a missing value, never is)."""
+    """Values below ``low`` or above ``high`` are outliers (NaN, a missing value, never is).
+
+    ``scale`` is the rule's unit (the IQR, or the standard deviation): how far
+    outside the bounds a value is, in that unit, ranks outliers across columns.
+    """
 
     low: float
     high: float
+    scale: float = 1.0
 
 
 def bounds(rule: Outliers, samples: Mapping[str, list[Floats]]) -> dict[str, Bounds]:
@@ -47,10 +52,11 @@ def bounds(rule: Outliers, samples: Mapping[str, list[Floats]]) -> dict[str, Bou
             out[name] = Bounds(-np.inf, np.inf)
         elif rule.rule == "zscore":
             mean, sd = float(values.mean()), float(values.std())
-            out[name] = Bounds(mean - k * sd, mean + k * sd) if sd > 0 else Bounds(-np.inf, np.inf)
+            out[name] = Bounds(mean - k * sd, mean + k * sd, sd) if sd > 0 else Bounds(-np.inf, np.inf)
         else:
             q1, q3 = (float(q) for q in np.quantile(values, [0.25, 0.75]))
-            out[name] = Bounds(q1 - k * (q3 - q1), q3 + k * (q3 - q1))
+            # No spread (q1 = q3): every other value is an outlier, ranked by its plain distance.
+            out[name] = Bounds(q1 - k * (q3 - q1), q3 + k * (q3 - q1), (q3 - q1) or 1.0)
     return out
 
 
@@ -68,3 +74,41 @@ def flags(found: Mapping[str, Bounds], numbers: Mapping[str, Floats], rows: int)
         per_column[name] = int(np.count_nonzero(hit))
         out |= hit
     return out, per_column
+
+
+def scores(found: Mapping[str, Bounds], numbers: Mapping[str, Floats], rows: int) -> Floats:
+    """How far outside its bounds each row is, in the rule's unit (IQRs, standard deviations), at its
+    farthest column; 0 for a row inside all of them."""
+    import numpy as np
+
+    out = np.zeros(rows)
+    for name, b in found.items():
+        values = numbers.get(name)
+        if values is not None:
+            np.maximum(out, distance(b, values), out=out)
+    return out
+
+
+def distance(b: Bounds, values: Floats) -> Floats:
+    """How far outside ``b`` each value is, in ``b.scale`` units (0 inside, and for NaN)."""
+    import numpy as np
+
+    with np.errstate(invalid="ignore"):
+        far = np.maximum(b.low - values, values - b.high) / b.scale
+    return np.where(far > 0, far, 0.0)
+
+
+def farthest(b: Bounds, values: Floats) -> tuple[float, float] | None:
+    """The outlier of ``values`` farthest outside ``b``, as (distance, value); None when there is none.
+
+    Ties (a value as far below as another is above) go to the larger value, so the
+    answer does not depend on the order of ``values``.
+    """
+    import numpy as np
+
+    far = distance(b, values)
+    hit = np.flatnonzero(far > 0)
+    if not len(hit):
+        return None
+    best = hit[np.lexsort((values[hit], far[hit]))[-1]]
+    return float(far[best]), float(values[best])

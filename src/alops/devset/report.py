@@ -120,9 +120,21 @@ def to_markdown(report: BuildReport) -> str:
         lines += [
             f"**Outliers** ({o['rule']}, threshold {o['threshold']:g}, over {len(o['columns'])} columns): "
             f"{o['full']:,} rows of the full data, {o['dev']:,} in the dev set "
-            f"(their share of the full data, at most {o['max_share']:.1%} of the dev set).",
+            f"(their share of the full data, at most {o['max_share']:.1%} of the dev set; "
+            f"the {o.get('most_extreme_first', 0):,} farthest outside the bounds first, the rest spread over all "
+            "outliers).",
             "",
         ]
+        if o["columns"]:
+            lines += [
+                "| column | low | high | full | dev | most extreme (full) | most extreme (dev) |",
+                "|---|---:|---:|---:|---:|---:|---:|",
+            ]
+            for name, c in list(o["columns"].items())[:MAX_MD_STRATA]:
+                cells = [_num(c.get(k)) for k in ("low", "high")] + [f"{c['full']:,}", f"{c.get('dev', 0):,}"]
+                cells += [_num(c.get(k)) for k in ("most_extreme_full", "most_extreme_dev")]
+                lines.append(f"| {_cell(name)} | " + " | ".join(cells) + " |")
+            lines.append("")
     c = r.corrupt
     lines.append(
         f"**Corrupt rows**: {c['full']:,} in the full data, {c['dev']:,} in the dev set, copied as they are "
@@ -138,6 +150,12 @@ def to_markdown(report: BuildReport) -> str:
         lines += ["", f"Files placed in the dev set (hard links where possible): {r.files_copied:,}."]
     lines += ["", f"Read {r.bytes_read / 1e6:,.1f} MB of full data.", ""]
     return "\n".join(lines)
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.6g}" if isinstance(value, float | int) else str(value)
 
 
 def _cell(text: str) -> str:

@@ -53,6 +53,9 @@ class Running:
         self.outliers = 0
         self.corrupt = 0
         self.total = 0
+        # (distance, key) of the keys.MOST_EXTREME-th most extreme outlier merged so far (it only gets more
+        # extreme): an outlier less extreme than that can never be one of the most extreme of the data.
+        self.extreme: tuple[float, int] = (-1.0, 0)
 
 
 @dataclass
@@ -75,6 +78,9 @@ class Kept:
     text: bool = False  # CSV lines
     paths: list[str | None] | None = None  # a folder of files: each kept row's file
     why: dict[int, str] = field(default_factory=dict)  # kept row → why it is corrupt
+    score: Any = None  # float64: how far outside the bounds each kept row is (outliers.scores; 0: not an outlier)
+    out_values: Any = None  # float64 (kept outliers x sorted bound columns): the kept outliers' values
+    extremes: dict[str, tuple[float, float]] = field(default_factory=dict)  # column → the block's farthest outlier
 
 
 def csv_block(
@@ -142,6 +148,9 @@ class _Core:
     stratum: Any
     paths: list[str | None] | None
     why: dict[int, str]
+    score: Any = None
+    out_values: Any = None
+    extremes: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def kept(self, t: int, block: int, lines: int, where: Any, rows: Any, *, text: bool = False) -> Kept:
         return Kept(
@@ -161,6 +170,9 @@ class _Core:
             text=text,
             paths=self.paths,
             why=self.why,
+            score=self.score,
+            out_values=self.out_values,
+            extremes=self.extremes,
         )
 
 
@@ -193,6 +205,8 @@ def _classify(plan: Plan, running: Running, rel: str, rows: _Rows, reasons: dict
     )
     keep = regular & (rows.keys <= cuts[local])
     keep |= is_out & (rows.keys <= np.uint64(keys.cut(special, running.outliers + n_out)))
+    score = np.where(is_out, outliers.scores(plan.bounds, rows.numbers, n), 0.0)
+    keep |= _most_extreme(is_out, score, rows.keys, running.extreme)
     bad_cut = np.uint64(keys.cut(special, running.corrupt + n_bad))
     keep |= broken & (rows.keys <= bad_cut)
     unparsed = rows.corrupt_keys <= bad_cut
@@ -204,6 +218,19 @@ def _classify(plan: Plan, running: Running, rel: str, rows: _Rows, reasons: dict
         listed = [rows.paths[i] for i in np.flatnonzero(keep)] + [None] * int(unparsed.sum())
         kept_paths = [listed[i] for i in order]
     at = at[order]
+    source_row = np.concatenate([np.flatnonzero(keep), np.full(int(unparsed.sum()), -1)])[order]
+    kept_kind = np.concatenate([kind[keep], np.full(int(unparsed.sum()), CORRUPT, np.int8)])[order]
+    names = sorted(plan.bounds)
+    out_rows = source_row[kept_kind == OUTLIER]
+    nan = np.full(len(out_rows), np.nan)
+    columns = [rows.numbers[c][out_rows] if c in rows.numbers else nan for c in names]
+    out_values = np.column_stack(columns) if columns else np.zeros((len(out_rows), 0))
+    extremes = {}
+    for name in names:
+        values = rows.numbers.get(name)
+        found = outliers.farthest(plan.bounds[name], values[is_out]) if values is not None else None
+        if found is not None:
+            extremes[name] = found
     return _Core(
         strata=strata,
         counts=counts,
@@ -212,13 +239,30 @@ def _classify(plan: Plan, running: Running, rel: str, rows: _Rows, reasons: dict
         by_column=by_column,
         lines=at,
         keys=np.concatenate([rows.keys[keep], rows.corrupt_keys[unparsed]])[order],
-        kind=np.concatenate([kind[keep], np.full(int(unparsed.sum()), CORRUPT, np.int8)])[order],
+        kind=kept_kind,
         stratum=np.concatenate([np.where(regular, local, -1)[keep], np.full(int(unparsed.sum()), -1)])[order].astype(
             np.int32
         ),
         paths=kept_paths,
         why={j: why[int(line)] for j, line in enumerate(at.tolist()) if int(line) in why} if why else {},
+        score=np.concatenate([score[keep], np.zeros(int(unparsed.sum()))])[order],
+        out_values=out_values,
+        extremes=extremes,
     )
+
+
+def _most_extreme(is_out: Bools, score: Any, row_keys: Any, threshold: tuple[float, int]) -> Bools:
+    """The outliers that can still be among the keys.MOST_EXTREME most extreme of the data (by distance,
+    then key): at least as extreme as ``threshold``, and among that many most extreme of the block."""
+    import numpy as np
+
+    low, key = threshold
+    can = np.flatnonzero(is_out & ((score > low) | ((score == low) & (row_keys <= np.uint64(key)))))
+    if len(can) > keys.MOST_EXTREME:
+        can = can[np.lexsort((row_keys[can], -score[can]))[: keys.MOST_EXTREME]]
+    out = np.zeros(len(is_out), dtype=bool)
+    out[can] = True
+    return out
 
 
 def _strata(

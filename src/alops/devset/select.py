@@ -45,6 +45,18 @@ class Selection:
     corrupt: tuple[int, int]
     by_column: dict[str, int]
     short: list[str] = field(default_factory=list)  # strata that ran out of candidates (see plan.SHARE_MARGIN)
+    most_extreme: int = 0  # outliers taken for being the most extreme (the rest are spread by key)
+    columns: dict[str, ColumnOutliers] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ColumnOutliers:
+    """One column's outliers: how many, and the farthest outside its bounds, in the full data and the dev set."""
+
+    full: int
+    dev: int
+    full_farthest: float | None
+    dev_farthest: float | None
 
 
 @dataclass(frozen=True)
@@ -82,6 +94,8 @@ class Merger:
         self.ids: dict[tuple[str, ...], int] = {}
         self.lines_before: dict[tuple[int, int], int] = {}
         self._lines: dict[int, int] = {}
+        self.extremes: dict[str, tuple[float, float]] = {}  # column → its farthest outlier (distance, value)
+        self._top: tuple[Any, Any] | None = None  # (distances, keys) of the most extreme outliers so far
 
     def add(self, kept: Kept) -> None:
         """Count ``kept`` and hold its candidates."""
@@ -98,6 +112,9 @@ class Merger:
         run.total += regular + kept.outliers + kept.corrupt
         for name, c in kept.by_column.items():
             self.by_column[name] = self.by_column.get(name, 0) + c
+        for name, found in kept.extremes.items():
+            self.extremes[name] = max(self.extremes.get(name, found), found)
+        self._raise_the_bar(kept)
         if len(glob):  # a block of corrupt lines only has no stratum
             kept.stratum = np.where(kept.stratum >= 0, glob[np.maximum(kept.stratum, 0)], -1).astype(np.int32)
         if self.spill is not None and kept.text:
@@ -105,6 +122,21 @@ class Merger:
         self.lines_before[(kept.table, kept.block)] = self._lines.get(kept.table, 0)
         self._lines[kept.table] = self._lines.get(kept.table, 0) + kept.lines
         self.blocks.append(kept)
+
+    def _raise_the_bar(self, kept: Kept) -> None:
+        """Keep the (distance, key) of the keys.MOST_EXTREME most extreme outliers; the last is the bar."""
+        import numpy as np
+
+        if kept.score is None:
+            return
+        out = kept.kind == OUTLIER
+        score, key = kept.score[out], kept.keys[out]
+        if self._top is not None:
+            score, key = np.concatenate([self._top[0], score]), np.concatenate([self._top[1], key])
+        order = np.lexsort((key, -score))[: keys.MOST_EXTREME]
+        self._top = score[order], key[order]
+        if len(order) == keys.MOST_EXTREME:
+            self.running.extreme = (float(score[order[-1]]), int(key[order[-1]]))
 
     def _spill(self, lines: Any) -> Spilled:
         import numpy as np
@@ -156,8 +188,13 @@ class Merger:
         chosen[order[rank < quota[groups]]] = True
         got = np.bincount(stratum[chosen], minlength=len(self.ids)) if len(self.ids) else np.zeros(0, np.int64)
         special = plan.fraction if plan.count is None else min(1.0, plan.count / max(run.total, 1))
-        for what, found, k in ((OUTLIER, run.outliers, k_out), (CORRUPT, run.corrupt, k_bad)):
-            pool = np.flatnonzero((kind == what) & (key <= np.uint64(keys.cut(special or 1.0, found))))
+        # The most extreme outliers first (up to half the outliers' places), the rest spread over all outliers.
+        score = np.concatenate([b.score for b in self.blocks]) if self.blocks else np.zeros(0)
+        outlying = np.flatnonzero(kind == OUTLIER)
+        extreme_n = min(-(-k_out // 2), keys.MOST_EXTREME, len(outlying))
+        chosen[outlying[np.lexsort((key[outlying], -score[outlying]))[:extreme_n]]] = True
+        for what, found, k in ((OUTLIER, run.outliers, k_out - extreme_n), (CORRUPT, run.corrupt, k_bad)):
+            pool = np.flatnonzero((kind == what) & (key <= np.uint64(keys.cut(special or 1.0, found))) & ~chosen)
             chosen[pool[np.argsort(key[pool], kind="stable")[:k]]] = True
         strata = [Stratum(v, run.strata.get(v, 0), int(quota[self.ids[v]]), int(got[self.ids[v]])) for v in by_values]
         short = [_show(s.values) for s in strata if s.dev < s.quota]
@@ -166,6 +203,8 @@ class Merger:
             per_block.append(chosen[at : at + len(b.keys)])
             at += len(b.keys)
         return Selection(
+            most_extreme=extreme_n,
+            columns=self._columns(per_block),
             blocks=self.blocks,
             chosen=per_block,
             strata=strata,
@@ -176,6 +215,28 @@ class Merger:
             by_column=self.by_column,
             short=short,
         )
+
+    def _columns(self, per_block: list[Any]) -> dict[str, ColumnOutliers]:
+        """Per column with bounds: its outliers in the full data and in the dev set, and the farthest of each."""
+        import numpy as np
+
+        from alops.devset import outliers
+
+        names = sorted(self.plan.bounds)
+        parts = [b.out_values[m[b.kind == OUTLIER]] for b, m in zip(self.blocks, per_block, strict=True)]
+        values = np.concatenate(parts) if parts else np.zeros((0, len(names)))
+        out = {}
+        for j, name in enumerate(names):
+            b = self.plan.bounds[name]
+            dev = outliers.farthest(b, values[:, j])
+            full = self.extremes.get(name)
+            out[name] = ColumnOutliers(
+                full=self.by_column.get(name, 0),
+                dev=int((outliers.distance(b, values[:, j]) > 0).sum()),
+                full_farthest=full[1] if full else None,
+                dev_farthest=dev[1] if dev else None,
+            )
+        return out
 
     def _rate(self, run: Running) -> float:
         if self.plan.count is not None:
