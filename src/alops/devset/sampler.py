@@ -4,8 +4,10 @@ Runs on the scanning threads. Each row is regular, an outlier or corrupt; a
 row stays a candidate when its key is under a threshold (:func:`keys.cut`)
 that depends only on counts already seen, which are lower bounds of the final
 ones, so every row the final selection could need is kept whatever the order
-blocks finish in. Kept rows carry their text (CSV lines, verbatim) or their
-record-batch rows (Parquet): memory grows with the sample, not the data.
+blocks finish in. Outliers also stay candidates while they are among the
+``keys.MOST_EXTREME`` most extreme seen so far (a bar that only rises). Kept
+rows carry their text (CSV lines, verbatim) or their record-batch rows
+(Parquet): memory grows with the sample, not the data.
 """
 
 from __future__ import annotations

@@ -4,9 +4,12 @@ Sizes first: ``n`` rows (the fraction of all rows, or the count), of which the
 outliers and the corrupt rows get their share of the full data, capped by
 their ``max_share`` of the dev set and at least one when there are any; the
 regular rows get the rest, split over the strata by :func:`keys.quotas`. Then,
-in each group, the rows with the smallest keys. Candidates are first cut down
-to the threshold the final counts give, so which rows an early block happened
-to keep never shows in the result.
+in each group, the rows with the smallest keys; except that up to half the
+outliers' places (at most ``keys.MOST_EXTREME``) go first to the outliers
+farthest outside their bounds, in IQRs or standard deviations at their farthest
+column, so that a handful of extreme values is never lost among many mild ones.
+Candidates are first cut down to the threshold the final counts give, so which
+rows an early block happened to keep never shows in the result.
 """
 
 from __future__ import annotations
