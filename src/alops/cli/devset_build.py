@@ -55,7 +55,12 @@ def build(
     stratum keeps at least one row) plus outliers and corrupt rows up to their
     configured share, the same bytes on every run. Writes the dev set, a report
     beside it (<output>.report.md and .json, for git) and tracks the dev set
-    with DVC.
+    with DVC. It replaces only a dev set it built (the report beside it says
+    so); an interrupted build is undone by the next one.
+
+    \b
+    Exit codes: 0 built; 2 bad alops.yaml, missing data, or an output it must
+    not replace; 3 DVC failed, or the disk is full or read-only; 130 interrupted.
     """
     from alops.config import load_config
     from alops.devset.build import build as build_devset
