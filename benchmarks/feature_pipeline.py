@@ -1,8 +1,9 @@
 """Cold wall time of the example project's feature-branch pipeline under gitlab-ci-local.
 
-Goal: <= 60 s for the whole pipeline (plan, validate, data, train, evaluate),
-each job a shell script in its own copy of the repository, starting with no
-DVC cache and no gitlab-ci-local state. Baselines measured in the same run:
+Goal: <= 60 s for the whole pipeline (plan, validate, and run: pull, train and
+evaluate in one job), each job a shell script in its own copy of the
+repository, starting with no DVC cache and no gitlab-ci-local state
+(benchmarks/pipeline_shape.py compares it with the three-job shape). Baselines measured in the same run:
 gitlab-ci-local running one trivial job (its own start-up and per-job cost),
 and `alops run --flow feature` in a fresh clone outside gitlab-ci-local (the
 same DVC work in one process, no per-job start-up).
