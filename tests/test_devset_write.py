@@ -236,3 +236,20 @@ def test_a_read_only_output_folder_is_an_error_that_says_so(tmp_path: Path, tiny
     assert (code, out) == (EXIT_TOOL, "")
     assert err.startswith("Error: cannot write data/small/dev.csv: the file system is read-only: make it writable")
     assert snapshot(tiny_disk) == before
+
+
+def test_a_dev_set_that_dvc_links_to_its_cache_is_rebuilt(tmp_path: Path) -> None:
+    # cache.type symlink (DVC's advice for big data): the output itself is a link into .dvc/cache.
+    git(tmp_path, "init", "--quiet")
+    subprocess.run([sys.executable, "-m", "dvc", "init", "--quiet"], cwd=tmp_path, check=True)
+    subprocess.run([sys.executable, "-m", "dvc", "config", "cache.type", "symlink"], cwd=tmp_path, check=True)
+    write(tmp_path / "data/full.csv", regular_rows({("a", "train"): 3000}))
+    build(configure(tmp_path, source="data/full.csv", output="data/dev.csv", label="label"))
+    assert (tmp_path / "data/dev.csv").is_symlink()
+
+    build(configure(tmp_path, source="data/full.csv", output="data/dev.csv", label="label", seed=4))
+
+    assert (tmp_path / "data/dev.csv").is_symlink()
+    status = subprocess.run([sys.executable, "-m", "dvc", "status"], cwd=tmp_path, capture_output=True, text=True)
+    assert "up to date" in status.stdout
+    assert '"seed": 4' in (tmp_path / "data/dev.csv.report.json").read_text()

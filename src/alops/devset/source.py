@@ -48,7 +48,8 @@ def locate(spec: BuildSpec) -> Source:
     """
     datafiles.source_path(spec.root, spec.root / spec.source, "the project")
     path = (spec.root / spec.source).resolve()
-    output = (spec.root / spec.output).resolve()
+    given = Path(os.path.abspath(spec.root / spec.output))  # the output's own link (DVC's symlink cache) unfollowed
+    output = given.parent.resolve() / given.name
     if output == path or path in output.parents:
         raise ConfigError(
             f"{spec.at('output')}: {spec.output} is inside the full data {spec.source}: "
