@@ -50,7 +50,7 @@ _JOURNAL = "COMMIT"
 @contextmanager
 def writing_to(place: Path, hint: str = "", *, shown: str | None = None) -> Iterator[None]:
     """Turn an OSError of a full, read-only or forbidden file system into an AlopsError about ``place``
-    (named ``shown`` in the message); a file outside ``place``'s folder is named too."""
+    (named ``shown`` in the message), or about the file it names when that is elsewhere (an input)."""
     try:
         yield
     except OSError as exc:
@@ -58,10 +58,11 @@ def writing_to(place: Path, hint: str = "", *, shown: str | None = None) -> Iter
         if why is None:
             raise
         name = exc.filename if isinstance(exc.filename, str) else None
-        at = f" ({name})" if name and not Path(name).absolute().is_relative_to(place.absolute().parent) else ""
         todo = "free some space there" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "make it writable"
+        if name and not Path(name).absolute().is_relative_to(place.absolute().parent):
+            raise AlopsError(f"cannot use {name}: {why}: fix that and run again", exit_code=EXIT_TOOL) from None
         raise AlopsError(
-            f"cannot write {shown or place}{at}: {why}: {todo}{hint} and run again; nothing was changed",
+            f"cannot write {shown or place}: {why}: {todo}{hint} and run again; nothing was changed",
             exit_code=EXIT_TOOL,
         ) from None
 
