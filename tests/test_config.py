@@ -44,6 +44,13 @@ def test_invalid(path: Path) -> None:
     assert message.startswith(str(path)), "every message starts with the file's name"
     assert info.value.exit_code == EXIT_CONFIG
     assert "Traceback" not in message
+    # Safe to print: nothing a terminal acts on, no secret, no long run of the file's text.
+    assert all(c.isprintable() or c == "\n" for c in message)
+    lines = path.read_bytes().decode("utf-8", "replace").splitlines()
+    for secret in (line[len("# secret: ") :] for line in lines if line.startswith("# secret: ")):
+        assert secret not in message
+    for word in (w for line in lines if not line.startswith("#") for w in re.split(r"[\s:{},\[\]]+", line)):
+        assert len(word) <= 60 or word not in message, "quote only a short excerpt of a value"
 
 
 def _parses(path: Path) -> bool:
@@ -164,7 +171,28 @@ def test_compile_pattern(pattern: str, branch: str, matches: bool) -> None:
     assert bool(cfg.compile_pattern(pattern).search(branch)) is matches
 
 
-@pytest.mark.parametrize("pattern", ["feature/*", "//", "/x", "/(/"])
+@pytest.mark.parametrize("pattern", ["feature/*", "//", "/x", "/(/", "/a/", "/x/g", "/(?=x)y/", "/(a)\\1/"])
 def test_compile_pattern_refuses(pattern: str) -> None:
     with pytest.raises(ConfigError):
         cfg.compile_pattern(pattern)
+
+
+def test_semantic_problems_are_reported_together(tmp_path: Path) -> None:
+    """Every problem is reported at once, with the right line, even when the schema passes."""
+    path = tmp_path / "alops.yaml"
+    path.write_text(
+        "version: 1\n"
+        "datasets: {full: {targets: [/abs.dvc]}, dev: {targets: [d]}}\n"
+        "pipeline: {train: ['t{'], metrics: [../m.json]}\n"
+        "branches: {feature: '/^(?<=x)/'}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    lines = str(info.value).splitlines()
+    assert lines[0].endswith("(4 problems); see `alops config schema` for every key:")
+    assert [line.split(": ")[1] for line in lines[1:]] == [
+        "branches.feature",
+        "pipeline.train[0]",
+        "datasets.full.targets[0]",
+        "pipeline.metrics[0]",
+    ]

@@ -49,3 +49,62 @@ def test_too_large_file_is_refused(tmp_path: Path) -> None:
 )
 def test_format_path(path: tuple[str | int, ...], text: str) -> None:
     assert format_path(path) == text
+
+
+def test_only_regular_files_are_read(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # opening it for reading would block until a writer comes
+    with pytest.raises(ConfigError, match=r"pipe.yaml: is a named pipe \(FIFO\), not a regular file"):
+        yamlfile.load(fifo)
+    with pytest.raises(ConfigError, match="/dev/zero: is a device, not a regular file"):
+        yamlfile.load("/dev/zero")
+    link = tmp_path / "link.yaml"
+    link.symlink_to(fifo)
+    with pytest.raises(ConfigError, match="is a named pipe"):
+        yamlfile.load(link)
+
+
+def test_huge_file_is_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as fh:
+        fh.truncate(50 * 1024**3)  # sparse: reading it would take minutes
+    with pytest.raises(ConfigError, match=r"huge.yaml: 53,687,091,200 bytes, larger than 1,048,576"):
+        yamlfile.load(path)
+
+
+def test_missing_file_says_its_path(tmp_path: Path) -> None:
+    from alops.errors import MissingFileError
+
+    with pytest.raises(MissingFileError) as info:
+        yamlfile.load(tmp_path / "none.yaml")
+    assert info.value.path == tmp_path / "none.yaml"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: " + "1" * 5000 + "\n", "bad value '"),  # Python refuses to read ints this long
+        ("a: !!float x\n", "bad value 'x' at a"),
+        ("a: !!binary aGk=\n", "the tag 'tag:yaml.org,2002:binary' at a is not allowed"),
+        ("a: !custom x\n", "the tag '!custom' at a is not allowed"),
+        ("glpat-Ab3dEfGh1jKlMn0pQrSt\n", "not a single value (a string of 26 characters)"),
+        ("[1, 2]\n", "not a list"),
+        ("? " + "k" * 2000 + "\n: 1\n? " + "k" * 2000 + "\n: 2\n", "duplicate key '" + "k" * 40 + "…'"),
+    ],
+)
+def test_bad_values_are_errors_not_crashes(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        loads(text)
+    assert message in str(info.value)
+    assert "glpat-" not in str(info.value) and len(str(info.value)) < 300
+
+
+def test_timestamps_stay_text() -> None:
+    assert loads("d: 2001-02-30\nt: 2024-01-01T00:00:00Z\n").data == {"d": "2001-02-30", "t": "2024-01-01T00:00:00Z"}
+
+
+def test_format_path_escapes_keys() -> None:
+    assert format_path(("a\u202eb", 0)) == "'a\\u202eb'[0]"
+    assert format_path(("k" * 100,)) == "'" + "k" * 40 + "…'"

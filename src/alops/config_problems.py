@@ -20,7 +20,7 @@ from typing import Any
 
 from alops.errors import ConfigError
 from alops.patterns import compile_pattern
-from alops.text import escape_non_ascii, excerpt, quote
+from alops.text import clip, escape_non_ascii, excerpt, safe
 from alops.yamlfile import Document, KeyPath, format_path
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -180,13 +180,13 @@ def semantic_problems(doc: Document, schema: dict[str, Any]) -> list[str]:
 def _stage_problem(stage: str) -> str | None:
     for name in _PLACEHOLDER.findall(stage):
         if name not in PLACEHOLDERS:
-            return f"unknown placeholder {{{excerpt(name)[1:-1]}}} in {quote(stage)}; allowed: {{dataset}}, {{role}}"
+            return f"unknown placeholder {{{safe(clip(name))}}} in {excerpt(stage)}; allowed: {{dataset}}, {{role}}"
     rest = stage
     for name in PLACEHOLDERS:
         rest = rest.replace("{" + name + "}", "")
     if "{" in rest or "}" in rest:
         return (
-            f"unbalanced '{{' or '}}' in {quote(stage)}: braces are only allowed around the placeholders "
+            f"unbalanced '{{' or '}}' in {excerpt(stage)}: braces are only allowed around the placeholders "
             "{dataset} and {role}"
         )
     return None

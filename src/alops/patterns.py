@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from alops.errors import ConfigError
-from alops.text import excerpt
+from alops.text import clip, excerpt, safe
 
 #: Longest pattern accepted (the schema's limit for alops.yaml; ALOPS_*_BRANCHES too).
 MAX_CHARS = 500
@@ -84,6 +84,6 @@ def compile_pattern(pattern: str) -> BranchPattern:
         reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise ConfigError(
             f"{excerpt(pattern)} is not a valid regular expression for GitLab (RE2 syntax, "
-            f"https://github.com/google/re2/wiki/Syntax; no lookarounds or backreferences): {excerpt(reason, 80)[1:-1]}"
+            f"https://github.com/google/re2/wiki/Syntax; no lookarounds or backreferences): {safe(clip(reason, 80))}"
         ) from None
     return BranchPattern(pattern, None, regex)

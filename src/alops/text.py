@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 #: Longest excerpt of a user's value quoted in a message, in characters.
@@ -22,7 +23,7 @@ _MASK = "***"
 
 # What a credential looks like (after GitLab's and GitHub's documented token
 # prefixes, AWS key ids, JWTs, key=value assignments and URL user-info).
-_SECRETS = [
+_SECRETS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
     (re.compile(r"(\b[a-z][a-z0-9+.-]{0,30}://)[^/\s@]+@", re.I), r"\1***@"),
     (
         re.compile(
@@ -42,7 +43,7 @@ _SECRETS = [
     (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), _MASK),
     (re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"), _MASK),
     (re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]*"), _MASK),
-    (re.compile(r"\b[0-9a-fA-F]{32,}\b"), _MASK),
+    (re.compile(r"\b[0-9a-fA-F]{32,}\b"), lambda m: _MASK if _mixed(m.group(), hexadecimal=True) else m.group()),
 ]
 # A long word mixing lower case, upper case and digits is a random token, not a name.
 _WORD = re.compile(r"[A-Za-z0-9+/=_-]{20,}")
@@ -80,9 +81,16 @@ def redact(text: str) -> str:
 
 
 def _random_word(match: re.Match[str]) -> str:
-    word = match.group()
-    mixed = any(c.islower() for c in word) and any(c.isupper() for c in word) and any(c.isdigit() for c in word)
-    return _MASK if mixed else word
+    return _MASK if _mixed(match.group()) else match.group()
+
+
+def _mixed(word: str, *, hexadecimal: bool = False) -> bool:
+    """Digits and letters (of both cases, unless hexadecimal) together: how random tokens look."""
+    if not any(c.isdigit() for c in word):
+        return False
+    if hexadecimal:
+        return any(c.isalpha() for c in word)
+    return any(c.islower() for c in word) and any(c.isupper() for c in word)
 
 
 def clip(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -99,8 +107,9 @@ def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
     if isinstance(value, str):
         # Redact a window a few times longer than what is shown: linear in the
         # window, and a token that starts in the shown part is still masked whole.
-        shown = quote(clip(redact(value[: limit * 5]), limit))
-        return shown if len(value) <= limit else f"{shown} ({len(value):,} characters)"
+        masked = redact(value[: limit * 5])
+        shown = quote(clip(masked, limit))
+        return shown if len(masked) <= limit else f"{shown} ({len(value):,} characters)"
     if isinstance(value, bool) or value is None:
         return {True: "true", False: "false", None: "null"}[value]
     if isinstance(value, float):
