@@ -38,6 +38,14 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")
 EXAMPLE = r"/^feature\//"
 
 
+class PatternError(ConfigError):
+    """A branch pattern GitLab would refuse; ``pattern`` is the text, for saying where it came from."""
+
+    def __init__(self, message: str, *, pattern: object) -> None:
+        super().__init__(message)
+        self.pattern = pattern
+
+
 @dataclass(frozen=True)
 class BranchPattern:
     """A compiled GitLab rules regular expression."""
@@ -57,16 +65,22 @@ class BranchPattern:
 
 @lru_cache(maxsize=64)
 def compile_pattern(pattern: str) -> BranchPattern:
-    """Compile ``/regex/flags``; raise ConfigError saying what GitLab would refuse."""
+    """Compile ``/regex/flags``; raise PatternError saying what GitLab would refuse."""
     if not isinstance(pattern, str) or len(pattern) > MAX_CHARS:
-        raise ConfigError(f"{excerpt(pattern)} is longer than {MAX_CHARS} characters; keep branch patterns short")
+        raise PatternError(
+            f"{excerpt(pattern)} is longer than {MAX_CHARS} characters; keep branch patterns short", pattern=pattern
+        )
     if not pattern.isprintable():
-        raise ConfigError(f"{excerpt(pattern)} holds control or invisible characters; write the pattern in plain text")
+        raise PatternError(
+            f"{excerpt(pattern)} holds control or invisible characters; write the pattern in plain text",
+            pattern=pattern,
+        )
     if not _LEXEME.match(pattern):
-        raise ConfigError(
+        raise PatternError(
             f"{excerpt(pattern)} is not a GitLab regular expression: write it as /regex/ with at least two "
             f"characters between the slashes, each '/' inside written '\\/', and only the flags i, s, m, U after "
-            f"the last slash, e.g. {EXAMPLE}"
+            f"the last slash, e.g. {EXAMPLE}",
+            pattern=pattern,
         )
     value = pattern.replace("\\/", "/")
     end = value.rindex("/")
@@ -82,8 +96,9 @@ def compile_pattern(pattern: str) -> BranchPattern:
         regex = re2.compile(f"(?{flags}){body}" if flags else body, options)
     except re2.error as exc:
         reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        raise ConfigError(
+        raise PatternError(
             f"{excerpt(pattern)} is not a valid regular expression for GitLab (RE2 syntax, "
-            f"https://github.com/google/re2/wiki/Syntax; no lookarounds or backreferences): {safe(clip(reason, 80))}"
+            f"https://github.com/google/re2/wiki/Syntax; no lookarounds or backreferences): {safe(clip(reason, 80))}",
+            pattern=pattern,
         ) from None
     return BranchPattern(pattern, None, regex)

@@ -113,6 +113,10 @@ def test_pattern_gitlab_refuses_is_a_config_error() -> None:
     no_crash(done)
     assert "'/^(?!main)/' is not a valid regular expression for GitLab (RE2 syntax" in done.stderr
     assert "re2.cc" not in done.stderr  # RE2's own logging stays quiet
+    assert done.stderr.endswith(
+        "\nthe pattern is the value of ALOPS_FEATURE_BRANCHES (the CI template's feature-branches input): "
+        "correct it there\n"
+    )
 
 
 def test_fifo_as_config_or_parameters_file(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ not pay for what ``alops data`` needs.
 from __future__ import annotations
 
 import importlib
+import os
 import signal
 import sys
 from pathlib import Path
@@ -56,7 +57,7 @@ class AlopsGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AlopsError as exc:
-            _error(str(exc) + _config_hint(ctx, exc))
+            _error(str(exc) + _config_hint(ctx, exc) + _pattern_hint(exc))
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
@@ -85,6 +86,20 @@ def _error(message: str) -> None:
     from alops.text import safe
 
     click.echo(f"Error: {safe(message, keep=chr(10))}", err=True)
+
+
+def _pattern_hint(exc: AlopsError) -> str:
+    """Which variable a refused branch pattern came from: alops.yaml's own are named when it is validated."""
+    from alops.patterns import PatternError
+    from alops.roles import PATTERN_ROLES
+
+    if not isinstance(exc, PatternError):
+        return ""
+    for role in PATTERN_ROLES:
+        name = f"ALOPS_{role.upper()}_BRANCHES"
+        if os.environ.get(name) == exc.pattern:
+            return f"\nthe pattern is the value of {name} (the CI template's {role}-branches input): correct it there"
+    return ""
 
 
 def _config_hint(ctx: click.Context, exc: AlopsError) -> str:
