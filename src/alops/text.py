@@ -15,38 +15,45 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 #: Longest excerpt of a user's value quoted in a message, in characters.
 EXCERPT_CHARS = 40
 _MASK = "***"
 
+
 # What a credential looks like (after GitLab's and GitHub's documented token
 # prefixes, AWS key ids, JWTs, key=value assignments and URL user-info).
-_SECRETS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
-    (re.compile(r"(\b[a-z][a-z0-9+.-]{0,30}://)[^/\s@]+@", re.I), r"\1***@"),
-    (
-        re.compile(
-            r"(?i)((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth)"
-            r"[\"']?[ \t]*[:=][ \t]*[\"']?)[^\s\"',;]+"
+# Compiled on first use: only error paths redact, and `alops flow` starts fast.
+@lru_cache(maxsize=1)
+def _secrets() -> list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]]:
+    return [
+        (re.compile(r"(\b[a-z][a-z0-9+.-]{0,30}://)[^/\s@]+@", re.I), r"\1***@"),
+        (
+            re.compile(
+                r"(?i)((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth)"
+                r"[\"']?[ \t]*[:=][ \t]*[\"']?)[^\s\"',;]+"
+            ),
+            r"\1***",
         ),
-        r"\1***",
-    ),
-    (
-        re.compile(
-            r"\b(?:(?:glpat|gloas|gldt|glrt|glrtr|glcbt|glptt|glft|glimt|glagent|glsoat|glffct|glwt)-|GR1348941)[\w-]{8,}"
+        (
+            re.compile(
+                r"\b(?:(?:glpat|gloas|gldt|glrt|glrtr|glcbt|glptt|glft|glimt|glagent|glsoat|glffct|glwt)-|GR1348941)[\w-]{8,}"
+            ),
+            _MASK,
         ),
-        _MASK,
-    ),
-    (re.compile(r"\b(?:gh[pousr]_|github_pat_)\w{16,}"), _MASK),
-    (re.compile(r"\bxox[abposr]-[\w-]{8,}"), _MASK),
-    (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), _MASK),
-    (re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"), _MASK),
-    (re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]*"), _MASK),
-    (re.compile(r"\b[0-9a-fA-F]{32,}\b"), lambda m: _MASK if _mixed(m.group(), hexadecimal=True) else m.group()),
-]
+        (re.compile(r"\b(?:gh[pousr]_|github_pat_)\w{16,}"), _MASK),
+        (re.compile(r"\bxox[abposr]-[\w-]{8,}"), _MASK),
+        (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), _MASK),
+        (re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"), _MASK),
+        (re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]*"), _MASK),
+        (re.compile(r"\b[0-9a-fA-F]{32,}\b"), lambda m: _MASK if _mixed(m.group(), hexadecimal=True) else m.group()),
+    ]
+
+
 # A long word mixing lower case, upper case and digits is a random token, not a name.
-_WORD = re.compile(r"[A-Za-z0-9+/=_-]{20,}")
+_WORD = r"[A-Za-z0-9+/=_-]{20,}"
 
 
 def safe(text: str, *, keep: str = "") -> str:
@@ -75,9 +82,9 @@ def _escape(ch: str) -> str:
 
 def redact(text: str) -> str:
     """``text`` with anything that looks like a token, password or URL credential masked."""
-    for pattern, repl in _SECRETS:
+    for pattern, repl in _secrets():
         text = pattern.sub(repl, text)
-    return _WORD.sub(_random_word, text)
+    return re.sub(_WORD, _random_word, text)
 
 
 def _random_word(match: re.Match[str]) -> str:
