@@ -536,6 +536,8 @@ def test_jobs_are_interruptible_and_get_the_inputs_as_variables(preview: dict[st
             assert variables["ALOPS_SPLIT_JOBS"].strip() == "false"
             assert json.loads(variables["ALOPS_GPU_TAGS"]) == GPU_TAGS
             assert json.loads(variables["ALOPS_CPU_TAGS"]) == []
+            assert json.loads(variables["ALOPS_PROTECTED_TAGS"]) == PROTECTED_TAGS
+            assert variables["ALOPS_ENVIRONMENT_PREFIX"] == "alops"
             for role in PATTERN_ROLES:
                 assert variables[f"ALOPS_{role.upper()}_BRANCHES"] == DEFAULT_PATTERNS[role]
 
@@ -960,3 +962,18 @@ def test_devset_jobs_run_in_the_devset_environment_on_protected_runners(preview:
         assert job["tags"] == PROTECTED_TAGS
     cpu = {name for name, job in preview.items() if name.startswith("alops-") and "environment" not in job}
     assert cpu == {"alops-plan", "alops-validate", "alops-run", "alops-data", "alops-train", "alops-evaluate"}
+    # a job of the user's that extends the full-data cache gets a valid environment of its own
+    assert preview["alops-run-gpu"]["variables"]["ALOPS_TIER"] == "full"
+
+
+def test_the_example_project_s_ci_file_as_a_local_component(project: Path) -> None:
+    # examples/project-skeleton/.gitlab-ci.yml with its component paths pointed at this project
+    text = (SKELETON / ".gitlab-ci.yml").read_text()
+    assert text.count("$CI_SERVER_FQDN/mlops/alops/") == 2 and text.count(f"@{__version__}\n") == 2
+    local = text.replace("$CI_SERVER_FQDN/mlops/alops/", "$CI_SERVER_FQDN/$CI_PROJECT_PATH/")
+    (project / "skeleton.gitlab-ci.yml").write_text(local.replace(f"@{__version__}", "@$CI_COMMIT_SHA"))
+    skeleton = GitlabCiLocal(project, file="skeleton.gitlab-ci.yml")
+    feature = skeleton.preview()
+    assert feature["alops-run"]["tags"] == ["docker"] and feature["alops-run-gpu"]["tags"] == ["gpu"]
+    assert feature["workflow"]["rules"] == rendered(WORKFLOW)["workflow"]["rules"], "the skeleton includes workflow"
+    assert set(skeleton.jobs(SCENARIOS[1])) == expected_pipeline(SCENARIOS[1])
