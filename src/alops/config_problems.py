@@ -100,9 +100,14 @@ def unknown_key(key: str, allowed: list[str]) -> str:
 def _explain(error: Any, path: KeyPath) -> str:
     kind, value, sub, limit = error.validator, error.instance, error.schema, error.validator_value
     shown = excerpt(value)
+    if kind in ("enum", "const", "pattern") and isinstance(value, str) and not value.isascii():
+        # 'dеv' (Cyrillic е) would look exactly like the allowed 'dev'.
+        shown += f" (written {escape_non_ascii(clip(value))}: it contains non-ASCII characters)"
     if kind == "required":
+        # jsonschema reports each missing key on its own, naming it first in its message.
         missing = [k for k in limit if isinstance(value, dict) and k not in value]
-        return f"missing required key {missing[0]!r}" if missing else "a required key is missing"
+        named = [k for k in missing if str(error.message).startswith(repr(k))]
+        return f"missing required key {(named or missing or ['?'])[0]!r}"
     if kind == "enum":
         return f"{shown} is not allowed; use one of: {', '.join(map(str, limit))}"
     if kind == "const":

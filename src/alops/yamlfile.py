@@ -86,6 +86,8 @@ def load(path: str | Path) -> Document:
         raise ConfigError(f"{p}: is a directory, not a YAML file") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    except ValueError:  # a NUL byte in the path
+        raise ConfigError(f"{p!r}: not a valid path") from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):

@@ -276,3 +276,7 @@ def test_outside_a_project_says_how_to_point_at_one(tmp_path: Path) -> None:
     no_crash(done)
     assert "-c/--config names a file that does not exist" in done.stderr
     no_crash(alops("-c", "sub/alops.yaml", "flow", "--branch", "x", cwd=tmp_path), 0)
+    (tmp_path / "sub" / "src").mkdir()
+    done = alops("flow", "--branch", "x", cwd=tmp_path / "sub" / "src")
+    no_crash(done)
+    assert "(found here: ../alops.yaml)" in done.stderr

@@ -113,7 +113,9 @@ def _config_hint(ctx: click.Context, exc: AlopsError) -> str:
     if source == click.core.ParameterSource.COMMANDLINE:
         return "\n-c/--config names a file that does not exist: give the path of the project's alops.yaml"
     here = Path.cwd()
-    nearby = sorted(str(p.relative_to(here)) for p in [*here.glob("*/alops.yaml"), *here.glob("*/*/alops.yaml")][:5])
+    above = [os.path.relpath(d / "alops.yaml", here) for d in here.parents if (d / "alops.yaml").is_file()][:1]
+    below = sorted(str(p.relative_to(here)) for p in [*here.glob("*/alops.yaml"), *here.glob("*/*/alops.yaml")][:5])
+    nearby = above + below
     found = f" (found here: {', '.join(nearby)})" if nearby else ""
     return (
         f"\nno alops.yaml in {here}: run alops in the project's folder (cd into it), point at the file with "
