@@ -148,10 +148,10 @@ def make_plan(config: Config, ctx: Context, env: Mapping[str, str], *, role: str
     skipped = None
     if flow.runner == "gpu" and ctx.source == "merge_request_event" and set(jobs) - set(_UNPROTECTED_JOBS):
         # GitLab gives merge-request pipelines neither protected variables nor
-        # protected runners (https://docs.gitlab.com/ci/pipelines/merge_request_pipelines/
-        # #control-access-to-protected-variables-and-runners; 18.1+ only when the
-        # project opts in and both branches are protected): the template's GPU
-        # jobs are never created there, workflow.yml keeps the branch pipeline.
+        # protected runners (https://docs.gitlab.com/ci/pipelines/merge_request_pipelines/;
+        # 18.1+ only when the project opts in and both branches are protected,
+        # gitlab-org/gitlab!188008): the template's GPU jobs are never created
+        # there, workflow.yml keeps the branch pipeline.
         jobs = tuple(j for j in jobs if j in _UNPROTECTED_JOBS)
         skipped = (
             "merge-request pipelines get no protected variables or runners, so the GPU jobs run in the "
