@@ -139,7 +139,7 @@ class Stage:
         existed = [n for n in (*swapped, *kept) if os.path.lexists(parent / n)]
         for name in kept:
             if name in existed:
-                shutil.copy2(parent / name, old / name, follow_symlinks=False)
+                shutil.copy2(parent / name, self._aside(name, kept), follow_symlinks=False)
         write_text(self.dir / _JOURNAL, json.dumps({"swapped": list(swapped), "kept": list(kept), "existed": existed}))
         try:
             for i, name in enumerate(swapped):
@@ -154,6 +154,10 @@ class Stage:
             raise
         self.discard()
 
+    def _aside(self, name: str, kept: Sequence[str]) -> Path:
+        # A copy of a .dvc file keeps no .dvc name: DVC, collecting the repository's .dvc files, never sees it.
+        return self.dir / "old" / (f"{name}.copy" if name in kept else name)
+
     def discard(self) -> None:
         """Remove the staging folder (after a commit, or to give up before one)."""
         if (self.dir / _JOURNAL).exists():
@@ -167,7 +171,7 @@ class Stage:
         if journal.is_file():
             plan = json.loads(journal.read_text(encoding="utf-8"))
             for name in [*plan["swapped"], *plan["kept"]]:
-                aside = self.dir / "old" / name
+                aside = self._aside(name, plan["kept"])
                 if os.path.lexists(aside):
                     remove(parent / name)
                     os.rename(aside, parent / name)
