@@ -245,6 +245,8 @@ def _path_problem(value: str, data: dict[str, Any], key: KeyPath) -> str | None:
     normal = posixpath.normpath(text)
     if normal == ".." or normal.startswith("../"):
         return f"{excerpt(value)} leads outside the repository: {_ALLOWED_PATH}"
+    if normal == "." and key[-1] == "output":
+        return f"{excerpt(value)} is the repository root itself: name a folder inside it for the dev dataset, like data/dev"
     if normal in (".git", ".dvc") or normal.startswith((".git/", ".dvc/")):
         return f"{excerpt(value)} is inside git's or DVC's own folder: {_ALLOWED_PATH}, outside .git and .dvc"
     return None
