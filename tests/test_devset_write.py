@@ -253,3 +253,17 @@ def test_a_dev_set_that_dvc_links_to_its_cache_is_rebuilt(tmp_path: Path) -> Non
     status = subprocess.run([sys.executable, "-m", "dvc", "status"], cwd=tmp_path, capture_output=True, text=True)
     assert "up to date" in status.stdout
     assert '"seed": 4' in (tmp_path / "data/dev.csv.report.json").read_text()
+
+
+def test_what_older_builds_left_beside_the_output_is_cleaned_up_or_restored(tmp_path: Path) -> None:
+    # alops 0.1.0 wrote `.<name>.alops-tmp-<pid>-<hex>` beside the output, and renamed a folder aside
+    # as `.<name>.alops-old-<pid>-<hex>` while swapping: a kill left them there, visible to git.
+    (tmp_path / ".dev.csv.alops-tmp-77-0a1b2c3d").write_text("half a dev set")
+    (tmp_path / ".dev.csv.report.json.alops-tmp-77").write_text("{")
+    (tmp_path / ".dev.alops-old-77-0a1b2c3d").mkdir()
+    (tmp_path / ".dev.alops-old-77-0a1b2c3d/a.csv").write_text("the dev set\n")
+
+    atomic.Stage(tmp_path / "dev.csv")  # what a build of each does first
+    atomic.Stage(tmp_path / "dev")
+
+    assert snapshot(tmp_path) == {"dev": None, "dev/a.csv": b"the dev set\n"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,7 +45,12 @@ def test_check_passes_and_writes_the_report(data: Path) -> None:
         "Report: .alops/devset-check/report.md and .alops/devset-check/report.json\n"
     )
     assert json.loads((data / ".alops/devset-check/report.json").read_text())["representative"] is True
-    assert (data / ".alops/.gitignore").read_text() == "*\n"  # git does not pick the report up
+    assert (data / ".alops/.gitignore").read_text() == "*\n"
+    subprocess.run(["git", "init", "--quiet"], cwd=data, check=True)
+    untracked = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=data, capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert sorted(untracked) == ["", "?? alops.yaml", "?? data/dev.csv", "?? data/full.csv"]  # no report
 
 
 def test_check_fails_with_exit_5_and_says_which_column(data: Path) -> None:

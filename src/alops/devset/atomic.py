@@ -180,7 +180,8 @@ class Stage:
             journal.unlink()
         remove(self.dir)
         # What alops before 0.1.1 left beside the target: temporary copies, and an old version renamed aside.
-        for stale in parent.glob(f".{glob.escape(self.target.name)}.alops-*"):
+        name = glob.escape(self.target.name)
+        for stale in [*parent.glob(f".{name}.alops-*"), *parent.glob(f".{name}.report.*.alops-tmp-*")]:
             if ".alops-old-" in stale.name and not os.path.lexists(self.target):
                 os.rename(stale, self.target)
             else:
