@@ -7,14 +7,37 @@ from pathlib import Path
 from alops import proc
 from alops.errors import ToolError
 
+#: What HEAD holds when it names a branch (gitrepository-layout(5): "ref: refs/heads/…").
+_HEAD_PREFIX = b"ref: refs/heads/"
+
 
 def current_branch(cwd: str | Path = ".") -> str | None:
     """The checked-out branch, or None when HEAD is detached or this is no git repo.
 
-    Git allows any bytes in a branch name; bytes that are not UTF-8 come back
-    in their replacement form (U+FFFD), so such a branch still gets a role.
+    Git allows any bytes in a branch name. A name that is not UTF-8 cannot
+    come back through git's decoded output, so it is read from HEAD itself,
+    with each undecodable byte as a lone surrogate (``surrogateescape``): the
+    branch still gets a role, and messages show those bytes escaped.
     """
-    return _try(["git", "symbolic-ref", "--short", "-q", "HEAD"], cwd)
+    try:
+        return _try(["git", "symbolic-ref", "--short", "-q", "HEAD"], cwd, strict=True)
+    except UnicodeError:
+        return _branch_from_head_file(cwd)
+
+
+def _branch_from_head_file(cwd: str | Path) -> str | None:
+    head = _try(["git", "rev-parse", "--git-path", "HEAD"], cwd)
+    if head is None:
+        return None
+    try:
+        with open(Path(cwd) / head, "rb") as fh:  # --git-path is relative to cwd unless absolute
+            raw = fh.read(4096)
+    except OSError:
+        return None
+    first = raw.split(b"\n", 1)[0]
+    if not first.startswith(_HEAD_PREFIX) or first == _HEAD_PREFIX + b".invalid":  # reftable keeps HEAD elsewhere
+        return None
+    return first[len(_HEAD_PREFIX) :].decode("utf-8", "surrogateescape") or None
 
 
 def default_branch(cwd: str | Path = ".", remote: str = "origin") -> str | None:
@@ -23,12 +46,14 @@ def default_branch(cwd: str | Path = ".", remote: str = "origin") -> str | None:
     return ref.split("/", 1)[1] if ref and "/" in ref else None
 
 
-def _try(args: list[str], cwd: str | Path) -> str | None:
+def _try(args: list[str], cwd: str | Path, *, strict: bool = False) -> str | None:
     try:
         out = proc.run(args, cwd=cwd, check=False)
     except ToolError:  # git not installed
         return None
-    except UnicodeError:  # pragma: no cover - a proc.run that decodes strictly: no name rather than a crash
+    except UnicodeError:  # output that is not text in this locale: no answer rather than a crash
+        if strict:
+            raise
         return None
     # Only the newline git ends with: str.strip() would also take U+0085 and other "spaces" a name may hold.
     text = (out.stdout or "").rstrip("\r\n")
