@@ -3,7 +3,10 @@
 DVC talks to the proxy (the remote's ``endpointurl``); the proxy counts what
 each side sends, so a test can assert how many bytes a pull really fetched,
 and it can cut the network in the middle of a transfer: after a given number
-of bytes it drops every connection and refuses new ones until healed. moto
+of bytes it drops every connection and refuses new ones until healed
+(:meth:`CountingProxy.cut_after`), or it stalls: keeps every connection open
+and swallows what is sent, answering nothing, as a link that silently drops
+packets does (:meth:`CountingProxy.stall_after`). moto
 keeps its buckets in memory, so the server itself is never restarted; tests
 reset it through its API instead (``POST /moto-api/reset``).
 """
@@ -11,6 +14,8 @@ reset it through its API instead (``POST /moto-api/reset``).
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -37,13 +42,16 @@ def free_port() -> int:
 class MotoServer:
     """``moto_server`` on 127.0.0.1, started and stopped by its PID."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         exe = Path(sys.executable).parent / "moto_server"
         self._log = log.open("wb")
         self._proc = subprocess.Popen(
-            [str(exe), "-H", "127.0.0.1", "-p", str(self.port)], stdout=self._log, stderr=subprocess.STDOUT
+            [str(exe), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
         deadline = time.monotonic() + 30
         while True:
@@ -91,6 +99,31 @@ class MotoServer:
         self._log.close()
 
 
+def authenticating_server(log: Path) -> tuple[MotoServer, dict[str, str]]:
+    """A moto server that checks every request's signature, with the bucket and one IAM user's key pair.
+
+    moto authenticates only after ``INITIAL_NO_AUTH_ACTION_COUNT`` requests:
+    the 4 that create the bucket, the user, its policy (everything allowed)
+    and its key. Returns the server and that key pair as AWS_* variables.
+    """
+    server = MotoServer(log, env={"INITIAL_NO_AUTH_ACTION_COUNT": "4"})
+    import boto3
+
+    setup = {
+        "endpoint_url": server.url,
+        "region_name": REGION,
+        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    }
+    boto3.client("s3", **setup).create_bucket(Bucket=BUCKET)
+    iam = boto3.client("iam", **setup)
+    iam.create_user(UserName="ci")
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_user_policy(UserName="ci", PolicyName="all", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="ci")["AccessKey"]
+    return server, {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
+
+
 class CountingProxy:
     """A TCP proxy on 127.0.0.1 that counts bytes each way and can cut the network.
 
@@ -109,7 +142,9 @@ class CountingProxy:
         self.sent = 0
         self.connections = 0
         self._cut_after: int | None = None
+        self._stall_after: int | None = None
         self._down = False
+        self._stalled = False
         self._stopped = False
         threading.Thread(target=self._accept, daemon=True, name="proxy-accept").start()
 
@@ -124,9 +159,19 @@ class CountingProxy:
         with self._lock:
             self._cut_after = self.sent + uploaded
 
+    def stall_after(self, uploaded: int) -> None:
+        """Once clients have sent ``uploaded`` more bytes, forward nothing more either way, closing nothing."""
+        with self._lock:
+            self._stall_after = self.sent + uploaded
+
     def heal(self) -> None:
         with self._lock:
             self._cut_after, self._down = None, False
+            self._stall_after, self._stalled = None, False
+
+    @property
+    def stalled(self) -> bool:
+        return self._stalled
 
     @property
     def down(self) -> bool:
@@ -148,6 +193,11 @@ class CountingProxy:
                 return
             if self._down:
                 client.close()  # the network is cut: the client sees a reset, as on a real outage
+                continue
+            if self._stalled:  # connected, and then nothing: swallow what the client sends
+                with self._lock:
+                    self._open.add(client)
+                threading.Thread(target=self._swallow, args=(client,), daemon=True).start()
                 continue
             try:
                 server = socket.create_connection(self.target)
@@ -173,12 +223,16 @@ class CountingProxy:
                         self.sent += len(chunk)
                         if self._cut_after is not None and self.sent >= self._cut_after:
                             self._down = True
+                        if self._stall_after is not None and self.sent >= self._stall_after:
+                            self._stalled = True
                     else:
                         self.received += len(chunk)
+                    stalled = self._stalled
                 if self._down:
                     self._drop_all()
                     break
-                dst.sendall(chunk)
+                if not stalled:
+                    dst.sendall(chunk)
         except OSError:
             pass
         finally:
@@ -189,6 +243,13 @@ class CountingProxy:
                     s.close()
             with self._lock:
                 self._open.difference_update((src, dst))
+
+    def _swallow(self, client: socket.socket) -> None:
+        with suppress(OSError):
+            while client.recv(65536) and self._stalled and not self._stopped:
+                pass
+        with suppress(OSError):
+            client.close()
 
     def _drop_all(self) -> None:
         with self._lock:

@@ -67,7 +67,18 @@ def test_demo_runs_the_feature_and_the_experiment_flow(tmp_path: Path) -> None:
 
     text = render(report)
 
-    assert "  data      dev: 2 files, 449 rows pulled from the remote; data/full never downloaded" in text
-    assert "  push      no: 0 new files on the remote; results stay in the job" in text
-    assert f"  push      yes: {experiment.new_remote_files} new files on the remote (outputs and run-cache)" in text
-    assert "  runner    gpu (tags: gpu); in CI a GPU runner takes the job, here this machine ran it" in text
+    lines = text.splitlines()
+    assert (
+        f"  data      dev: 2 files, 449 rows, {feature.fetched} objects pulled from the remote; data/full not downloaded"
+        in lines
+    )
+    assert feature.fetched == 3  # the two CSV files and the directory's listing
+    assert "  push      no, as the feature flow in CI: 0 new files on the remote" in lines
+    assert (
+        f"  push      yes, as the experiment flow does in CI (`alops run --push`): {experiment.new_remote_files} "
+        "new files on the remote (outputs and run-cache)"
+    ) in lines
+    assert "  runner    its CI jobs ask for a gpu runner (tags: gpu); this machine ran them here" in lines
+    # Only what happened here: nothing about what CI would do beyond the plan, nothing compared.
+    for claim in ("takes the job", "compared", "for later pipelines", "stay in the job", "never downloaded"):
+        assert claim not in text, claim

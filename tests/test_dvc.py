@@ -173,3 +173,96 @@ def test_a_network_failure_is_data_unreachable_and_says_to_run_again() -> None:
     assert isinstance(
         dvc._error(["pull"], refused, cwd=".", remote=None, captured=True, failure=3), dvc.CredentialsError
     )
+
+
+# What DVC 3.67 with dvc-s3 prints for each failure, as seen against moto's server (tests/test_s3.py
+# reproduces them for real); every one is "data unreachable" (exit code 4), never "a tool failed".
+HEAD_403 = "An error occurred (403) when calling the HeadObject operation: Forbidden"
+DVC_SAID = {
+    "status refused": ("status", f"ERROR: unexpected error - Forbidden: {HEAD_403}", dvc.CredentialsError),
+    "push refused": ("push", f"ERROR: unexpected error - Forbidden: {HEAD_403}", dvc.CredentialsError),
+    "pull refused": (
+        "pull",
+        f"ERROR: failed to connect to s3 (alops-data/store/files/md5) - Forbidden: {HEAD_403}\n"
+        "ERROR: failed to pull data from the cloud - 3 files failed to download",
+        dvc.CredentialsError,
+    ),
+    "bad key id": (
+        "push",
+        "ERROR: failed to transfer 'ab' - An error occurred (InvalidAccessKeyId) when calling the PutObject "
+        "operation: The AWS Access Key Id you provided does not exist in our records.",
+        dvc.CredentialsError,
+    ),
+    "bad signature": (
+        "push",
+        "An error occurred (SignatureDoesNotMatch) when calling the PutObject operation: The request signature",
+        dvc.CredentialsError,
+    ),
+    "no credentials": ("pull", "ERROR: Unable to locate credentials", dvc.CredentialsError),
+    "no bucket": (
+        "status",
+        "ERROR: unexpected error - The specified bucket does not exist: An error occurred (NoSuchBucket) when "
+        "calling the ListObjectsV2 operation: The specified bucket does not exist",
+        DataError,
+    ),
+    "status cut": (
+        "status",
+        'ERROR: unexpected error - Could not connect to the endpoint URL: "http://127.0.0.1:9/b?list-type=2"',
+        DataError,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DVC_SAID)
+def test_every_remote_failure_is_data_unreachable(case: str) -> None:
+    import subprocess
+
+    command, text, kind = DVC_SAID[case]
+    result = subprocess.CompletedProcess(
+        ["dvc"], 255, "", text + "\n\nHaving any troubles? Hit us up at https://dvc.org/support\n"
+    )
+    error = dvc._error([command, "--remote", "storage"], result, cwd=".", remote="storage", captured=True, failure=3)
+    assert type(error) is kind and error.exit_code == EXIT_DATA, str(error)
+    assert "dvc.org/support" not in str(error)
+    if kind is dvc.CredentialsError:
+        assert "check that AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in str(error)
+
+
+def test_the_environment_bounds_s3_transfers_unless_the_user_says_otherwise() -> None:
+    env = dvc.environment({"PATH": "/bin", "AWS_MAX_ATTEMPTS": "7"})
+    assert env["AWS_MAX_ATTEMPTS"] == "7"  # the user's own setting wins
+    assert (env["AWS_RETRY_MODE"], env["ALOPS_S3_RETRIES"], env["ALOPS_S3_READ_TIMEOUT"]) == ("standard", "2", "10")
+    # The bound that docs and tests rely on: s3fs tries x botocore attempts x the read timeout.
+    d = dvc.TRANSFER_DEFAULTS
+    assert int(d["ALOPS_S3_RETRIES"]) * int(d["AWS_MAX_ATTEMPTS"]) * float(d["ALOPS_S3_READ_TIMEOUT"]) <= 60
+
+
+def test_dvc_runs_with_s3fs_bounded_and_uploads_without_expect_continue(tmp_path: Path) -> None:
+    import subprocess
+
+    probe = (
+        "import sys, runpy; from alops import dvcmain; "
+        "sys.meta_path.insert(0, dvcmain._AfterImport(dvcmain.settings({'ALOPS_S3_RETRIES': '3', "
+        "'ALOPS_S3_READ_TIMEOUT': '4.5', 'ALOPS_S3_CONNECT_TIMEOUT': 'nonsense'}))); "
+        "import s3fs; from botocore import handlers; S = s3fs.S3FileSystem; "
+        "print(S.retries, S.read_timeout, S.connect_timeout, "
+        "any(h[1] is handlers.add_expect_header for h in handlers.BUILTIN_HANDLERS))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out == "3 4.5 5 False\n"  # a value that is not a number leaves s3fs's own default
+    version = subprocess.run([sys.executable, "-m", "alops.dvcmain", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and re.fullmatch(r"3\.\d+\.\d+\n", version.stdout)
+
+
+@pytest.mark.parametrize("password", ["pa/ss", "p@ss/w:rd", "s3cret-pass"])
+def test_credentials_in_a_remote_url_are_never_shown_even_with_slashes(
+    project: Path, password: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    url = f"http://alice:{password}@127.0.0.1:9/store"
+    (project / ".dvc/config.local").write_text(f"['remote \"storage\"']\n    url = {url}\n")
+    for progress in (False, True):
+        with pytest.raises(AlopsError) as caught:
+            dvc.pull(["data/dev.dvc"], cwd=project, progress=progress)
+        shown = capfd.readouterr()
+        for text in (str(caught.value), shown.out, shown.err):
+            assert password not in text and "alice" not in text, text

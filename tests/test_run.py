@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,7 +14,7 @@ from alops import dvc
 from alops.config import load_config
 from alops.errors import ConfigError
 from alops.flow import current_plan
-from alops.run import jobs_to_run, read_metrics, run_flow
+from alops.run import in_ci, jobs_to_run, push_decision, read_metrics, run_flow
 
 
 def _files(path: Path) -> set[str]:
@@ -46,22 +47,30 @@ def test_the_feature_flow_runs_the_dev_stages_and_pushes_nothing(project: Path, 
 
 
 @pytest.mark.slow
-def test_the_experiment_flow_pushes_outputs_and_run_cache_unless_told_not_to(project: Path, tmp_path: Path) -> None:
+def test_the_experiment_flow_pushes_in_ci_only_or_when_told_to(project: Path, tmp_path: Path) -> None:
     remote = tmp_path / "remote"
     config = load_config(project / "alops.yaml")
     plan = current_plan(config, {}, branch="experiment/x")
     assert plan.push
     before = _files(remote)
 
-    kept = run_flow(config, plan, jobs=("train",), push=False, quiet=True)
+    local = run_flow(config, plan, jobs=("train",), quiet=True, env=dict(os.environ))  # not in CI: CI unset
 
-    assert (kept.stages, kept.reproduced, kept.pushed) == (("prepare@full", "train@full"),) * 2 + (False,)
-    assert kept.metrics == {}  # the evaluate job writes them
+    assert (local.stages, local.reproduced, local.pushed) == (("prepare@full", "train@full"),) * 2 + (False,)
+    assert local.push_reason == "not in CI: a local run pushes only with --push"
+    assert local.metrics == {}  # the evaluate job writes them
+    assert _files(remote) == before, "a local run wrote to the shared remote"
+
+    in_a_job = {**os.environ, "CI": "true", "GITLAB_CI": "true"}
+    kept = run_flow(config, plan, jobs=("train",), pull=False, push=False, quiet=True, env=in_a_job)
+
+    assert (kept.pushed, kept.push_reason) == (False, "--no-push")
     assert _files(remote) == before
 
-    pushed = run_flow(config, plan, jobs=("train",), pull=False, quiet=True)
+    pushed = run_flow(config, plan, jobs=("train",), pull=False, quiet=True, env=in_a_job)
 
     assert (pushed.reproduced, pushed.pushed, pushed.pulled) == ((), True, None)
+    assert pushed.push_reason == "the experiment flow pushes in CI"
     new = _files(remote) - before
     assert any(f.startswith("runs/") for f in new), new
     assert any(f.startswith("files/md5/") for f in new), new
@@ -96,3 +105,24 @@ def test_read_metrics_flattens_numbers_and_skips_missing_files(template: Path, t
     (root / "metrics").mkdir()
     (root / "metrics/dev.json").write_text('{"accuracy": 0.9, "per_class": {"0": 1.0}, "model": "x", "ok": true}')
     assert read_metrics(config, "dev", "feature") == {"metrics/dev.json": {"accuracy": 0.9, "per_class.0": 1.0}}
+
+
+@pytest.mark.parametrize(
+    ("env", "push", "expected"),
+    [
+        ({}, None, (False, "not in CI: a local run pushes only with --push")),
+        ({"CI": "false"}, None, (False, "not in CI: a local run pushes only with --push")),
+        ({}, True, (True, "--push")),
+        ({"CI": "true"}, None, (True, "the experiment flow pushes in CI")),
+        ({"GITLAB_CI": "true"}, None, (True, "the experiment flow pushes in CI")),
+        ({"CI": "true"}, False, (False, "--no-push")),
+    ],
+)
+def test_push_decision_local_runs_push_only_when_asked(
+    template: Path, env: dict[str, str], push: bool | None, expected: tuple[bool, str]
+) -> None:
+    config = load_config(template / "repo/alops.yaml")
+    assert push_decision(current_plan(config, {}, branch="experiment/x"), push, env) == expected
+    feature = current_plan(config, {}, branch="feature/x")
+    assert push_decision(feature, None, {"CI": "true"}) == (False, "the feature flow does not push in CI")
+    assert in_ci({"CI": "1"}) and not in_ci({"CI": ""})

@@ -8,10 +8,13 @@ on the bucket, and a stage per dataset that writes a model of several MB.
 
 from __future__ import annotations
 
+import os
+import pty
 import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,10 +23,23 @@ from click.testing import CliRunner
 
 from alops import dvc, objects
 from alops.cli import cli
-from alops.errors import EXIT_DATA
+from alops.errors import EXIT_DATA, EXIT_FAILURE
 
 from helpers import isolate
-from s3 import CREDENTIALS, S3, CountingProxy, tree_bytes, write_random
+from s3 import (
+    CREDENTIALS,
+    S3,
+    CountingProxy,
+    MotoServer,
+    authenticating_server,
+    tree_bytes,
+    write_random,
+)
+
+#: How long a push may take to report a network cut, measured generously: with
+#: alops's defaults (alops.dvc.TRANSFER_DEFAULTS) a reset connection is reported
+#: in a few seconds and a silent one after at most 2 x 2 x the read timeout.
+CUT_REPORTED_WITHIN = 30
 
 FULL = {f"part-{i}.bin": 2_000_000 for i in range(6)}
 DEV = {f"part-{i}.bin": 100_000 for i in range(3)}
@@ -279,10 +295,12 @@ def test_a_push_cut_mid_transfer_completes_on_the_next_run(
     before = s3.objects()
 
     # The network goes down 2.5 MB into the upload: connections reset, new ones refused.
+    # With botocore's and s3fs's own retries (5 x 5 attempts) this took minutes to report.
     s3.proxy.reset_counts()
     s3.proxy.cut_after(2_500_000)
-    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")  # botocore's retries would only make the failure take longer
+    started = time.monotonic()
     code, out, err = alops(clone, "data", "push", "--branch", "experiment/x")
+    assert time.monotonic() - started < CUT_REPORTED_WITHIN
 
     assert s3.proxy.down and s3.proxy.sent >= 2_500_000
     assert (code, out) == (EXIT_DATA, "")
@@ -292,7 +310,6 @@ def test_a_push_cut_mid_transfer_completes_on_the_next_run(
     assert s3.corrupt_objects() == [], "an interrupted upload left no truncated object behind"
 
     s3.proxy.heal()
-    monkeypatch.delenv("AWS_MAX_ATTEMPTS")
     s3.proxy.reset_counts()
     code, out, err = alops(clone, "data", "push", "--branch", "experiment/x")
 
@@ -345,3 +362,171 @@ def test_the_run_cache_lets_another_job_skip_a_stage(
     assert "Stage 'train@dev' is cached - skipping run" in repro
     assert runs.read_text() == "dev\n", "the stage ran once, in the first job"
     assert tree_bytes(other / "models/dev") == tree_bytes(clone / "models/dev")
+
+
+def test_a_silent_network_during_a_push_is_reported_within_the_bound(
+    clone: Path, s3: S3, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every connection stays open and nothing comes back, as on a link that drops packets:
+    # only the read timeout ends each attempt (aiohttp has none while it waits for
+    # "100 Continue", so alops.dvcmain sends uploads without Expect).
+    alops(clone, "data", "pull", "--dataset", "dev")
+    _dvc(clone, "repro", "train@dev")
+    monkeypatch.setenv("ALOPS_S3_READ_TIMEOUT", "2")  # the default is 10 s: the same bound, 5 times shorter
+    s3.proxy.stall_after(20_000)
+    started = time.monotonic()
+
+    code, out, err = alops(clone, "data", "push", "--branch", "feature/x")
+
+    took = time.monotonic() - started
+    assert s3.proxy.stalled
+    assert (code, out) == (EXIT_DATA, ""), err
+    assert err.startswith("Error: the transfer to DVC remote `storage` was cut off (network): run the command again")
+    assert "Read timeout on endpoint URL" in err
+    assert took < CUT_REPORTED_WITHIN, f"reported {took:.0f} s after the network went silent"
+    s3.proxy.heal()
+    assert s3.corrupt_objects() == []
+
+
+def test_a_remote_unreachable_from_the_start_is_exit_code_4_naming_the_remote(clone: Path, s3: S3) -> None:
+    alops(clone, "data", "pull", "--dataset", "dev")
+    _dvc(clone, "repro", "train@dev")
+    s3.proxy.cut_after(0)  # `dvc status --cloud`, the first thing a push asks, never gets through
+
+    code, out, err = alops(clone, "data", "push", "--branch", "feature/x")
+
+    assert (code, out) == (EXIT_DATA, "")
+    assert err.startswith(
+        "Error: DVC remote `storage` (s3://alops-data/store) cannot be reached (network): check the network and "
+        "the remote's endpointurl, then run again. DVC said:\n"
+    ), err
+
+
+def test_a_bucket_that_does_not_exist_is_exit_code_4_saying_what_to_check(clone: Path, s3: S3) -> None:
+    alops(clone, "data", "pull", "--dataset", "dev")
+    _dvc(clone, "repro", "train@dev")
+    (clone / ".dvc/config.local").write_text("['remote \"storage\"']\n    url = s3://no-such-bucket/store\n")
+
+    code, out, err = alops(clone, "data", "push", "--branch", "feature/x")
+
+    assert (code, out) == (EXIT_DATA, "")
+    assert err == (
+        "Error: the bucket of DVC remote `storage` (s3://no-such-bucket/store) does not exist (NoSuchBucket): "
+        "check the remote's url and endpointurl (`dvc remote list`, `dvc config --list`), or create the bucket\n"
+    )
+
+
+# --- credentials the server refuses: moto checking signatures ------------------------------
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MotoServer, dict[str, str]]]:
+    server, key = authenticating_server(tmp_path_factory.mktemp("auth-moto") / "moto_server.log")
+    yield server, key
+    server.stop()
+
+
+REFUSED = {
+    "an unknown key": {"AWS_ACCESS_KEY_ID": "AKIAALOPSUNKNOWN0000", "AWS_SECRET_ACCESS_KEY": "not-the-secret-0"},
+    "a wrong secret": {"AWS_SECRET_ACCESS_KEY": "not-the-secret-1"},  # the user's key id, another secret
+}
+#: S3's code depends on the request that was refused first: a HEAD answers a bare 403.
+REFUSED_MESSAGE = re.compile(
+    re.escape("Error: the dev dataset's remote `storage` (s3://alops-data/store) refused this job's credentials ")
+    + r"\((403|InvalidAccessKeyId|SignatureDoesNotMatch)\)"
+    + re.escape(
+        ": check that AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, and AWS_SESSION_TOKEN for "
+        "temporary keys) are current and allowed to read and write the bucket, and that the remote's url, "
+        "endpointurl and region are right (`dvc remote list`)"
+    )
+)
+
+
+def _on(repo: Path, server: MotoServer) -> None:
+    (repo / ".dvc/config.local").write_text(f"['remote \"storage\"']\n    endpointurl = {server.url}\n")
+
+
+def test_refused_credentials_are_exit_code_4_for_push_and_pull(
+    clone: Path, s3: S3, auth_server: tuple[MotoServer, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, key = auth_server
+    alops(clone, "data", "pull", "--dataset", "dev")
+    _dvc(clone, "repro", "train@dev")
+    shutil.rmtree(clone / "data/dev")
+    shutil.rmtree(clone / ".dvc/cache/files")  # the pull must ask the remote
+    _on(clone, server)
+    for case, wrong in REFUSED.items():
+        for key_name, value in {**key, **wrong}.items():
+            monkeypatch.setenv(key_name, value)
+        for command in (("push", "--branch", "feature/x"), ("pull", "--dataset", "dev")):
+            code, out, err = alops(clone, "data", *command, env={**key, **wrong})
+            assert (code, out) == (EXIT_DATA, ""), (case, command, err)
+            assert REFUSED_MESSAGE.fullmatch(err.rstrip("\n")), (case, command, err)
+            assert key["AWS_SECRET_ACCESS_KEY"] not in err and wrong["AWS_SECRET_ACCESS_KEY"] not in err
+
+    # The same project with the right key pair pushes (the server does check: this is not a refusal of everything).
+    for key_name, value in key.items():
+        monkeypatch.setenv(key_name, value)
+    code, _, err = alops(clone, "data", "pull", "--dataset", "dev")
+    assert code == EXIT_DATA and "needed by `dvc pull" in err  # authenticated: the data is just not on this server
+
+
+def _alops_cli(repo: Path, *args: str, env: dict[str, str], tty: bool) -> tuple[int, str]:
+    """``alops ARGS`` as a program: its output through a pseudo-terminal (as in a shell) or a pipe (as in CI)."""
+    command = [str(Path(sys.executable).parent / "alops"), "-c", str(repo / "alops.yaml"), *args]
+    if not tty:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        return done.returncode, done.stdout + done.stderr
+    leader, follower = pty.openpty()
+    child = subprocess.Popen(command, env=env, stdin=follower, stdout=follower, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return child.wait(), b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def test_a_failed_pull_has_the_same_exit_code_and_message_on_a_terminal_and_in_a_pipe(
+    clone: Path, s3: S3, auth_server: tuple[MotoServer, dict[str, str]]
+) -> None:
+    server, key = auth_server
+    _on(clone, server)
+    env = {**os.environ, **key, **REFUSED["a wrong secret"]}
+
+    results = {tty: _alops_cli(clone, "data", "pull", "--dataset", "dev", env=env, tty=tty) for tty in (True, False)}
+
+    assert results[True][0] == results[False][0]
+    assert [x for x in results[True][1].splitlines() if x.startswith("Error:")] == [
+        x for x in results[False][1].splitlines() if x.startswith("Error:")
+    ]
+    for tty, (code, output) in results.items():
+        errors = [line for line in output.splitlines() if line.startswith("Error:")]
+        assert code == EXIT_DATA and len(errors) == 1 and REFUSED_MESSAGE.fullmatch(errors[0]), (tty, output)
+        assert env["AWS_SECRET_ACCESS_KEY"] not in output and key["AWS_SECRET_ACCESS_KEY"] not in output
+
+
+def test_outputs_on_neither_the_cache_nor_the_remote_are_named_not_pushed(clone: Path, s3: S3) -> None:
+    alops(clone, "data", "pull", "--dataset", "dev")
+    _dvc(clone, "repro", "train@dev")
+    cache = clone / ".dvc/cache"
+    for key in objects.inventory(clone, cache, ["train@dev"]).present:  # what `dvc gc` of another branch does
+        (cache / key).chmod(0o644)
+        (cache / key).unlink()
+    before = s3.objects()
+
+    code, out, err = alops(clone, "data", "push", "--branch", "feature/x")
+
+    assert (code, out) == (EXIT_FAILURE, "")
+    assert err == (
+        "Error: nothing pushed: 1 output of train@dev is on neither the local DVC cache nor remote `storage`: "
+        "models/dev. Where the workspace still has them, record them with `dvc commit train@dev`; otherwise run "
+        "the stages again (`alops run`, or `dvc repro train@dev`), then push\n"
+    )
+    assert s3.objects() == before, "nothing was sent"

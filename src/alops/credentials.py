@@ -60,11 +60,22 @@ def check(remote: Remote, *, dataset: str, env: Mapping[str, str]) -> None:
         raise missing(remote, dataset=dataset, env=env)
 
 
-def missing(remote: Remote, *, dataset: str, env: Mapping[str, str], refused: bool = False) -> DataError:
-    """The error for a job without (or with refused) credentials for ``dataset``'s remote."""
+def missing(remote: Remote, *, dataset: str, env: Mapping[str, str], refused: bool | str = False) -> DataError:
+    """The error for a job without (or with refused) credentials for ``dataset``'s remote.
+
+    ``refused``: the remote said no (S3's error code, such as ``InvalidAccessKeyId``, if known).
+    """
     what = f"the {dataset} dataset's remote `{remote.name}` ({redact(remote.url)})"
-    problem = "refused this job's credentials" if refused else "needs credentials"
     variables = " and ".join(_KEY_PAIR)
+    if refused and sources(remote, env):
+        code = f" ({refused})" if isinstance(refused, str) and refused != "NoCredentials" else ""
+        where = "the masked CI/CD variables " if env.get("CI") else ""
+        return DataError(
+            f"{what} refused this job's credentials{code}: check that {where}{variables} (or AWS_PROFILE, "
+            "and AWS_SESSION_TOKEN for temporary keys) are current and allowed to read and write the bucket, "
+            "and that the remote's url, endpointurl and region are right (`dvc remote list`)"
+        )
+    problem = "refused this job's credentials" if refused else "needs credentials"
     ref, kind = (
         env.get("CI_COMMIT_REF_NAME") or env.get("CI_COMMIT_BRANCH"),
         "tag" if env.get("CI_COMMIT_TAG") else "branch",

@@ -105,13 +105,13 @@ def pull(
     known = objects.snapshot(cache) if before.unlisted else set()
     runs_before = objects.run_cache_entries(cache) if run_cache else 0
     if before.complete and not run_cache:
-        dvc.checkout(spec.targets, cwd=root)  # every object is here: no network, no credentials needed
+        dvc.checkout(spec.targets, cwd=root, env=env)  # every object is here: no network, no credentials needed
     else:
         credentials.check(remote, dataset=name, env=env)
         try:
-            dvc.pull(spec.targets, remote=remote.name, cwd=root, run_cache=run_cache, progress=progress)
-        except dvc.CredentialsError:
-            raise credentials.missing(remote, dataset=name, env=env, refused=True) from None
+            dvc.pull(spec.targets, remote=remote.name, cwd=root, run_cache=run_cache, progress=progress, env=env)
+        except dvc.CredentialsError as exc:
+            raise credentials.missing(remote, dataset=name, env=env, refused=exc.code) from None
     after = objects.inventory(root, cache, spec.targets)
     had = set(before.present) | known
     fetched = [k for k in after.present if k not in had]
@@ -144,6 +144,9 @@ def push(
 
     Idempotent: what the remote has is not sent again, and a push cut short by
     a network fault is completed by the next one (see :func:`alops.dvc.push`).
+    Outputs on neither the local cache nor the remote (a fresh clone, ``dvc gc``)
+    are an error (exit code 1) that names them, not an empty push; outputs the
+    remote already has need not be in the cache.
     """
     env = os.environ if env is None else env
     root = config.root
@@ -161,20 +164,47 @@ def push(
             "(dvc.lock): run them first (`alops run`), then push"
         )
     try:
-        status = dvc.cloud_status(chosen, remote=remote.name, cwd=root)
-        dvc.push(targets=chosen, remote=remote.name, run_cache=run_cache, cwd=root, progress=progress)
-    except dvc.CredentialsError:
-        raise credentials.missing(remote, dataset=plan.dataset, env=env, refused=True) from None
-    new = {found.paths[p] for p, state in status.items() if state == "new" and p in found.paths}
+        status = dvc.cloud_status(chosen, remote=remote.name, cwd=root, env=env)
+        lost = missing_outputs(found, status)
+        if lost:
+            raise _not_in_cache(lost, chosen, remote.name)
+        dvc.push(targets=chosen, remote=remote.name, run_cache=run_cache, cwd=root, progress=progress, env=env)
+    except dvc.CredentialsError as exc:
+        raise credentials.missing(remote, dataset=plan.dataset, env=env, refused=exc.code) from None
+    new = {found.paths[p] for p, state in status.paths.items() if state == "new" and p in found.paths}
+    # Not in the cache here (a `dvc gc`, a fresh clone) and not missing: on the remote. A directory
+    # whose listing is not here counts as its listing only: its entries cannot be named.
+    remote_only = {k for k in found.missing | found.unlisted if objects.md5_of(k) not in status.missing}
     return PushResult(
         targets=chosen,
         remote=plan.remote,
         remote_name=remote.name,
         sent=len(new),
         sent_bytes=found.size(new),
-        already=len(set(found.present) - new),
+        already=len((set(found.present) | remote_only) - new),
         run_cache=run_cache,
         seconds=time.monotonic() - started,
+    )
+
+
+def missing_outputs(found: objects.Inventory, status: dvc.CloudStatus) -> list[str]:
+    """Workspace paths of outputs on neither the local cache nor the remote, as ``dvc status --cloud`` says.
+
+    A file inside a directory that is named already is not named again.
+    """
+    lost = {p for p, state in status.paths.items() if state == "missing"}
+    lost |= {p for p, key in found.paths.items() if objects.md5_of(key) in status.missing}
+    return sorted(p for p in lost if not any(p.startswith(d.rstrip("/") + "/") for d in lost if d != p))
+
+
+def _not_in_cache(lost: list[str], targets: tuple[str, ...], remote: str) -> AlopsError:
+    shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
+    n = len(lost)
+    return AlopsError(
+        f"nothing pushed: {n} output{'s' if n != 1 else ''} of {', '.join(targets)} "
+        f"{'are' if n != 1 else 'is'} on neither the local DVC cache nor remote `{remote}`: {shown}. "
+        f"Where the workspace still has them, record them with `dvc commit {' '.join(targets)}`; "
+        f"otherwise run the stages again (`alops run`, or `dvc repro {' '.join(targets)}`), then push"
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +45,7 @@ class FlowReport:
     runner: str
     runner_tags: tuple[str, ...]
     files: int
+    fetched: int  # objects the pull downloaded from the remote
     rows: int
     not_downloaded: tuple[str, ...]
     stages: tuple[str, ...]
@@ -109,11 +110,17 @@ def prepare_project(dest: Path, remote: Path) -> Path:
     return dest
 
 
-def demo(workdir: Path, *, progress: Callable[[str], None] | None = None) -> DemoReport:
+def demo(
+    workdir: Path, *, progress: Callable[[str], None] | None = None, env: Mapping[str, str] | None = None
+) -> DemoReport:
     """Prepare the example project in ``workdir``, then run the feature and experiment flows.
 
     Each flow runs in a fresh clone, so its data really comes from the DVC
-    remote. ``progress`` is told what is happening, step by step.
+    remote. Each pushes what its flow pushes in CI, explicitly (as ``alops run
+    --push`` / ``--no-push``): the experiment flow's push is part of what the
+    demo shows, and a local ``alops run`` pushes nothing unless told to.
+    ``env`` is the environment DVC runs in (default: this process's); the
+    plans never read it. ``progress`` is told what is happening, step by step.
     """
     from alops.config import load_config
     from alops.flow import current_plan
@@ -137,7 +144,7 @@ def demo(workdir: Path, *, progress: Callable[[str], None] | None = None) -> Dem
         # An empty environment: the demo plans from the checkout, never from a CI job it may run in.
         plan = current_plan(config, {})
         before = count_files(remote)
-        result = run_flow(config, plan, quiet=True)
+        result = run_flow(config, plan, quiet=True, push=plan.push, env=env)
         ours = [p for t in plan.targets for p in outputs(clone, t)]
         others = {t for name, ds in config.datasets.items() if name != plan.dataset for t in ds.targets}
         absent = [p for t in sorted(others) for p in outputs(clone, t) if not p.exists()]
@@ -150,6 +157,7 @@ def demo(workdir: Path, *, progress: Callable[[str], None] | None = None) -> Dem
                 runner=plan.runner,
                 runner_tags=plan.runner_tags,
                 files=result.pulled.files if result.pulled else 0,
+                fetched=result.pulled.fetched if result.pulled else 0,
                 rows=sum(_rows(p) for p in ours),
                 not_downloaded=tuple(str(p.relative_to(clone)) for p in absent),
                 stages=result.stages,
@@ -168,7 +176,8 @@ def render(report: DemoReport) -> str:
     from alops.roles import ROLE_DEFAULTS
 
     lines = [
-        "Two branches of the example project, each run the way its CI pipeline runs it.",
+        "Two branches of the example project, each cloned fresh and its train and evaluate stages run here,",
+        "with the dataset and push rule of its flow.",
         "",
         f"project   {report.project}",
         "          a git repository; data/full and data/dev are tracked by DVC",
@@ -177,14 +186,16 @@ def render(report: DemoReport) -> str:
     ]
     for flow in report.flows:
         tags = ", ".join(flow.runner_tags) or "untagged"
-        data = f"{flow.dataset}: {flow.files} files, {flow.rows} rows pulled from the remote"
+        data = f"{flow.dataset}: {flow.files} files, {flow.rows} rows, {flow.fetched} objects pulled from the remote"
         if flow.not_downloaded:
-            data += f"; {', '.join(flow.not_downloaded)} never downloaded"
-        ran = f"{len(flow.reproduced)} of {len(flow.stages)} ran" if flow.reproduced else "all up to date"
+            data += f"; {', '.join(flow.not_downloaded)} not downloaded"
+        n = len(flow.reproduced)
+        ran = f"{n} of {len(flow.stages)} run or restored from the run-cache" if n else "all up to date"
+        new = f"{flow.new_remote_files} new file{'s' if flow.new_remote_files != 1 else ''} on the remote"
         if flow.pushed:
-            push = f"yes: {flow.new_remote_files} new files on the remote (outputs and run-cache) for later pipelines to reuse"
+            push = f"yes, as the {flow.role} flow does in CI (`alops run --push`): {new} (outputs and run-cache)"
         else:
-            push = f"no: {flow.new_remote_files} new files on the remote; results stay in the job"
+            push = f"no, as the {flow.role} flow in CI: {new}"
         metrics = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in flow.metrics.items())
         lines += [
             "",
@@ -192,7 +203,7 @@ def render(report: DemoReport) -> str:
             f"  role      {flow.role}: {flow.reason}",
             f"            {ROLE_DEFAULTS[flow.role].summary}",
             f"  data      {data}",
-            f"  runner    {flow.runner} (tags: {tags}); in CI a {flow.runner.upper()} runner takes the job, here this machine ran it",
+            f"  runner    its CI jobs ask for a {flow.runner} runner (tags: {tags}); this machine ran them here",
             f"  stages    {' → '.join(flow.stages)} ({ran})",
             f"  metrics   {metrics or '(none)'}",
             f"  push      {push}",

@@ -27,15 +27,31 @@ from alops.errors import EXIT_FAILURE, EXIT_TOOL, AlopsError, ConfigError, DataE
 _NO_SUCH_REMOTE = re.compile(r"remote '([^']+)' doesn't exist")
 _NO_DEFAULT = ("no remote specified", "No remote provided and no default remote set")
 _MISSING = re.compile(r"^(?:md5|name): .*$", re.MULTILINE)
-_CREDENTIALS = (
-    "Unable to locate credentials",
-    "NoCredentialsError",
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "ExpiredToken",
-    "AccessDenied",
-    "403 Forbidden",
+_MISSING_MD5 = re.compile(r"\bmd5: ([0-9a-f]{32}(?:\.dir)?)\b")
+#: What DVC says when no credentials are found at all (botocore's words).
+_CREDENTIALS = ("Unable to locate credentials", "NoCredentialsError", "PartialCredentialsError")
+#: S3's (botocore's) words for an error answer: "An error occurred (InvalidAccessKeyId) when calling the PutObject operation".
+_S3_ERROR = re.compile(r"An error occurred \(([A-Za-z0-9.]+)\) when calling the (\w+) operation")
+#: Error codes by which S3 refuses the credentials (a HEAD request's has no body: just "403").
+_REFUSED = frozenset(
+    {
+        "401",
+        "403",
+        "Forbidden",
+        "AccessDenied",
+        "AllAccessDisabled",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "InvalidToken",
+        "TokenRefreshRequired",
+        "InvalidClientTokenId",
+        "AccountProblem",
+    }
 )
+#: Error codes by which S3 says the bucket, or its region, is not what the remote's URL says.
+_NO_BUCKET = frozenset({"NoSuchBucket"})
+_WRONG_REGION = frozenset({"PermanentRedirect", "AuthorizationHeaderMalformed", "301"})
 #: A transfer the network broke off (botocore's and aiohttp's words, through DVC).
 _NETWORK = (
     "Could not connect to the endpoint URL",
@@ -46,12 +62,27 @@ _NETWORK = (
     "ServerDisconnectedError",
     "ClientOSError",
 )
+#: DVC commands that talk to a remote: their failures are classified as data unreachable where they say so.
+_TRANSFERS = ("push", "pull", "fetch", "status")
 # DVC 3 says "s3 is supported, but requires 'dvc-s3' to be installed"; older
 # releases "requires these missing dependencies: ['s3']".
 _PLUGIN = re.compile(r"requires '(dvc-[a-z0-9]+)' to be installed|requires these missing dependencies: \['?([a-z0-9]+)")
-_URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@]+@")
-_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
-_SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|_KEY)", re.IGNORECASE)
+
+#: How S3 transfers are bounded, when neither the environment nor the DVC remote says otherwise.
+#: botocore's standard retry mode (throttling, 5xx and connection errors, capped
+#: jittered back-off) with 2 attempts per request, instead of its legacy 5; s3fs
+#: retries each call too (ALOPS_S3_RETRIES), and waits at most ALOPS_S3_READ_TIMEOUT
+#: seconds for each read of a socket, not for a whole transfer, so large uploads are
+#: not cut. A dead network is reported after about retries x attempts x read timeout.
+#: DVC's remote options ``connect_timeout`` / ``read_timeout`` take precedence.
+#: See :mod:`alops.dvcmain`, which applies the ALOPS_S3_* ones.
+TRANSFER_DEFAULTS = {
+    "AWS_RETRY_MODE": "standard",
+    "AWS_MAX_ATTEMPTS": "2",
+    "ALOPS_S3_RETRIES": "2",
+    "ALOPS_S3_CONNECT_TIMEOUT": "5",
+    "ALOPS_S3_READ_TIMEOUT": "10",
+}
 
 
 #: Link types for a cache shared by many jobs: no copy of the data when the file
@@ -60,7 +91,26 @@ SHARED_CACHE_TYPE = "reflink,hardlink,symlink,copy"
 
 
 class CredentialsError(DataError):
-    """The remote refused the credentials, or found none (exit code 4)."""
+    """The remote refused the credentials, or found none (exit code 4); ``code``: S3's error code."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class CloudStatus:
+    """What ``dvc status --cloud`` says of some targets.
+
+    ``paths``: for each path the remote and the cache disagree on, ``new``
+    (only in the cache: a push sends it), ``deleted`` (only on the remote) or
+    ``missing`` (on neither). ``missing``: the md5s (``….dir`` for a
+    directory) DVC warns are on neither, including those it cannot name a path
+    for (a directory whose listing is in neither place).
+    """
+
+    paths: dict[str, str]
+    missing: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -88,19 +138,20 @@ def pull(
     cwd: str | Path,
     run_cache: bool = False,
     progress: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> str:
     """``dvc pull [-r remote] [--run-cache] targets``; return what DVC printed.
 
     DVC exits 0 when the cache already holds everything, even with no remote
     configured; alops treats that as the error it is, so a project without a
     remote fails here rather than later in a CI job. With ``progress`` DVC's
-    progress bars go to the terminal (and its output is not returned).
+    output is shown as it happens, too (redacted, like everything alops prints).
     """
     args = ["pull", *_remote(remote), *(["--run-cache"] if run_cache else []), "--", *targets]
-    result = _run(args, cwd=cwd, remote=remote, capture=not progress)
+    result = _run(args, cwd=cwd, remote=remote, capture=not progress, env=env)
     if any(s in (result.stdout or "") + (result.stderr or "") for s in _NO_DEFAULT):
         raise _no_default_remote()
-    return redact(result.stdout or "")
+    return redact(result.stdout or "", env)
 
 
 def push(
@@ -110,6 +161,7 @@ def push(
     run_cache: bool = True,
     cwd: str | Path,
     progress: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> str:
     """``dvc push [-r remote] [--run-cache] [targets]``; return what DVC printed.
 
@@ -118,26 +170,33 @@ def push(
     leaves complete objects only; the next push sends what is still missing.
     """
     args = ["push", *_remote(remote), *(["--run-cache"] if run_cache else []), "--", *(targets or ())]
-    return redact(_run(args, cwd=cwd, remote=remote, capture=not progress).stdout or "")
+    return redact(_run(args, cwd=cwd, remote=remote, capture=not progress, env=env).stdout or "", env)
 
 
-def checkout(targets: Sequence[str], *, cwd: str | Path) -> None:
+def checkout(targets: Sequence[str], *, cwd: str | Path, env: Mapping[str, str] | None = None) -> None:
     """``dvc checkout targets``: the workspace from the cache, without the network."""
-    _run(["checkout", "--", *targets], cwd=cwd)
+    _run(["checkout", "--", *targets], cwd=cwd, env=env)
 
 
-def cloud_status(targets: Sequence[str], *, remote: str | None = None, cwd: str | Path) -> dict[str, str]:
-    """``dvc status --cloud --json``: for each path the remote and the cache disagree on, ``new``
-    (only in the cache: a push sends it), ``deleted`` (only on the remote) or ``missing`` (on neither)."""
-    out = _run(["status", "--cloud", "--json", *_remote(remote), "--", *targets], cwd=cwd, remote=remote).stdout
-    text = (out or "").strip().splitlines()[-1] if (out or "").strip() else "{}"
+def cloud_status(
+    targets: Sequence[str], *, remote: str | None = None, cwd: str | Path, env: Mapping[str, str] | None = None
+) -> CloudStatus:
+    """``dvc status --cloud --json``: where the cache and the remote disagree on ``targets`` (see :class:`CloudStatus`)."""
+    args = ["status", "--cloud", "--json", *_remote(remote), "--", *targets]
+    result = _run(args, cwd=cwd, remote=remote, env=env)
+    out = result.stdout or ""
+    text = out.strip().splitlines()[-1] if out.strip() else "{}"
     try:
         found = json.loads(text)
     except ValueError:
         raise ToolError(
-            f"`dvc status --cloud --json` printed something that is not JSON: {redact(text)[:200]}"
+            f"`dvc status --cloud --json` printed something that is not JSON: {redact(text, env)[:200]}"
         ) from None
-    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+    paths = {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
+    # DVC warns of what is on neither side on stderr ("Missing cache files: md5: ….dir") and leaves it out of the JSON.
+    said = result.stderr or ""
+    missing = frozenset(_MISSING_MD5.findall(said)) if "Missing cache files" in said else frozenset()
+    return CloudStatus(paths, missing)
 
 
 def use_cache_dir(path: str | Path, *, cwd: str | Path) -> bool:
@@ -236,26 +295,33 @@ def _read_ini(path: Path) -> dict[str, dict[str, str]]:
     return out
 
 
-def repro(stages: Sequence[str], *, cwd: str | Path, pull: bool = False, quiet: bool = False) -> str:
+def repro(
+    stages: Sequence[str],
+    *,
+    cwd: str | Path,
+    pull: bool = False,
+    quiet: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> str:
     """``dvc repro [--pull] stages``.
 
-    With ``quiet=False`` DVC's output (and the stages' own) goes straight to
-    the terminal, as a long training run should; otherwise it is returned.
+    With ``quiet=False`` DVC's output (and the stages' own) is shown as it
+    happens, as a long training run should (redacted); otherwise it is returned.
     ``pull`` lets DVC fetch missing outputs and run-cache entries from the
     default remote, so a stage another pipeline already ran is restored, not rerun.
     """
     args = ["repro", *(["--pull"] if pull else []), "--", *stages]
-    return redact(_run(args, cwd=cwd, capture=quiet, failure=EXIT_FAILURE).stdout or "")
+    return redact(_run(args, cwd=cwd, capture=quiet, failure=EXIT_FAILURE, env=env).stdout or "", env)
 
 
-def status(stages: Sequence[str], *, cwd: str | Path) -> dict[str, object]:
+def status(stages: Sequence[str], *, cwd: str | Path, env: Mapping[str, str] | None = None) -> dict[str, object]:
     """The stale ones among ``stages`` and their upstream stages, as ``dvc status --json`` gives them."""
-    out = _run(["status", "--json", "--with-deps", "--", *stages], cwd=cwd).stdout or ""
+    out = _run(["status", "--json", "--with-deps", "--", *stages], cwd=cwd, env=env).stdout or ""
     text = out.strip().splitlines()[-1] if out.strip() else "{}"
     try:
         found = json.loads(text)
     except ValueError:
-        raise ToolError(f"`dvc status --json` printed something that is not JSON: {redact(text)[:200]}") from None
+        raise ToolError(f"`dvc status --json` printed something that is not JSON: {redact(text, env)[:200]}") from None
     return found if isinstance(found, dict) else {}
 
 
@@ -276,27 +342,26 @@ def add_remote(name: str, url: str, *, cwd: str | Path, default: bool = True, lo
 
 
 def redact(text: str, env: Mapping[str, str] | None = None) -> str:
-    """``text`` without credentials: URL user-info, AWS key ids, values of secret-looking variables."""
-    env = os.environ if env is None else env
-    for name, value in env.items():
-        if len(value) >= 6 and _SECRET_NAME.search(name) and value in text:
-            text = text.replace(value, "***")
-    text = _URL_USERINFO.sub(r"\1***@", text)
-    return _AWS_KEY_ID.sub("***", text)
+    """``text`` without credentials (see :func:`alops.proc.redact`); ``env``: the secrets to mask besides patterns."""
+    return proc.redact(text, {} if env is None else env)
 
 
-def environment() -> dict[str, str]:
-    """The environment DVC runs in: this interpreter's scripts first on PATH.
+def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment DVC runs in: ``env`` (default: this process's), this interpreter's scripts first on PATH.
 
     Stage commands say ``python src/train.py``; without this, running
     ``.venv/bin/alops`` from a shell without the virtualenv activated would
     give the stages another Python, one without the project's packages.
+    S3 transfers get the bounded :data:`TRANSFER_DEFAULTS` where ``env`` sets none.
     """
-    env = dict(os.environ)
+    out = dict(os.environ if env is None else env)
     bindir = os.path.dirname(sys.executable)
-    env["PATH"] = bindir + os.pathsep + env.get("PATH", os.defpath)
-    env.setdefault("PYTHONUNBUFFERED", "1")  # stage output appears as it happens in a job log
-    return env
+    out["PATH"] = bindir + os.pathsep + out.get("PATH", os.defpath)
+    out.setdefault("PYTHONUNBUFFERED", "1")  # stage output appears as it happens in a job log
+    for key, value in TRANSFER_DEFAULTS.items():
+        if not out.get(key):
+            out[key] = value
+    return out
 
 
 def _remote(remote: str | None) -> list[str]:
@@ -310,10 +375,17 @@ def _run(
     remote: str | None = None,
     capture: bool = True,
     failure: int = EXIT_TOOL,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    result = proc.run([sys.executable, "-m", "dvc", *args], cwd=cwd, env=environment(), capture=capture, check=False)
+    # DVC's own command line, through alops.dvcmain (which bounds S3 retries and timeouts).
+    # Its standard input is never a terminal and its output always a pipe (see
+    # alops.proc), so DVC prints the same words on a terminal and in a CI log, and
+    # a failure is classified the same way in both.
+    command = [sys.executable, "-m", "alops.dvcmain", *args]
+    environ = environment(env)
+    result = proc.run(command, cwd=cwd, env=environ, capture=capture, check=False)
     if result.returncode != 0:
-        raise _error(args, result, cwd=cwd, remote=remote, captured=capture, failure=failure)
+        raise _error(args, result, cwd=cwd, remote=remote, captured=capture, failure=failure, env=environ)
     return result
 
 
@@ -325,12 +397,16 @@ def _error(
     remote: str | None,
     captured: bool,
     failure: int,
+    env: Mapping[str, str] | None = None,
 ) -> AlopsError:
+    """The error a failed DVC command stands for, from its output, redacted (``env``: the secrets to mask).
+
+    The output is the same whether or not it was also shown (``captured``):
+    only an unexplained failure of a streamed ``dvc repro`` points at the
+    output above instead of quoting it.
+    """
     shown = "dvc " + shlex.join(a for a in args if a != "--")
-    if not captured:
-        message = f"`{shown}` failed with exit code {result.returncode}: DVC's output above says which stage and why"
-        return AlopsError(message, exit_code=failure)
-    text = redact((result.stderr or "") + "\n" + (result.stdout or "")).strip()
+    text = redact((result.stderr or "") + "\n" + (result.stdout or ""), env).strip()
     found = _NO_SUCH_REMOTE.search(text)
     if found:
         name = found.group(1)
@@ -346,7 +422,7 @@ def _error(
             f"{Path(cwd).resolve()} is not in a DVC repository: run `dvc init` in the project's git repository "
             "(examples/project-skeleton/README.md lists the one-time steps)"
         )
-    if "No module named dvc" in text:
+    if re.search(r"No module named .?dvc\b", text):
         return ToolError(f"DVC is not installed for {sys.executable}: run `{sys.executable} -m pip install dvc`")
     plugin = _PLUGIN.search(text)
     if plugin:
@@ -360,21 +436,62 @@ def _error(
             f"cache nor {where}: run `dvc push` where the data was added, or check that the remote's URL "
             "is right and reachable (`dvc remote list`)"
         )
-    if args[0] in ("push", "pull", "fetch") and any(s in text for s in _NETWORK):
-        direction = "to" if args[0] == "push" else "from"
-        tail = "\n".join(text.splitlines()[-5:])
+    if args[0] in _TRANSFERS:
+        unreachable = _unreachable(args[0], text, where=where, url=_url(cwd, remote))
+        if unreachable is not None:
+            return unreachable
+    if not captured and args[0] == "repro":
+        message = f"`{shown}` failed with exit code {result.returncode}: DVC's output above says which stage and why"
+        return AlopsError(message, exit_code=failure)
+    tail = "\n".join(text.splitlines()[-20:])
+    message = f"`{shown}` failed with exit code {result.returncode}" + (f":\n{tail}" if tail else "")
+    return ToolError(message) if failure == EXIT_TOOL else AlopsError(message, exit_code=failure)
+
+
+def _unreachable(command: str, text: str, *, where: str, url: str) -> DataError | None:
+    """The data-unreachable error (exit code 4) that DVC's output shows, if any: credentials, bucket, network."""
+    codes = [m.group(1) for m in _S3_ERROR.finditer(text)]
+    refused = next((c for c in codes if c in _REFUSED), None)
+    if refused or any(s in text for s in _CREDENTIALS):
+        said = f" ({refused})" if refused else ""
+        return CredentialsError(
+            f"{where}{url} refused the credentials{said} (or found none): check that AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN for temporary keys) are set, current, and allowed on "
+            "the bucket (in CI: masked, protected CI/CD variables), then run again",
+            code=refused or "NoCredentials",
+        )
+    if any(c in _NO_BUCKET for c in codes):
+        return DataError(
+            f"the bucket of {where}{url} does not exist (NoSuchBucket): check the remote's url and endpointurl "
+            "(`dvc remote list`, `dvc config --list`), or create the bucket"
+        )
+    if any(c in _WRONG_REGION for c in codes):
+        return DataError(
+            f"{where}{url} is in another region than the one configured: set it with "
+            "`dvc remote modify <remote> region <its region>` (or AWS_DEFAULT_REGION)"
+        )
+    if any(s in text for s in _NETWORK):
+        network = "\n".join(line for line in text.splitlines() if any(s in line for s in _NETWORK))
+        tail = "\n".join(network.splitlines()[-5:])
+        if command == "status":
+            return DataError(
+                f"{where}{url} cannot be reached (network): check the network and the remote's endpointurl, "
+                f"then run again. DVC said:\n{tail}"
+            )
+        direction = "to" if command == "push" else "from"
         return DataError(
             f"the transfer {direction} {where} was cut off (network): run the command again; "
             f"what arrived is kept and is not transferred again. DVC said:\n{tail}"
         )
-    if any(s in text for s in _CREDENTIALS):
-        return CredentialsError(
-            f"{where} refused the credentials (or found none): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-            "(in CI: masked, protected CI/CD variables) and run again"
-        )
-    tail = "\n".join(text.splitlines()[-20:])
-    message = f"`{shown}` failed with exit code {result.returncode}" + (f":\n{tail}" if tail else "")
-    return ToolError(message) if failure == EXIT_TOOL else AlopsError(message, exit_code=failure)
+    return None
+
+
+def _url(cwd: str | Path, name: str | None) -> str:
+    """`` (s3://bucket/path)``, the remote's URL without credentials, for messages; empty if unknown."""
+    try:
+        return f" ({remote(cwd, name).shown})"
+    except AlopsError:
+        return ""
 
 
 def _no_default_remote() -> DataError:

@@ -126,11 +126,13 @@ def api_error(exc: Exception, client: gitlab.Gitlab, what: str) -> AlopsError:
 
 
 def redact(text: str, client: gitlab.Gitlab) -> str:
-    """``text`` with the client's token replaced by ``***``."""
+    """``text`` with the client's token replaced by ``***``, and URL credentials and AWS key ids masked."""
+    from alops import proc
+
     for token in (client.private_token, client.job_token, client.oauth_token):
         if token:
             text = text.replace(token, "***")
-    return text
+    return proc.redact(text, {})
 
 
 def _clip(text: str) -> str:

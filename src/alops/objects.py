@@ -90,6 +90,12 @@ def outs_of(root: Path, target: str) -> list[Out]:
     ]
 
 
+def md5_of(key: str) -> str:
+    """The md5 (``….dir`` for a listing) of an object's cache-relative path, as DVC names it in messages."""
+    parts = key.split("/")
+    return "".join(parts[-2:])
+
+
 def snapshot(cache: Path) -> set[str]:
     """Every object in ``cache`` (cache-relative paths).
 

@@ -1,14 +1,48 @@
-"""The one way alops runs other programs: argument lists, never a shell."""
+"""The one way alops runs other programs: argument lists, never a shell; what they print, redacted.
+
+Every program alops runs gets no terminal on its standard input (it cannot
+prompt) and pipes for its output (DVC cannot tell a terminal from a CI log).
+What it prints passes through :func:`redact` before it reaches the user,
+whether it is shown as it happens (``capture=False``) or quoted in an error
+message; the result returned to the caller is the program's output as it
+was, for the caller to parse (and to redact, where it quotes it).
+"""
 
 from __future__ import annotations
 
+import locale
 import os
+import re
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 from alops.errors import ToolError
+
+#: A URL's user-info: everything from ``scheme://`` to the last ``@`` of the URL.
+#: Passwords are often written unencoded (``https://user:pa/ss@host``), so the
+#: user-info cannot be taken to end at the first ``/``; a URL with an ``@`` in
+#: its path loses its host in the message too, which errs on the safe side.
+_URL_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s\"'`<>]*@")
+_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+#: Variables whose values are secrets: AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, CI_JOB_TOKEN, *_PASSWORD, …
+_SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|_KEY|_KEY_ID)", re.IGNORECASE)
+#: Shorter values are too likely to occur by chance ("true", a port) to be masked everywhere.
+_MIN_SECRET = 6
+_MASK = "***"
+
+
+def redact(text: str, env: Mapping[str, str]) -> str:
+    """``text`` without credentials: URL user-info, AWS key ids, the values of ``env``'s secret variables."""
+    for name, value in sorted(env.items(), key=lambda kv: -len(kv[1])):  # longest first: no partial masks
+        if len(value) >= _MIN_SECRET and _SECRET_NAME.search(name) and value in text:
+            text = text.replace(value, _MASK)
+    text = _URL_USERINFO.sub(r"\1***@", text)
+    return _AWS_KEY_ID.sub(_MASK, text)
 
 
 def run(
@@ -19,29 +53,89 @@ def run(
     capture: bool = True,
     check: bool = True,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``args`` and return the result; raise ToolError when it fails.
+    """Run ``args`` and return the result; raise ToolError (its message redacted) when it fails.
 
-    With ``capture=False`` the command's output goes straight to the terminal
-    (long DVC runs should show progress), and only the exit code is checked.
+    With ``capture=False`` the command's output is also shown as it happens
+    (long DVC runs should show progress), line by line and redacted; it is
+    returned either way, so a failure is explained the same way in both modes.
+    Output is decoded as ``text=True`` would (strictly, in the locale's encoding).
     """
-    exe = shutil.which(args[0], path=(env or os.environ).get("PATH"))
+    environ = os.environ if env is None else env
+    exe = shutil.which(args[0], path=environ.get("PATH"))
     if exe is None:
         raise ToolError(f"`{args[0]}` is not installed or not on PATH: install it and run again")
     try:
-        result = subprocess.run(
+        child = subprocess.Popen(
             [exe, *args[1:]],
             cwd=cwd,
             env=dict(env) if env is not None else None,
-            text=True,
-            stdout=subprocess.PIPE if capture else None,
-            stderr=subprocess.PIPE if capture else None,
-            check=False,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
     except OSError as exc:  # not executable, bad cwd
         raise ToolError(f"cannot run `{args[0]}`: {exc}") from exc
-    if check and result.returncode != 0:
+
+    def clean(text: str) -> str:
+        return redact(text, environ)
+
+    outs: list[list[bytes]] = [[], []]
+    pumps = [
+        threading.Thread(target=_pump, args=(stream, kept, None if capture else shown, clean), daemon=True)
+        for stream, kept, shown in ((child.stdout, outs[0], sys.stdout), (child.stderr, outs[1], sys.stderr))
+    ]
+    for pump in pumps:
+        pump.start()
+    try:
+        returncode = child.wait()
+    except BaseException:  # Ctrl-C reaches the child too (same process group): let it stop, then go
+        _stop(child)
+        raise
+    for pump in pumps:
+        pump.join()
+    encoding = locale.getpreferredencoding(False)
+    # as text=True reads them: decoded strictly, "\r\n" and "\r" read as "\n"
+    stdout, stderr = (b"".join(o).decode(encoding).replace("\r\n", "\n").replace("\r", "\n") for o in outs)
+    result = subprocess.CompletedProcess(list(args), returncode, stdout, stderr)
+    if check and returncode != 0:
         shown = " ".join(args[:3]) + (" …" if len(args) > 3 else "")
-        detail = (result.stderr or result.stdout or "").strip() if capture else ""
+        detail = clean(result.stderr or result.stdout or "").strip()
         tail = "\n".join(detail.splitlines()[-20:])
-        raise ToolError(f"`{shown}` failed with exit code {result.returncode}" + (f":\n{tail}" if tail else ""))
+        raise ToolError(f"`{clean(shown)}` failed with exit code {returncode}" + (f":\n{tail}" if tail else ""))
     return result
+
+
+def _pump(stream: IO[bytes] | None, kept: list[bytes], shown: IO[str] | None, clean: Callable[[str], str]) -> None:
+    """Read ``stream`` to its end, keeping every byte, and showing each line (``\\n`` or ``\\r``) redacted."""
+    if stream is None:
+        return
+    pending = b""
+    with stream:
+        while True:
+            chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+            kept.append(chunk)
+            if shown is None:
+                if not chunk:
+                    return
+                continue
+            pending += chunk
+            lines = re.split(rb"(?<=[\r\n])", pending) if chunk else [pending, b""]
+            pending = lines.pop()  # an unfinished line waits for its end (or EOF)
+            for raw in filter(None, lines):
+                line = clean(raw.decode("utf-8", "replace"))
+                if shown is not None:
+                    try:
+                        shown.write(line)
+                        shown.flush()
+                    except (OSError, ValueError):  # the terminal went away: keep reading so the child never blocks
+                        shown = None
+            if not chunk:
+                return
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()

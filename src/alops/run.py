@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ class RunResult:
     ``reproduced`` lists the stages DVC had to bring up to date (run, or
     restored from the run-cache), in pipeline order; empty when everything
     was already current. ``metrics`` maps each metrics file to its numbers.
+    ``push_reason`` says why outputs were pushed or not (see :func:`push_decision`).
     """
 
     role: str
@@ -34,6 +37,29 @@ class RunResult:
     pushed: bool
     metrics: dict[str, dict[str, float]]
     seconds: float
+    push_reason: str = ""
+
+
+def in_ci(env: Mapping[str, str]) -> bool:
+    """Whether this runs in a CI job: GitLab sets ``CI`` and ``GITLAB_CI`` in every job.
+
+    https://docs.gitlab.com/ci/variables/predefined_variables/
+    """
+    return any(env.get(name, "").lower() not in ("", "0", "false", "no") for name in ("CI", "GITLAB_CI"))
+
+
+def push_decision(plan: Plan, push: bool | None, env: Mapping[str, str]) -> tuple[bool, str]:
+    """Whether a run pushes outputs and run-cache to the flow's remote, and why.
+
+    ``push`` (``--push``/``--no-push``) decides when given. Otherwise a CI job
+    pushes when the flow's role does, and a run elsewhere never does: a local
+    experiment must not write to the remote every pipeline shares unless asked.
+    """
+    if push is not None:
+        return push, "--push" if push else "--no-push"
+    if in_ci(env):
+        return plan.push, f"the {plan.role} flow {'pushes' if plan.push else 'does not push'} in CI"
+    return False, "not in CI: a local run pushes only with --push"
 
 
 def jobs_to_run(plan: Plan, jobs: tuple[str, ...]) -> tuple[str, ...]:
@@ -58,37 +84,40 @@ def run_flow(
     pull: bool = True,
     push: bool | None = None,
     quiet: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> RunResult:
-    """Pull the plan's dataset, ``dvc repro`` the jobs' stages in order, then push if the flow does.
+    """Pull the plan's dataset, ``dvc repro`` the jobs' stages in order, then push if asked (or, in CI, if the flow does).
 
-    ``push=None`` follows the plan (experiment and default branches push
-    outputs and run-cache; feature branches do not). With ``quiet`` DVC's
-    output is kept out of the terminal (it is shown only when a step fails).
+    ``push=None``: in CI (``CI`` or ``GITLAB_CI`` set in ``env``) the flow's
+    role decides (experiment and default branches push outputs and run-cache;
+    feature branches do not); anywhere else nothing is pushed. With ``quiet``
+    DVC's output is kept out of the terminal (it is shown only when a step fails).
     """
+    env = os.environ if env is None else env
     started = time.monotonic()
     chosen = jobs_to_run(plan, jobs)
     per_job = {"train": plan.train_stages, "evaluate": plan.evaluate_stages}
     stages = tuple(s for job in chosen for s in per_job[job])
     root = config.root
     # The runner's shared DVC cache, if it has one, before DVC looks at any output (pull does it too).
-    pulled = data.pull(config, plan) if pull else None
+    pulled = data.pull(config, plan, env=env) if pull else None
     if not pull:
-        data.use_shared_cache(root)
+        data.use_shared_cache(root, env)
     before = _lock(root)
-    stale = dvc.status(stages, cwd=root)
+    stale = dvc.status(stages, cwd=root, env=env)
     if stages:
         # One `dvc repro` for all jobs: DVC runs the stages in pipeline order,
         # as the CI jobs would one after the other, and starts once instead of
         # once per job. `--pull` fetches from the default remote only (repro
         # has no --remote), so it is used only when the dataset lives there too.
-        dvc.repro(stages, cwd=root, pull=pull and plan.remote is None, quiet=quiet)
+        dvc.repro(stages, cwd=root, pull=pull and plan.remote is None, quiet=quiet, env=env)
     after = _lock(root)
     changed = {name for name in after if after[name] != before.get(name)}
     names = {name for name in {*stale, *changed} if not name.endswith(".dvc")}
     reproduced = tuple(_ordered(names, after, stages))
-    do_push = plan.push if push is None else push
+    do_push, why = push_decision(plan, push, env)
     if do_push:
-        data.push(config, plan, targets=stages, run_cache=True)
+        data.push(config, plan, targets=stages, run_cache=True, env=env)
     return RunResult(
         role=plan.role,
         dataset=plan.dataset,
@@ -99,6 +128,7 @@ def run_flow(
         pushed=do_push,
         metrics=read_metrics(config, plan.dataset, plan.role),
         seconds=time.monotonic() - started,
+        push_reason=why,
     )
 
 

@@ -131,3 +131,52 @@ def test_push_sends_what_the_remote_lacks_once(project: Path, tmp_path: Path) ->
     ), out
     remote = tmp_path / "remote"
     assert any(p.relative_to(remote).parts[0] == "runs" for p in remote.rglob("*") if p.is_file())
+
+
+def _drop_from_cache(project: Path, stages: list[str]) -> None:
+    from alops import objects
+
+    cache = project / ".dvc/cache"
+    for key in objects.inventory(project, cache, stages).present:
+        (cache / key).chmod(0o644)
+        (cache / key).unlink()
+
+
+def test_push_of_outputs_on_neither_the_cache_nor_the_remote_names_them(project: Path, tmp_path: Path) -> None:
+    invoke(project, "pull", "--dataset", "dev")
+    subprocess.run([sys.executable, "-m", "dvc", "repro", "-q", "prepare@dev"], cwd=project, check=True)
+    _drop_from_cache(project, ["prepare@dev"])  # a `dvc gc`, or a clone given dvc.lock but not the cache
+    remote_before = {p for p in (tmp_path / "remote").rglob("*") if p.is_file()}
+
+    code, out, err = invoke(project, "push", "--branch", "feature/x", "--no-run-cache")
+
+    assert (code, out) == (EXIT_FAILURE, "")
+    assert re.fullmatch(
+        r"Error: nothing pushed: (\d+) outputs? of prepare@dev, train@dev, evaluate@dev (is|are) on neither the "
+        r"local DVC cache nor remote `storage`: (?P<paths>[^ ]+(, [^ ]+)*)\. Where the workspace still has them, "
+        r"record them with `dvc commit prepare@dev train@dev evaluate@dev`; otherwise run the stages again "
+        r"\(`alops run`, or `dvc repro prepare@dev train@dev evaluate@dev`\), then push\n",
+        err,
+    ), err
+    assert "data/prepared/dev" in err
+    assert {p for p in (tmp_path / "remote").rglob("*") if p.is_file()} == remote_before
+
+
+def test_push_of_outputs_the_remote_has_already_needs_no_cache(project: Path) -> None:
+    invoke(project, "pull", "--dataset", "dev")
+    subprocess.run([sys.executable, "-m", "dvc", "repro", "-q", "prepare@dev"], cwd=project, check=True)
+    code, out, _ = invoke(project, "push", "--branch", "feature/x", "--no-run-cache")
+    assert code == 0
+    sent = int(re.search(r": (\d+) objects?, ", out).group(1))  # type: ignore[union-attr]
+    _drop_from_cache(project, ["prepare@dev"])
+
+    code, out, err = invoke(project, "push", "--branch", "feature/x", "--no-run-cache")
+
+    assert (code, err) == (0, "")
+    assert sent > 1
+    # The directory's listing is not here, so only the listing itself can be counted as already there.
+    assert re.fullmatch(
+        r"pushed prepare@dev, train@dev, evaluate@dev to storage: 0 objects, 0 B sent, 1 object already there, "
+        r"\d+\.\d s\n",
+        out,
+    ), out

@@ -26,7 +26,9 @@ def test_run_the_flow_of_the_checked_out_branch_then_again(project: Path) -> Non
     code, out, err = invoke(project)
 
     assert (code, err) == (0, "")
-    lines = out.splitlines()
+    # DVC's own output (streamed, redacted) comes between alops's first line and its summary
+    lines = [out.splitlines()[0], *out.splitlines()[-6:]]
+    assert "Running stage 'train@dev'" in out
     assert (
         lines[0]
         == r"Running the feature flow (branch 'feature/x' matches /^feature\//) on the dev dataset, ref 'feature/x'"
@@ -37,7 +39,7 @@ def test_run_the_flow_of_the_checked_out_branch_then_again(project: Path) -> Non
     assert lines[2:5] == [
         "stages   prepare@dev → train@dev → evaluate@dev",
         "updated  prepare@dev, train@dev, evaluate@dev (run, or restored from the run-cache)",
-        "push     no",
+        "push     no (not in CI: a local run pushes only with --push)",
     ]
     metrics = json.loads((project / "metrics/dev.json").read_text())
     assert 0.85 <= metrics["accuracy"] <= 1.0
@@ -47,7 +49,7 @@ def test_run_the_flow_of_the_checked_out_branch_then_again(project: Path) -> Non
     code, out, err = invoke(project, "--job", "evaluate", "--no-pull")
 
     assert (code, err) == (0, "")
-    assert out.splitlines()[1:4] == [
+    assert out.splitlines()[-6:-3] == [
         "data     dev: not pulled (--no-pull), using the workspace",
         "stages   evaluate@dev",
         "updated  none: every stage was up to date",
@@ -71,4 +73,38 @@ def test_a_flow_without_training_is_refused(project: Path) -> None:
     assert code == EXIT_CONFIG
     assert err == (
         "Error: the tag flow runs no train or evaluate job (its jobs: plan, validate): choose another flow with --flow\n"
+    )
+
+
+def _files(path: Path) -> set[str]:
+    return {str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()}
+
+
+@pytest.mark.slow
+def test_a_local_experiment_run_pushes_only_with_push(project: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    before = _files(remote)
+
+    code, out, err = invoke(project, "--flow", "experiment", "--job", "train")
+
+    assert (code, err) == (0, ""), err
+    assert "push     no (not in CI: a local run pushes only with --push)" in out.splitlines()
+    assert _files(remote) == before, "a local run wrote to the remote every pipeline shares"
+
+    code, out, err = invoke(project, "--flow", "experiment", "--job", "train", "--no-pull", "--push")
+
+    assert (code, err) == (0, ""), err
+    assert "push     outputs and run-cache pushed to the DVC remote (--push)" in out.splitlines()
+    new = _files(remote) - before
+    assert any(f.startswith("runs/") for f in new) and any(f.startswith("files/md5/") for f in new), new
+
+
+def test_the_help_says_when_a_run_pushes(project: Path) -> None:
+    code, out, _ = invoke(project, "--help")
+    assert code == 0
+    text = " ".join(out.split())
+    assert "--push / --no-push" in text
+    assert (
+        "Default: in CI (CI or GITLAB_CI set) as the flow's role says; anywhere else nothing is pushed unless "
+        "--push is given." in text
     )

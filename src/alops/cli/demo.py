@@ -21,10 +21,13 @@ def demo(workdir: Path | None, keep: bool) -> None:
 
     Builds a git+DVC copy of examples/project-skeleton with its data on a
     local DVC remote, then for feature/demo and experiment/demo clones it
-    fresh and runs the flow the way CI would (`alops run`): feature on the
-    dev dataset without pushing, experiment on the full dataset, pushing
-    outputs and run-cache. Needs no GitLab and no network.
+    fresh and runs its flow's train and evaluate stages as `alops run` does:
+    feature on the dev dataset, pushing nothing; experiment on the full
+    dataset, pushing outputs and run-cache to that local remote (as `alops
+    run --push`). Needs no GitLab and no network.
     """
+    import os
+
     from alops.demo import demo as run_demo
     from alops.demo import render
     from alops.errors import ConfigError
@@ -34,7 +37,7 @@ def demo(workdir: Path | None, keep: bool) -> None:
     temporary = workdir is None
     root = Path(tempfile.mkdtemp(prefix="alops-demo-")) if workdir is None else workdir
     try:
-        report = run_demo(root, progress=lambda step: click.echo(f"… {step}", err=True))
+        report = run_demo(root, progress=lambda step: click.echo(f"… {step}", err=True), env=os.environ)
         click.echo(render(report))
         click.echo("")
         click.echo("Next: start a project from examples/project-skeleton (its README lists the one-time steps),")

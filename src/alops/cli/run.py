@@ -36,15 +36,17 @@ if TYPE_CHECKING:
 @click.option(
     "--push/--no-push",
     default=None,
-    help="Push outputs and run-cache to the DVC remote afterwards (default: as the flow does).",
+    help="Push the stages' outputs and the run-cache to the flow's DVC remote afterwards. Default: in CI "
+    "(CI or GITLAB_CI set) as the flow's role says; anywhere else nothing is pushed unless --push is given.",
 )
 @click.pass_obj
 def run(obj: dict[str, str], flow: str, job: str, branch: str | None, pull: bool, push: bool | None) -> None:
     """Run the DVC stages of a flow here, as its CI jobs would.
 
     Pulls the flow's dataset (dev for feature branches, full otherwise), runs
-    `dvc repro` on the train and evaluate stages that alops.yaml names, pushes
-    outputs and run-cache when the flow does, and prints the metrics.
+    `dvc repro` on the train and evaluate stages that alops.yaml names, and
+    prints the metrics. Outputs and run-cache go to the DVC remote only with
+    --push, or in a CI job whose flow pushes (unless --no-push).
     """
     from alops.config import load_config
     from alops.flow import current_plan, printable
@@ -54,7 +56,7 @@ def run(obj: dict[str, str], flow: str, job: str, branch: str | None, pull: bool
     plan = current_plan(config, os.environ, branch=branch, role=None if flow == "auto" else flow)
     jobs = RUN_JOBS if job == "all" else (job,)
     click.echo(f"Running the {plan.role} flow ({plan.reason}) on the {plan.dataset} dataset, ref {printable(plan.ref)}")
-    result = run_flow(config, plan, jobs=jobs, pull=pull, push=push)
+    result = run_flow(config, plan, jobs=jobs, pull=pull, push=push, env=os.environ)
     click.echo(render(result))
 
 
@@ -74,7 +76,8 @@ def render(result: RunResult) -> str:
         rows.append(("updated", ", ".join(result.reproduced) + " (run, or restored from the run-cache)"))
     else:
         rows.append(("updated", "none: every stage was up to date"))
-    rows.append(("push", "outputs and run-cache pushed to the DVC remote" if result.pushed else "no"))
+    pushed = "outputs and run-cache pushed to the DVC remote" if result.pushed else "no"
+    rows.append(("push", f"{pushed} ({result.push_reason})" if result.push_reason else pushed))
     for name, values in result.metrics.items():
         rows.append(("metrics", f"{name}: " + ", ".join(f"{k} {_num(v)}" for k, v in values.items())))
     if not result.metrics:
