@@ -146,6 +146,11 @@ def lone_cr_and_quotes(full: Path) -> None:
     full.write_text(GOOD + '1,"a\n2",3\n4,a,5\r6,b,7\n"unclosed,a,1\n' + GOOD[11:])
 
 
+def spanning_lines(full: Path) -> None:
+    # Lines a value runs past (a quote left open, a lone CR): found directly, not by one read per line.
+    full.write_text(GOOD + '1,"a,3\n2,a\r3,4\n4,x,"abc\n5,b,6\n' * 40_000 + GOOD[11:])
+
+
 def not_utf8_cells(full: Path) -> None:
     full.write_bytes(GOOD.encode().replace(b"\n3,", b"\n3\xff\xfe,").replace(b",b,4", b",b\xc3,4"))
 
@@ -210,6 +215,7 @@ CSV_CASES: list[tuple[Callable[[Path], None], tuple[int, str], tuple[int, str]]]
     (crlf_and_bom, (0, "200 of 400 rows (50.0%), 2 strata, 0 of 0 corrupt rows"), (0, "representative")),
     (lone_cr_and_quotes, (0, "corrupt rows"), (0, "representative")),
     (not_utf8_cells, (0, "corrupt rows"), (0, "representative")),
+    (spanning_lines, (0, "corrupt rows"), (0, "representative")),
     (binary_garbage, (0, "corrupt rows"), (0, "representative")),
     (empty, (EXIT_CONFIG, "full.csv is empty: a CSV table needs a header line"), (EXIT_CONFIG, "is empty")),
     (header_only, (0, "0 of 0 rows"), (EXIT_CONFIG, "data/full.csv has no rows")),

@@ -106,7 +106,7 @@ def lines_array(data: bytes | memoryview, bounds: Ints) -> Any:
     return pa.Array.from_buffers(pa.binary(), len(bounds) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
-def parse(data: bytes | memoryview, columns: Columns) -> Parsed:
+def parse(data: bytes | memoryview, columns: Columns, *, _screened: bool = False) -> Parsed:
     """Parse ``data`` (whole lines, no header) into typed columns and corrupt line indices."""
     import numpy as np
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
@@ -135,13 +135,47 @@ def parse(data: bytes | memoryview, columns: Columns) -> Parsed:
             bad = {i: why for i, why in skipped}
             table, good, bad = _check_numbers(table, good, bad, columns)
         except (pa.ArrowInvalid, Mismatch):
+            # Lines a value runs past (a lone CR, a quote left open) are found directly: halving
+            # the block down to them costs a read per line, minutes for a block full of them.
+            spans = {} if _screened else _spanning(data, bounds, columns.delimiter)
+            if spans:
+                return _without(data, columns, out, spans, screened=True)
             return _line_by_line(data, columns, out)
     _fill(out, table, good, bad, columns)
     return out
 
 
-def _without(data: bytes | memoryview, columns: Columns, out: Parsed, not_text: dict[int, str]) -> Parsed:
-    """Parse the lines that are UTF-8 on their own; the others (``not_text``: line → why) are corrupt."""
+def _spanning(data: bytes | memoryview, bounds: Ints, delimiter: str) -> dict[int, str]:
+    """The lines pyarrow would read a value past the end of: a lone carriage return, or a quote left open."""
+    import csv
+
+    import numpy as np
+
+    arr = np.frombuffer(data, dtype=np.uint8)
+    cr = np.flatnonzero(arr == 13)
+    lone = cr[(cr + 1 >= len(arr)) | (arr[np.minimum(cr + 1, len(arr) - 1)] != 10)]
+    out = {int(i): "a value spans lines (a carriage return inside the line)" for i in _line_of(bounds, lone)}
+    view = memoryview(data)
+    for i in _line_of(bounds, np.flatnonzero(arr == 34)).tolist():
+        if i in out:
+            continue
+        text = str(view[int(bounds[i]) : int(bounds[i + 1])], "utf-8")
+        row = next(csv.reader([text if text.endswith("\n") else text + "\n"], delimiter=delimiter), [])
+        if row and row[-1].endswith("\n"):  # the line's own end was read into a quoted value
+            out[i] = "a value spans lines (a quote is not closed on its line)"
+    return out
+
+
+def _line_of(bounds: Ints, offsets: Ints) -> Ints:
+    import numpy as np
+
+    return np.unique(np.searchsorted(bounds, offsets, side="right") - 1)
+
+
+def _without(
+    data: bytes | memoryview, columns: Columns, out: Parsed, not_text: dict[int, str], *, screened: bool = False
+) -> Parsed:
+    """Parse the other lines on their own; those of ``not_text`` (line → why) are corrupt."""
     import numpy as np
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
@@ -151,7 +185,7 @@ def _without(data: bytes | memoryview, columns: Columns, out: Parsed, not_text: 
     lines = lines_array(data, out.bounds).filter(pa.array(~bad_line))
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset : lines.offset + len(lines) + 1]
     clean = memoryview(lines.buffers()[2])[int(offsets[0]) : int(offsets[-1])] if len(lines) else b""
-    sub = parse(clean, columns)
+    sub = parse(clean, columns, _screened=screened)
     # Non-empty lines of the block, and those of them that are text (empty lines are always text).
     nonempty = np.arange(every, dtype=np.int64) if out.physical is None else out.physical
     text = np.flatnonzero(~bad_line[nonempty]).astype(np.int64)
