@@ -246,10 +246,13 @@ def test_dvc_runs_with_s3fs_bounded_and_uploads_without_expect_continue(tmp_path
         "'ALOPS_S3_READ_TIMEOUT': '4.5', 'ALOPS_S3_CONNECT_TIMEOUT': 'nonsense'}))); "
         "import s3fs; from botocore import handlers; S = s3fs.S3FileSystem; "
         "print(S.retries, S.read_timeout, S.connect_timeout, "
-        "any(h[1] is handlers.add_expect_header for h in handlers.BUILTIN_HANDLERS))"
+        "any(h[1] is handlers.add_expect_header for h in handlers.BUILTIN_HANDLERS)); "
+        "from dvc_s3 import S3FileSystem as D; "  # a remote's own `dvc remote modify … read_timeout 30` wins
+        "print(D(read_timeout=30).fs._prepare_config_kwargs()['read_timeout'], "
+        "D().fs._prepare_config_kwargs()['read_timeout'])"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out == "3 4.5 5 False\n"  # a value that is not a number leaves s3fs's own default
+    assert out == "3 4.5 5 False\n30 4.5\n"  # a value that is not a number leaves s3fs's own default
     version = subprocess.run([sys.executable, "-m", "alops.dvcmain", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and re.fullmatch(r"3\.\d+\.\d+\n", version.stdout)
 

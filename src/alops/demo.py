@@ -95,7 +95,7 @@ def prepare_project(dest: Path, remote: Path) -> Path:
     if made.returncode != 0:
         if "No module named 'sklearn'" in made.stderr:
             raise ToolError("the example project needs scikit-learn: run `pip install 'alops[example]'`")
-        raise ToolError(f"scripts/make_data.py failed:\n{made.stderr.strip()[-2000:]}")
+        raise ToolError(f"scripts/make_data.py failed:\n{proc.redact(made.stderr, {}).strip()[-2000:]}")
     _build_dev_set(dest)
     dvc.add(["data/full", "data/dev"], cwd=dest)
     remote.mkdir(parents=True, exist_ok=True)

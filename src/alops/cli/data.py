@@ -16,7 +16,8 @@ def data() -> None:
 
 
 def _progress() -> bool:
-    # DVC's progress bars on a terminal; in CI logs (or a pipe) only alops's one-line summary.
+    # DVC's own lines as they come on a terminal (redacted; DVC itself always writes to a pipe, so it
+    # prints, and alops classifies, the same words either way); in CI logs only alops's one-line summary.
     return sys.stdout.isatty() and not os.environ.get("CI")
 
 
