@@ -130,6 +130,10 @@ def latin1_header(full: Path) -> None:
     full.write_bytes("id,labél,x\n".encode("latin-1") + GOOD.encode()[11:])
 
 
+def utf16(full: Path) -> None:
+    full.write_text(GOOD, encoding="utf-16")
+
+
 def nul_in_cells(full: Path) -> None:
     full.write_text(GOOD.replace("5,", "5\0,").replace(",3\n", ",\0\n"))
 
@@ -210,6 +214,7 @@ CSV_CASES: list[tuple[Callable[[Path], None], tuple[int, str], tuple[int, str]]]
     (gzip_after_header, (0, "corrupt rows"), (0, "representative")),
     (gzip_whole_file, (EXIT_CONFIG, "full.csv: is gzip-compressed, not a CSV table: decompress it"), (2, "gzip")),
     (latin1_header, (EXIT_CONFIG, "full.csv:1: the header line is not UTF-8 (byte 7)"), (EXIT_CONFIG, "not UTF-8")),
+    (utf16, (EXIT_CONFIG, "full.csv: is UTF-16 text (save it as UTF-8), not a CSV table"), (2, "UTF-16")),
     (nul_in_cells, (0, "corrupt rows"), (0, "representative")),
     (nul_in_header, (EXIT_CONFIG, "full.csv:1: the header line holds a NUL byte"), (EXIT_CONFIG, "NUL byte")),
     (crlf_and_bom, (0, "200 of 400 rows (50.0%), 2 strata, 0 of 0 corrupt rows"), (0, "representative")),
@@ -383,6 +388,14 @@ def link_inside(folder: Path) -> None:
     os.symlink("sub/c.csv", folder / "b.csv")
 
 
+def dangling_link(folder: Path) -> None:
+    os.symlink("gone.csv", folder / "b.csv")
+
+
+def link_loop(folder: Path) -> None:
+    os.symlink("b.csv", folder / "b.csv")
+
+
 def empty_table_in_folder(folder: Path) -> None:
     (folder / "b.csv").write_bytes(b"")
 
@@ -397,6 +410,8 @@ FOLDER_CASES: list[tuple[Callable[[Path], None], tuple[int, str], tuple[int, str
     (hidden_link, (0, "200 of 400 rows"), (0, "representative")),
     (link_inside, (0, "600 of 1,200 rows"), (0, "representative")),
     (empty_table_in_folder, (EXIT_CONFIG, "b.csv is empty"), (EXIT_CONFIG, "b.csv is empty")),
+    (dangling_link, (EXIT_CONFIG, "b.csv: is a link to gone.csv, which does not exist"), (2, "does not exist")),
+    (link_loop, (EXIT_CONFIG, "b.csv: cannot be read: Too many levels of symbolic links"), (2, "symbolic links")),
 ]
 
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
 T = TypeVar("T")
-TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+TABLE_SUFFIXES = datafiles.TABLE_SUFFIXES
 #: The manifest column naming each file (the builder's ``files.PATH_COLUMN``).
 PATH_COLUMN = "path"
 _BLOCK_BYTES = 4 << 20

@@ -31,6 +31,8 @@ from typing import BinaryIO
 
 from alops.errors import ConfigError
 
+#: The tables alops reads, by file suffix (lowercase), for both commands.
+TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 #: Columns a table may have (Excel's limit: wide enough for real tables; every column costs the check a test).
 MAX_COLUMNS = 16_384
 #: Longest CSV header line, and how far a line may run past the end of a block (``scan.BLOCK_BYTES``):
@@ -192,6 +194,11 @@ def walk(folder: Path, wanted: Callable[[str], bool]) -> list[Path]:
             try:
                 mode = os.stat(path).st_mode
             except OSError as exc:
+                if is_link and exc.errno == errno.ENOENT:
+                    raise ConfigError(
+                        f"{shown(path)}: is a link to {shown(os.readlink(path))}, which does not exist: "
+                        "get the file (`dvc pull`, `dvc checkout`) or remove the link"
+                    ) from None
                 raise ConfigError(f"{shown(path)}: cannot be read: {_why(exc)}") from None
             if not stat.S_ISREG(mode):
                 raise ConfigError(f"{shown(path)}: is {kind(mode)}, not a file: alops reads only regular files")

@@ -38,6 +38,8 @@ COMPRESSED = {
     b"\x28\xb5\x2f\xfd": "zstd-compressed",
     b"PK\x03\x04": "a zip archive",
     b"PAR1": "a Parquet file",
+    b"\xff\xfe": "UTF-16 text (save it as UTF-8)",
+    b"\xfe\xff": "UTF-16 text (save it as UTF-8)",
 }
 #: Read this much at a time past a block's end while looking for its last line break.
 READ_AHEAD = 64 << 10

@@ -13,7 +13,7 @@ from alops.devset.scan import CsvTable, open_csv
 from alops.devset.spec import DEFAULT_LABEL, BuildSpec
 from alops.errors import ConfigError
 
-SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+SUFFIXES = datafiles.TABLE_SUFFIXES
 MAX_NAMES_SHOWN = 12
 
 
