@@ -73,7 +73,7 @@ def test_demo_runs_the_feature_and_the_experiment_flow(tmp_path: Path) -> None:
         in lines
     )
     assert feature.fetched == 3  # the two CSV files and the directory's listing
-    assert "  push      no, as the feature flow in CI: 0 new files on the remote" in lines
+    assert "  push      no, like the feature flow in CI: 0 new files on the remote" in lines
     assert (
         f"  push      yes, as the experiment flow does in CI (`alops run --push`): {experiment.new_remote_files} "
         "new files on the remote (outputs and run-cache)"

@@ -195,7 +195,7 @@ def render(report: DemoReport) -> str:
         if flow.pushed:
             push = f"yes, as the {flow.role} flow does in CI (`alops run --push`): {new} (outputs and run-cache)"
         else:
-            push = f"no, as the {flow.role} flow in CI: {new}"
+            push = f"no, like the {flow.role} flow in CI: {new}"
         metrics = ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in flow.metrics.items())
         lines += [
             "",
