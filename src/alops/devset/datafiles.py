@@ -15,8 +15,8 @@ here, so both refuse the same things:
 * File names are shown escaped (:func:`shown`): bytes that are not UTF-8 and
   control characters never reach a terminal or a report as they are. A table
   whose name is not UTF-8 is refused: rows are keyed by their table's name.
-* Limits, documented in the README: at most ``MAX_COLUMNS`` columns, lines of
-  at most about ``MAX_LINE_BYTES``.
+* Limits, documented in the README: at most ``MAX_COLUMNS`` columns, a header
+  line of at most ``MAX_HEADER_BYTES``, other lines of at most about ``MAX_LINE_BYTES``.
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ from alops.errors import ConfigError
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 #: Columns a table may have (Excel's limit: wide enough for real tables; every column costs the check a test).
 MAX_COLUMNS = 16_384
-#: Longest CSV header line, and how far a line may run past the end of a block (``scan.BLOCK_BYTES``):
-#: memory per block in flight stays bounded whatever the file holds.
+#: How far a CSV line may run past the end of a block (``scan.BLOCK_BYTES``): memory per block in
+#: flight stays bounded whatever the file holds.
 MAX_LINE_BYTES = 64 << 20
+#: Longest CSV header line (MAX_COLUMNS names of 256 bytes).
+MAX_HEADER_BYTES = 4 << 20
 
 
 def shown(path: Path | str) -> str:

@@ -63,13 +63,13 @@ def open_csv(path: Path, rel: str) -> CsvTable:
     delimiter = DELIMITERS.get(path.suffix.lower(), ",")
     with datafiles.open_regular(path) as fh:
         try:
-            first = fh.readline(datafiles.MAX_LINE_BYTES + 1)
+            first = fh.readline(datafiles.MAX_HEADER_BYTES + 1)
             size = os.fstat(fh.fileno()).st_size
         except OSError as exc:
             raise ConfigError(f"{datafiles.shown(path)}: cannot be read: {exc.strerror or exc}") from None
-    if len(first) > datafiles.MAX_LINE_BYTES:
+    if len(first) > datafiles.MAX_HEADER_BYTES:
         raise ConfigError(
-            f"{datafiles.shown(path)}:1: the header line is longer than {datafiles.MAX_LINE_BYTES >> 20} MiB: "
+            f"{datafiles.shown(path)}:1: the header line is longer than {datafiles.MAX_HEADER_BYTES >> 20} MiB: "
             "is this a CSV table?"
         )
     names = header_names(path, first, delimiter)
@@ -88,6 +88,9 @@ def header_names(path: Path, first: bytes, delimiter: str) -> list[str]:
             )
     if b"\0" in first:
         raise ConfigError(f"{datafiles.shown(path)}:1: the header line holds a NUL byte: is this a CSV table?")
+    fields = _fields(first, delimiter)
+    if fields > datafiles.MAX_COLUMNS:  # before Python's csv module makes an object of each name
+        check_names(path, range(fields))
     try:
         text = first.decode("utf-8-sig")
         names = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
@@ -105,14 +108,23 @@ def header_names(path: Path, first: bytes, delimiter: str) -> list[str]:
     return names
 
 
-def check_names(path: Path, names: Sequence[str]) -> None:
+def _fields(line: bytes, delimiter: str) -> int:
+    """How many fields a CSV line has: delimiters outside quotes, plus one (no Python object per field)."""
+    import numpy as np
+
+    arr = np.frombuffer(line, dtype=np.uint8)
+    quoted = np.cumsum(arr == ord('"'), dtype=np.int32) % 2 == 1  # "" inside quotes keeps the parity
+    return int(np.count_nonzero((arr == ord(delimiter)) & ~quoted)) + 1
+
+
+def check_names(path: Path, names: Sequence[object]) -> None:
     """ConfigError when a table has more than ``datafiles.MAX_COLUMNS`` columns or names one twice (linear)."""
     if len(names) > datafiles.MAX_COLUMNS:
         raise ConfigError(
             f"{datafiles.shown(path)}: {len(names):,} columns, more than alops reads ({datafiles.MAX_COLUMNS:,}): "
             "keep the columns the model uses, or store the rest in another table"
         )
-    seen: dict[str, int] = {}
+    seen: dict[object, int] = {}
     for column, name in enumerate(names, 1):
         if name in seen:
             raise ConfigError(
