@@ -31,6 +31,7 @@ bench: setup
 	$(PY) benchmarks/feature_pipeline.py
 	$(PY) benchmarks/data_pull.py
 	$(PY) benchmarks/devset_build.py
+	$(PY) benchmarks/pipeline_shape.py
 
 setup: $(VENV)/.test node_modules/.installed
 	@scripts/ensure-system-tools

@@ -150,10 +150,23 @@ def test_current_plan_reads_the_git_checkout(tmp_path: Path) -> None:
     ("ref", "slug"),
     [
         ("feature/Add-Thing", "feature-add-thing"),
-        ("ünï/x", "n-x"),
-        ("---", "ref"),
+        ("ünï/x", "-n--x".strip("-")),
+        ("---", ""),
         ("a" * 100, "a" * 63),
-        ("x__y", "x-y"),
+        ("x__y", "x--y"),
+        ("feature/foo--bar", "feature-foo--bar"),
+        ("experiment/LR 0.1", "experiment-lr-0-1"),
+        # truncated to 63 first, then stripped: the cut leaves a trailing '-'
+        ("a" * 62 + "/b", "a" * 62),
+        ("/" * 5 + "x" + "/" * 100, "x"),
+        # lowercasing İ gives two characters (i and a combining dot), as in Ruby
+        ("\u0130x", "i-x"),
+        ("ß/Σ", "--".strip("-")),
+        ("release/2026.12", "release-2026-12"),
+        ("-leading/and-trailing-", "leading-and-trailing"),
+        ("日本語/ブランチ", ""),
+        ("x" * 63 + "-", "x" * 63),
+        ("x" * 64, "x" * 63),
     ],
 )
 def test_slugify(ref: str, slug: str) -> None:

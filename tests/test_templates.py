@@ -336,13 +336,7 @@ def test_artifact_path_defaults_match_the_example_project() -> None:
     "readme",
     [
         README,
-        pytest.param(
-            REPO / "README.md",
-            # The top-level README is the lead's: the rows for the inputs added with
-            # the component (split-jobs, stage-run, protected-tags, workflow.yml's
-            # *-branches) are in the report to paste; then drop this mark.
-            marks=pytest.mark.xfail(reason="top-level README rows pending", strict=False),
-        ),
+        REPO / "README.md",
     ],
     ids=["ci-templates", "top"],
 )

@@ -20,6 +20,7 @@ from alops.roles import JOBS, PATTERN_ROLES
 #: consumer (GitLab's dotenv parser, a shell's ``source``) can misread them.
 _DOTENV_SAFE = re.compile(r"[A-Za-z0-9_.,@:/+=-]*\Z")
 _TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*\Z")
+_NOT_SLUG = re.compile(r"[^a-z0-9]")
 #: The template's job-prefix input (its own regex there).
 _PREFIX = re.compile(r"[a-z0-9][a-z0-9_-]*\Z")
 #: The jobs that pull, train and evaluate: one CI job (``<prefix>-run``) unless
@@ -267,9 +268,14 @@ def _tags(from_env: str | None, configured: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def slugify(ref: str) -> str:
-    """GitLab's CI_COMMIT_REF_SLUG rule: lowercase, a-z0-9 and '-', at most 63 characters."""
-    slug = re.sub(r"[^a-z0-9]+", "-", ref.lower()[:63]).strip("-")
-    return slug or "ref"
+    """GitLab's ``CI_COMMIT_REF_SLUG`` of ``ref``, character for character.
+
+    GitLab (``Gitlab::Utils.slugify``) lowercases, replaces *each* character outside
+    ``a-z0-9`` by ``-`` (so ``foo--bar`` keeps both), keeps the first 63 characters and
+    only then strips ``-`` from both ends: a ref of nothing but punctuation has an empty
+    slug. https://docs.gitlab.com/ci/variables/predefined_variables/ (CI_COMMIT_REF_SLUG)
+    """
+    return _NOT_SLUG.sub("-", ref.lower())[:63].strip("-")
 
 
 def printable(text: str) -> str:
