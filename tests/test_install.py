@@ -25,14 +25,14 @@ def tagged_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clone of this checkout's HEAD, tagged as a release would be."""
     dest = tmp_path_factory.mktemp("install") / "alops"
     _git("clone", "--quiet", "--no-local", str(ROOT), str(dest), cwd=ROOT)
-    _git("-c", "user.name=t", "-c", "user.email=t@t.invalid", "tag", "-a", "v0.1.0", "-m", "v0.1.0", cwd=dest)
+    _git("-c", "user.name=t", "-c", "user.email=t@t.invalid", "tag", "-a", "0.1.0", "-m", "0.1.0", cwd=dest)
     return dest
 
 
 def test_pip_install_from_the_git_url_at_a_tag(tagged_clone: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
-    url = f"alops[s3] @ git+file://{tagged_clone}@v0.1.0"
+    url = f"alops[s3] @ git+file://{tagged_clone}@0.1.0"
     subprocess.run([str(UV), "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), url], check=True)
 
     version = subprocess.run([str(venv / "bin" / "alops"), "--version"], capture_output=True, text=True, check=True)
