@@ -642,3 +642,21 @@ def test_a_nested_or_binary_parquet_column_cannot_make_strata(repo: Path, column
     nested(repo / "data/full.parquet")
     code, out = alops(repo, "build", "--no-track")
     assert (code, f"column {column!r} of" in out, "strata need plain values" in out) == (EXIT_CONFIG, True, True), out
+
+
+def test_the_check_types_columns_as_the_builder_did_not_by_the_dev_sample(repo: Path) -> None:
+    """A column 89% numbers in the full data is text to the builder (no corrupt rows); a dev sample where it
+    happens to be 90% numbers must not make the check call it numeric and its 10% text corrupt."""
+    rows = [f"{i},{'ab'[(i // 10) % 2]},{'n/a' if i % 100 < 11 else i % 50}\n" for i in range(1000)]
+    (repo / "data/full.csv").write_text("id,label,c\n" + "".join(rows))
+    dev = repo / "data/hand-made.csv"
+    dev.write_text("id,label,c\n" + "".join(r for i, r in enumerate(rows) if i % 10 == 5))  # c: 90% numbers
+    configure(repo, "data/full.csv", "data/dev.csv", label="label")
+    code, out = alops(repo, "build", "--no-track")
+    assert (code, "0 of 0 corrupt rows" in out) == (0, True), out
+    code, out = alops(repo, "check", "--dev", str(dev))
+    assert code == 0, out
+    found = json.loads((repo / "check-report/report.json").read_text())
+    share = next(f for f in found["findings"] if f["column"] == "corrupt rows")
+    assert (share["full"], share["dev"]) == (0, 0)
+    assert not any(f["column"] == "c" and f["kind"] == "numeric" for f in found["findings"])

@@ -15,15 +15,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alops.config import Config
 from alops.devset import stats
 from alops.devset.check_acc import Tally
 from alops.devset.check_compare import Finding, compare, presence, shares
-from alops.devset.check_read import Chunk, Layout, chunks, header, locate, samples
+from alops.devset.check_read import PATH_COLUMN, Chunk, Layout, builder_numeric, chunks, header, locate, samples
 from alops.devset.check_spec import DEFAULT_LABEL, CheckSpec, spec_from
-from alops.devset.check_types import Plan, Rows, is_numeric, not_compared, skipped_reason, typed
+from alops.devset.check_types import Plan, Rows, not_compared, skipped_reason, typed
 from alops.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -69,7 +70,8 @@ def check(
     label = _label(spec, full_layout, dev_layout)
     dev_chunks = list(chunks(dev_layout, _same))
     in_full = set(full_columns)
-    plan = _plan(spec, label, dev_chunks, [c for c in dev_columns if c in in_full])
+    numeric = _numeric(root, spec, label, full_layout, dev_layout)
+    plan = _plan(spec, label, dev_chunks, [c for c in dev_columns if c in in_full], numeric)
     dev_rows = [typed(c, plan) for c in dev_chunks]
     plan = _without_identifiers(plan, dev_rows)
     edges = {name: stats.edges_from(_values(dev_rows, name)) for name in plan.numeric}
@@ -137,8 +139,33 @@ def _label(spec: CheckSpec, *layouts: Layout) -> str | None:
     return DEFAULT_LABEL if every else None
 
 
-def _plan(spec: CheckSpec, label: str | None, dev: list[Any], shared: list[str]) -> Plan:
+def _numeric(root: Path, spec: CheckSpec, label: str | None, full: Layout, dev: Layout) -> dict[Path, tuple[str, ...]]:
+    """The numeric columns of every table of both, as the builder typed the full data (one definition).
+
+    A dev table is typed as the full table at the same path inside the dataset.
+    """
+    text = {label, spec.split, *spec.stratify, *([PATH_COLUMN] if full.files_base is not None else [])} - {None}
+    found = builder_numeric(full, {t for t in text if t})
+    at = {_inside(root, full, t): names for t, names in found.items()}
+    anywhere = tuple(dict.fromkeys(n for names in found.values() for n in names))
+    return {**found, **{t: at.get(_inside(root, dev, t), anywhere) for t in dev.tables}}
+
+
+def _inside(root: Path, layout: Layout, table: Path) -> str:
+    folder = root / layout.shown
+    return table.relative_to(folder).as_posix() if table != folder and table.is_relative_to(folder) else ""
+
+
+def _plan(
+    spec: CheckSpec, label: str | None, dev: list[Any], shared: list[str], typed_as: dict[Path, tuple[str, ...]]
+) -> Plan:
+    """How each column is compared: numeric where the builder typed it numeric in every table holding it."""
     rows = sum(c.rows for c in dev)
+    holding: dict[str, list[bool]] = {}
+    for table, names in typed_as.items():
+        chosen = set(names)
+        for name in header(table):
+            holding.setdefault(name, []).append(name in chosen)
     categorical_always = {spec.split, *spec.stratify} - {None}
     numeric, categorical, skipped = [], [], {}
     for name in shared:
@@ -148,7 +175,7 @@ def _plan(spec: CheckSpec, label: str | None, dev: list[Any], shared: list[str])
         if why:
             skipped[name] = why
             continue
-        if name not in categorical_always and is_numeric(dev, name):
+        if name not in categorical_always and all(holding.get(name, [False])):
             numeric.append(name)
             continue
         why = skipped_reason(dev, name, rows) if name not in categorical_always else None
@@ -165,7 +192,8 @@ def _plan(spec: CheckSpec, label: str | None, dev: list[Any], shared: list[str])
                     f"datasets.dev.build.outliers.columns: {name!r} is not a numeric column of both "
                     f"{spec.source} and {spec.output}: list numeric columns only"
                 )
-    return Plan(label, tuple(numeric), tuple(categorical), outliers, skipped, parsed=tuple(numeric))
+    parsed = tuple(dict.fromkeys(n for names in typed_as.values() for n in names))
+    return Plan(label, tuple(numeric), tuple(categorical), outliers, skipped, parsed=parsed, parsed_in=typed_as)
 
 
 def _without_identifiers(plan: Plan, dev: list[Rows]) -> Plan:
@@ -199,7 +227,8 @@ def _bounds(spec: CheckSpec, plan: Plan, full: Layout) -> dict[str, tuple[float,
     from alops.devset import outliers
     from alops.devset.spec import Outliers
 
-    only = Plan(None, (), (), plan.outliers, {})
+    # Rows corrupt in any numeric column are left out, as the builder leaves them out of its sample.
+    only = Plan(None, (), (), plan.outliers, {}, parsed=plan.parsed, parsed_in=plan.parsed_in)
     values: dict[str, list[Any]] = {name: [] for name in plan.outliers}
     for chunk in samples(full, plan.outliers):
         part = typed(chunk, only)

@@ -168,6 +168,24 @@ def samples(layout: Layout, columns: Sequence[str]) -> Iterator[Chunk]:
                 yield Chunk(table, dict(zip(part.schema.names, part.columns, strict=True)), part.num_rows)
 
 
+def builder_numeric(layout: Layout, text: set[str]) -> dict[Path, tuple[str, ...]]:
+    """The numeric columns of each table, typed as the builder types them: its spread sample, its rule.
+
+    ``text`` are the columns the builder never types (the strata, a manifest's paths).
+    """
+    from alops.devset import csvtypes, parquet, scan
+
+    csvs = [t for t in layout.tables if TABLE_SUFFIXES[t.suffix.lower()] == "csv"]
+    opened = [scan.open_csv(t, str(t)) for t in csvs]
+    pieces = scan.presample(opened) if opened else {}
+    out = {t.path: csvtypes.sample(pieces[t.rel], t.names, t.delimiter, text).numeric for t in opened}
+    for table in layout.tables:
+        if table not in out:
+            handle = parquet.open_parquet(table)
+            out[table] = tuple(n for n in parquet.numeric(handle) if n not in text)
+    return out
+
+
 def _parquet(table: Path) -> Iterator[Chunk]:
     from alops.devset import parquet
 

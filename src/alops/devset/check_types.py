@@ -11,7 +11,8 @@ cell is a missing value. Nested and binary columns are carried, not compared.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alops.devset import cells
@@ -41,6 +42,11 @@ class Plan:
     outliers: tuple[str, ...]
     skipped: dict[str, str]  # column → why it is not compared
     parsed: tuple[str, ...] = ()  # every numeric column, compared or not: a cell that is not a number is corrupt
+    parsed_in: dict[Path, tuple[str, ...]] = field(default_factory=dict)  # per table, when the builder typed it
+
+    def numeric_in(self, table: Path) -> tuple[str, ...]:
+        """The numeric columns of ``table`` (the builder's typing of it), whose non-numbers are corrupt."""
+        return self.parsed_in.get(table, self.parsed)
 
     @property
     def texts(self) -> tuple[str, ...]:
@@ -141,7 +147,7 @@ def typed(chunk: Chunk, plan: Plan) -> Rows:
 
     corrupt = np.zeros(chunk.rows, dtype=bool) if chunk.unopenable is None else chunk.unopenable.copy()
     numbers: dict[str, Any] = {}
-    for name in {*plan.numeric, *plan.outliers, *plan.parsed}:
+    for name in {*plan.numeric, *plan.outliers, *plan.numeric_in(chunk.table)}:
         arr = chunk.columns.get(name)
         if arr is None:
             numbers[name] = np.full(chunk.rows, np.nan)
