@@ -74,3 +74,21 @@ def test_the_child_never_gets_a_terminal_to_read() -> None:
 def test_a_missing_program_says_so() -> None:
     with pytest.raises(ToolError, match="^`no-such-tool-x` is not installed or not on PATH"):
         proc.run(["no-such-tool-x"], env={"PATH": "/nonexistent"})
+
+
+def test_a_command_that_reports_a_hopeless_failure_is_stopped_after_the_grace_time() -> None:
+    import time
+
+    script = "import sys, time; print('ERROR: the network is gone', file=sys.stderr, flush=True); time.sleep(60)"
+    started = time.monotonic()
+
+    result = proc.run(
+        [sys.executable, "-c", script], check=False, give_up=lambda line: line.startswith("ERROR"), grace=0.5
+    )
+
+    assert time.monotonic() - started < 15  # not the minute it would have slept
+    assert result.returncode != 0
+    assert result.stderr.startswith("ERROR: the network is gone\n")
+    # and a command that says nothing hopeless runs to its end
+    ok = proc.run([sys.executable, "-c", "print('fine')"], give_up=lambda line: True, grace=0.1)
+    assert (ok.returncode, ok.stdout) == (0, "fine\n")

@@ -73,7 +73,8 @@ _PLUGIN = re.compile(r"requires '(dvc-[a-z0-9]+)' to be installed|requires these
 #: jittered back-off) with 2 attempts per request, instead of its legacy 5; s3fs
 #: retries each call too (ALOPS_S3_RETRIES), and waits at most ALOPS_S3_READ_TIMEOUT
 #: seconds for each read of a socket, not for a whole transfer, so large uploads are
-#: not cut. A dead network is reported after about retries x attempts x read timeout.
+#: not cut. A dead network is reported after about retries x attempts x read timeout
+#: (about 45 s; a reset connection in seconds): alops stops DVC once one object failed so.
 #: DVC's remote options ``connect_timeout`` / ``read_timeout`` take precedence.
 #: See :mod:`alops.dvcmain`, which applies the ALOPS_S3_* ones.
 TRANSFER_DEFAULTS = {
@@ -383,7 +384,12 @@ def _run(
     # a failure is classified the same way in both.
     command = [sys.executable, "-m", "alops.dvcmain", *args]
     environ = environment(env)
-    result = proc.run(command, cwd=cwd, env=environ, capture=capture, check=False)
+    # Once one object's transfer failed for the network, after all its retries, the
+    # others would fail the same way one batch after another: stop DVC instead, so a
+    # dead network is reported after one object's retries, however many objects there
+    # are. What arrived is kept (S3 stores only whole objects); the next run sends the rest.
+    give_up = _network_failure if args[0] in ("push", "pull", "fetch") else None
+    result = proc.run(command, cwd=cwd, env=environ, capture=capture, check=False, give_up=give_up)
     if result.returncode != 0:
         raise _error(args, result, cwd=cwd, remote=remote, captured=capture, failure=failure, env=environ)
     return result
@@ -446,6 +452,11 @@ def _error(
     tail = "\n".join(text.splitlines()[-20:])
     message = f"`{shown}` failed with exit code {result.returncode}" + (f":\n{tail}" if tail else "")
     return ToolError(message) if failure == EXIT_TOOL else AlopsError(message, exit_code=failure)
+
+
+def _network_failure(line: str) -> bool:
+    """Whether a line of DVC's stderr says a transfer failed for the network (after botocore's and s3fs's retries)."""
+    return line.startswith("ERROR") and any(s in line for s in _NETWORK)
 
 
 def _unreachable(command: str, text: str, *, where: str, url: str) -> DataError | None:

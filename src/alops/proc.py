@@ -14,6 +14,7 @@ import locale
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -52,6 +53,8 @@ def run(
     env: Mapping[str, str] | None = None,
     capture: bool = True,
     check: bool = True,
+    give_up: Callable[[str], bool] | None = None,
+    grace: float = 3.0,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``args`` and return the result; raise ToolError (its message redacted) when it fails.
 
@@ -59,6 +62,11 @@ def run(
     (long DVC runs should show progress), line by line and redacted; it is
     returned either way, so a failure is explained the same way in both modes.
     Output is decoded as ``text=True`` would (strictly, in the locale's encoding).
+
+    ``give_up`` is asked about each line of the command's standard error: once
+    it says True, the command has ``grace`` seconds to finish by itself, then
+    it is interrupted (SIGINT, as Ctrl-C would) and its result is what it had
+    printed by then, with its exit code.
     """
     environ = os.environ if env is None else env
     exe = shutil.which(args[0], path=environ.get("PATH"))
@@ -80,14 +88,22 @@ def run(
         return redact(text, environ)
 
     outs: list[list[bytes]] = [[], []]
+    hopeless = threading.Event()
     pumps = [
-        threading.Thread(target=_pump, args=(stream, kept, None if capture else shown, clean), daemon=True)
-        for stream, kept, shown in ((child.stdout, outs[0], sys.stdout), (child.stderr, outs[1], sys.stderr))
+        threading.Thread(
+            target=_pump,
+            args=(stream, kept, None if capture else shown, clean, watch, hopeless),
+            daemon=True,
+        )
+        for stream, kept, shown, watch in (
+            (child.stdout, outs[0], sys.stdout, None),
+            (child.stderr, outs[1], sys.stderr, give_up),
+        )
     ]
     for pump in pumps:
         pump.start()
     try:
-        returncode = child.wait()
+        returncode = _wait(child, hopeless, grace)
     except BaseException:  # Ctrl-C reaches the child too (same process group): let it stop, then go
         _stop(child)
         raise
@@ -105,8 +121,34 @@ def run(
     return result
 
 
-def _pump(stream: IO[bytes] | None, kept: list[bytes], shown: IO[str] | None, clean: Callable[[str], str]) -> None:
-    """Read ``stream`` to its end, keeping every byte, and showing each line (``\\n`` or ``\\r``) redacted."""
+def _wait(child: subprocess.Popen[bytes], hopeless: threading.Event, grace: float) -> int:
+    """The child's exit code; once ``hopeless`` is set, ``grace`` seconds more, then SIGINT, then SIGKILL."""
+    while True:
+        try:
+            return child.wait(timeout=0.2)
+        except subprocess.TimeoutExpired:
+            if hopeless.is_set():
+                break
+    try:
+        return child.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGINT)
+    try:
+        return child.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        return child.wait()
+
+
+def _pump(
+    stream: IO[bytes] | None,
+    kept: list[bytes],
+    shown: IO[str] | None,
+    clean: Callable[[str], str],
+    give_up: Callable[[str], bool] | None,
+    hopeless: threading.Event,
+) -> None:
+    """Read ``stream`` to its end, keeping every byte; show each line (``\\n`` or ``\\r``) redacted, and watch it."""
     if stream is None:
         return
     pending = b""
@@ -114,7 +156,7 @@ def _pump(stream: IO[bytes] | None, kept: list[bytes], shown: IO[str] | None, cl
         while True:
             chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
             kept.append(chunk)
-            if shown is None:
+            if shown is None and give_up is None:
                 if not chunk:
                     return
                 continue
@@ -122,10 +164,12 @@ def _pump(stream: IO[bytes] | None, kept: list[bytes], shown: IO[str] | None, cl
             lines = re.split(rb"(?<=[\r\n])", pending) if chunk else [pending, b""]
             pending = lines.pop()  # an unfinished line waits for its end (or EOF)
             for raw in filter(None, lines):
-                line = clean(raw.decode("utf-8", "replace"))
+                text = raw.decode("utf-8", "replace")
+                if give_up is not None and not hopeless.is_set() and give_up(text):
+                    hopeless.set()
                 if shown is not None:
                     try:
-                        shown.write(line)
+                        shown.write(clean(text))
                         shown.flush()
                     except (OSError, ValueError):  # the terminal went away: keep reading so the child never blocks
                         shown = None
