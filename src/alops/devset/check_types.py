@@ -53,20 +53,6 @@ class Plan:
         return (self.label, *self.categorical) if self.label else self.categorical
 
 
-def is_numeric(chunks: Sequence[Chunk], column: str) -> bool:
-    """Whether the dev set's ``column`` holds numbers (typed, or text that mostly parses): :mod:`.cells`."""
-    numbers = filled = 0
-    for chunk in chunks:
-        arr = chunk.columns.get(column)
-        if arr is None:
-            continue
-        if not _is_text(arr.type):
-            return cells.is_numeric_type(arr.type)
-        found, non_empty = cells.number_counts(_text(arr)[0])
-        numbers, filled = numbers + found, filled + non_empty
-    return cells.is_numeric(numbers, filled)
-
-
 def not_compared(chunks: Sequence[Chunk], column: str) -> str | None:
     """Why a column is never compared whatever its values (nested, or bytes), or None."""
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
