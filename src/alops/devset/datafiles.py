@@ -44,8 +44,10 @@ MAX_HEADER_BYTES = 4 << 20
 
 def shown(path: Path | str) -> str:
     """``path`` for a message: bytes that are not UTF-8 as ``\\xff``, control characters escaped."""
-    text = os.fsencode(str(path)).decode("utf-8", "backslashreplace")
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    from alops.text import safe
+
+    # The bytes of a name that are not UTF-8 as the bytes they are (\xff, not Python's \udcff).
+    return safe(os.fsencode(str(path)).decode("utf-8", "backslashreplace"))
 
 
 def is_utf8_name(path: Path | str) -> bool:
