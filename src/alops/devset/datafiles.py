@@ -118,7 +118,7 @@ def still_there(path: Path, opened: os.stat_result) -> None:
 
 def _why(exc: OSError) -> str:
     if exc.errno == errno.ENOENT:
-        return "it does not exist (deleted while alops ran?)"
+        return "it does not exist"
     return exc.strerror or str(exc)
 
 
