@@ -6,12 +6,15 @@ here, so both refuse the same things:
 * Only regular files are opened (``stat.S_ISREG``, checked on the open file
   descriptor, which is opened non-blocking: a named pipe never hangs a read).
 * No file is read through a symbolic link that resolves outside the dataset
-  (the source folder; for a single table, the project) or the project's DVC
-  cache (DVC's ``cache.type symlink`` links data into it). ``dvc add`` refuses
-  links out of the repository for the same reason: the dev set is pushed and
-  shared, so it must never pick up ``/etc/passwd`` or ``.dvc/config.local``.
-  Linked folders inside a folder source are not followed at all (no loops, no
-  table read twice).
+  (the source folder; for the configured source itself, the project) or the
+  project's DVC cache (DVC's ``cache.type symlink`` links every tracked file
+  into it, possibly a shared cache outside the project). The dev set is
+  pushed and shared, so it must never pick up ``/etc/passwd`` or
+  ``.dvc/config.local``: a table behind such a link is refused (exit 2), a
+  manifest's file behind one is a corrupt row and never copied. Linked folders
+  inside a folder source are not followed (no loops, no table read twice);
+  DVC likewise refuses to add files inside a linked folder
+  (https://github.com/treeverse/dvc/pull/4778).
 * File names are shown escaped (:func:`shown`): bytes that are not UTF-8 and
   control characters never reach a terminal or a report as they are. A table
   whose name is not UTF-8 is refused: rows are keyed by their table's name.
