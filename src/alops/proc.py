@@ -100,9 +100,9 @@ def run(
             (child.stderr, outs[1], sys.stderr, give_up),
         )
     ]
-    for pump in pumps:
-        pump.start()
-    try:
+    try:  # the pumps start inside: a Ctrl-C between two starts must still stop the child
+        for pump in pumps:
+            pump.start()
         returncode = _wait(child, hopeless, grace)
     except BaseException:  # Ctrl-C reaches the child too (same process group): let it stop, then go
         _stop(child)
