@@ -664,3 +664,12 @@ def test_the_check_types_columns_as_the_builder_did_not_by_the_dev_sample(repo: 
     share = next(f for f in found["findings"] if f["column"] == "corrupt rows")
     assert (share["full"], share["dev"]) == (0, 0)
     assert not any(f["column"] == "c" and f["kind"] == "numeric" for f in found["findings"])
+
+
+def test_a_parquet_manifest_of_categorical_paths_is_read(repo: Path) -> None:
+    manifest_project(repo, [], fmt="parquet")
+    names = [f"f{i}.txt" for i in range(40)]
+    table = pa.table({"path": pa.array(names).dictionary_encode(), "label": ["ab"[i % 2] for i in range(40)]})
+    pq.write_table(table, repo / "data/full/manifest.parquet")
+    configure(repo, "data/full", "data/dev", label="label", manifest="manifest.parquet")
+    build_then_check(repo, (0, "20 of 40 rows"), (0, "representative"))

@@ -103,7 +103,8 @@ def locate(spec: BuildSpec) -> Source:
             import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
 
             typed = table.handle.schema_arrow.field(PATH_COLUMN).type
-            if not (pa.types.is_string(typed) or pa.types.is_large_string(typed)):
+            value = typed.value_type if pa.types.is_dictionary(typed) else typed  # pandas' categoricals
+            if not (pa.types.is_string(value) or pa.types.is_large_string(value)):
                 raise ConfigError(
                     f"{table.shown}: the manifest's {PATH_COLUMN!r} column holds {typed}, not text: "
                     "write each file's path as a string"
