@@ -23,11 +23,14 @@ JsonSchemaValuesException = JsonSchemaValueException
 
 
 def generate() -> str:
+    import copy
+
     import fastjsonschema
 
     from alops.config import schema
 
-    code = fastjsonschema.compile_to_code(schema())
+    # compile_to_code writes into the schema it is given: never into alops's cached copy
+    code = fastjsonschema.compile_to_code(copy.deepcopy(schema()))
     # The generated code needs nothing of fastjsonschema but its exception types:
     # define them here so that fastjsonschema is a build-time tool only.
     code = code.replace(_IMPORT, _EXCEPTIONS)
