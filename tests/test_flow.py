@@ -7,8 +7,9 @@ import pytest
 
 from alops.config import load_config
 from alops.errors import ConfigError
-from alops.flow import Context, current_plan, make_plan, printable, render, role_of, slugify
+from alops.flow import Context, current_plan, make_plan, render, role_of, slugify
 from alops.roles import DEFAULT_PATTERNS, ROLE_DEFAULTS
+from alops.text import quote as printable
 
 HERE = Path(__file__).parent
 SKELETON_CONFIG = HERE.parent / "examples/project-skeleton/alops.yaml"

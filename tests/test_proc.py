@@ -8,6 +8,7 @@ import pytest
 
 from alops import proc
 from alops.errors import ToolError
+from alops.text import redact_output
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
@@ -25,7 +26,7 @@ SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
     ],
 )
 def test_url_user_info_is_masked_up_to_the_last_at_sign(text: str, shown: str) -> None:
-    assert proc.redact(text, {}) == shown
+    assert redact_output(text, {}) == shown
 
 
 def test_secret_values_from_the_environment_are_masked_wherever_they_appear() -> None:
@@ -37,7 +38,7 @@ def test_secret_values_from_the_environment_are_masked_wherever_they_appear() ->
         "AWS_DEFAULT_REGION": "eu-west-1",
     }
     text = f"secret {SECRET} token FwoGZXIvYXdzEJr//////////wEaDOPQ job glcbt-64_abcdef path /usr/bin:/bin eu-west-1"
-    assert proc.redact(text, env) == "secret *** token *** job *** path /usr/bin:/bin eu-west-1"
+    assert redact_output(text, env) == "secret *** token *** job *** path /usr/bin:/bin eu-west-1"
 
 
 def test_a_command_s_output_is_shown_redacted_and_returned_as_it_was(capfd: pytest.CaptureFixture[str]) -> None:

@@ -14,8 +14,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from alops.dvc import Remote, redact
+from alops.dvc import Remote
 from alops.errors import DataError
+from alops.text import redact_output
 
 #: Environment variables by which boto3 (DVC's S3 client) finds credentials, besides the key pair.
 _AWS_SOURCES = (
@@ -65,7 +66,7 @@ def missing(remote: Remote, *, dataset: str, env: Mapping[str, str], refused: bo
 
     ``refused``: the remote said no (S3's error code, such as ``InvalidAccessKeyId``, if known).
     """
-    what = f"the {dataset} dataset's remote `{remote.name}` ({redact(remote.url)})"
+    what = f"the {dataset} dataset's remote `{remote.name}` ({redact_output(remote.url)})"
     variables = " and ".join(_KEY_PAIR)
     if refused and sources(remote, env):
         code = f" ({refused})" if isinstance(refused, str) and refused != "NoCredentials" else ""

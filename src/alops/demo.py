@@ -22,6 +22,7 @@ from pathlib import Path
 from alops import dvc, proc
 from alops.data import count_files, outputs
 from alops.errors import ConfigError, ToolError
+from alops.text import redact_output
 
 REMOTE_NAME = "storage"
 ORIGIN = "git@gitlab.example.com:grp/proj.git"
@@ -95,7 +96,7 @@ def prepare_project(dest: Path, remote: Path) -> Path:
     if made.returncode != 0:
         if "No module named 'sklearn'" in made.stderr:
             raise ToolError("the example project needs scikit-learn: run `pip install 'alops[example]'`")
-        raise ToolError(f"scripts/make_data.py failed:\n{proc.redact(made.stderr, {}).strip()[-2000:]}")
+        raise ToolError(f"scripts/make_data.py failed:\n{redact_output(made.stderr).strip()[-2000:]}")
     _build_dev_set(dest)
     dvc.add(["data/full", "data/dev"], cwd=dest)
     remote.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ a job never picks up another ``dvc`` from PATH. Failures become the
 ``AlopsError`` that says what to do. DVC's configuration files are read (and
 the local one written) here too, with the configobj library DVC itself uses:
 what alops needs from them costs no DVC start. What alops returns or reports of DVC's
-output goes through :func:`redact` first, so remote URLs with credentials and
+output goes through :func:`alops.text.redact_output` first, so remote URLs with credentials and
 secret variables never reach a job log through alops.
 """
 
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from alops import proc
 from alops.errors import EXIT_FAILURE, EXIT_TOOL, AlopsError, ConfigError, DataError, ToolError
+from alops.text import redact_output
 
 _NO_SUCH_REMOTE = re.compile(r"remote '([^']+)' doesn't exist")
 _NO_DEFAULT = ("no remote specified", "No remote provided and no default remote set")
@@ -129,7 +130,7 @@ class Remote:
     @property
     def shown(self) -> str:
         """The URL with any credentials taken out, for messages."""
-        return redact(self.url)
+        return redact_output(self.url)
 
 
 def pull(
@@ -152,7 +153,7 @@ def pull(
     result = _run(args, cwd=cwd, remote=remote, capture=not progress, env=env)
     if any(s in (result.stdout or "") + (result.stderr or "") for s in _NO_DEFAULT):
         raise _no_default_remote()
-    return redact(result.stdout or "", env)
+    return redact_output(result.stdout or "", env)
 
 
 def push(
@@ -171,7 +172,7 @@ def push(
     leaves complete objects only; the next push sends what is still missing.
     """
     args = ["push", *_remote(remote), *(["--run-cache"] if run_cache else []), "--", *(targets or ())]
-    return redact(_run(args, cwd=cwd, remote=remote, capture=not progress, env=env).stdout or "", env)
+    return redact_output(_run(args, cwd=cwd, remote=remote, capture=not progress, env=env).stdout or "", env)
 
 
 def checkout(targets: Sequence[str], *, cwd: str | Path, env: Mapping[str, str] | None = None) -> None:
@@ -191,7 +192,7 @@ def cloud_status(
         found = json.loads(text)
     except ValueError:
         raise ToolError(
-            f"`dvc status --cloud --json` printed something that is not JSON: {redact(text, env)[:200]}"
+            f"`dvc status --cloud --json` printed something that is not JSON: {redact_output(text, env)[:200]}"
         ) from None
     paths = {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}
     # DVC warns of what is on neither side on stderr ("Missing cache files: md5: ….dir") and leaves it out of the JSON.
@@ -312,7 +313,7 @@ def repro(
     default remote, so a stage another pipeline already ran is restored, not rerun.
     """
     args = ["repro", *(["--pull"] if pull else []), "--", *stages]
-    return redact(_run(args, cwd=cwd, capture=quiet, failure=EXIT_FAILURE, env=env).stdout or "", env)
+    return redact_output(_run(args, cwd=cwd, capture=quiet, failure=EXIT_FAILURE, env=env).stdout or "", env)
 
 
 def status(stages: Sequence[str], *, cwd: str | Path, env: Mapping[str, str] | None = None) -> dict[str, object]:
@@ -322,7 +323,7 @@ def status(stages: Sequence[str], *, cwd: str | Path, env: Mapping[str, str] | N
     try:
         found = json.loads(text)
     except ValueError:
-        raise ToolError(f"`dvc status --json` printed something that is not JSON: {redact(text, env)[:200]}") from None
+        raise ToolError(f"`dvc status --json` printed something that is not JSON: {redact_output(text, env)[:200]}") from None
     return found if isinstance(found, dict) else {}
 
 
@@ -340,11 +341,6 @@ def add_remote(name: str, url: str, *, cwd: str | Path, default: bool = True, lo
     """``dvc remote add [-d] name url``, in ``.dvc/config`` (or ``.dvc/config.local`` with ``local``)."""
     args = ["remote", "add", "--force", *(["--default"] if default else []), *(["--local"] if local else [])]
     _run([*args, name, url], cwd=cwd)
-
-
-def redact(text: str, env: Mapping[str, str] | None = None) -> str:
-    """``text`` without credentials (see :func:`alops.proc.redact`); ``env``: the secrets to mask besides patterns."""
-    return proc.redact(text, {} if env is None else env)
 
 
 def environment(env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -412,7 +408,7 @@ def _error(
     output above instead of quoting it.
     """
     shown = "dvc " + shlex.join(a for a in args if a != "--")
-    text = redact((result.stderr or "") + "\n" + (result.stdout or ""), env).strip()
+    text = redact_output((result.stderr or "") + "\n" + (result.stdout or ""), env).strip()
     found = _NO_SUCH_REMOTE.search(text)
     if found:
         name = found.group(1)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from alops.config import Config, compile_pattern
 from alops.errors import ConfigError
 from alops.roles import JOBS, PATTERN_ROLES
+from alops.text import quote
 
 #: Values written to the dotenv report are limited to these characters, so no
 #: consumer (GitLab's dotenv parser, a shell's ``source``) can misread them.
@@ -117,7 +118,7 @@ def role_of(ctx: Context, pats: Mapping[str, str]) -> tuple[str, str]:
     if ctx.tag is not None:
         return "tag", "a tag pipeline"
     assert ctx.branch is not None
-    name = f"branch {printable(ctx.branch)!s}"
+    name = f"branch {quote(ctx.branch)!s}"
     if ctx.source == "schedule":
         if compile_pattern(pats["al"]).search(ctx.branch):
             return "al", f"a scheduled pipeline on {name}, which matches {pats['al']}"
@@ -156,7 +157,7 @@ def make_plan(config: Config, ctx: Context, env: Mapping[str, str], *, role: str
         jobs = tuple(j for j in jobs if j in _UNPROTECTED_JOBS)
         skipped = (
             "merge-request pipelines get no protected variables or runners, so the GPU jobs run in the "
-            f"branch pipeline of {printable(ctx.branch or '')} (ci-templates/workflow.yml keeps it)"
+            f"branch pipeline of {quote(ctx.branch or '')} (ci-templates/workflow.yml keeps it)"
         )
     ref = ctx.tag if ctx.tag is not None else ctx.branch
     assert ref is not None
@@ -208,7 +209,7 @@ def _prefix(env: Mapping[str, str]) -> str:
     prefix = env.get("ALOPS_JOB_PREFIX") or "alops"
     if not _PREFIX.match(prefix):
         raise ConfigError(
-            f"job prefix {printable(prefix)} (ALOPS_JOB_PREFIX, the template's job-prefix input) is not allowed: "
+            f"job prefix {quote(prefix)} (ALOPS_JOB_PREFIX, the template's job-prefix input) is not allowed: "
             "use lowercase letters, digits, '-' and '_', starting with a letter or digit"
         )
     return prefix
@@ -261,7 +262,7 @@ def _tags(from_env: str | None, configured: tuple[str, ...]) -> tuple[str, ...]:
     for tag in tags:
         if not _TAG.match(tag):
             raise ConfigError(
-                f"runner tag {printable(tag)} (from the template's *-tags input) is not allowed: "
+                f"runner tag {quote(tag)} (from the template's *-tags input) is not allowed: "
                 "use letters, digits, '_', '.', ':' and '-'"
             )
     return tags
@@ -278,14 +279,6 @@ def slugify(ref: str) -> str:
     return _NOT_SLUG.sub("-", ref.lower())[:63].strip("-")
 
 
-def printable(text: str) -> str:
-    """``text`` quoted, with anything a terminal could interpret escaped."""
-    out = "".join(
-        ch if ch.isprintable() and ch not in "\\'" else ascii(ch)[1:-1] if ch != "'" else "\\'" for ch in text
-    )
-    return f"'{out}'"
-
-
 def render(plan: Plan, fmt: str) -> str:
     """The plan as ``text`` (people), ``json`` (programs) or ``dotenv`` (GitLab's dotenv report)."""
     if fmt == "json":
@@ -295,11 +288,11 @@ def render(plan: Plan, fmt: str) -> str:
     tags = ", ".join(plan.runner_tags) or "(untagged)"
     rows = [
         ("role", f"{plan.role}  ({plan.reason})"),
-        ("ref", f"{plan.ref_kind} {printable(plan.ref)}"),
+        ("ref", f"{plan.ref_kind} {quote(plan.ref)}"),
         (
             "pipeline",
             plan.source
-            + (f", merge request !{printable(plan.merge_request_iid)[1:-1]}" if plan.merge_request_iid else ""),
+            + (f", merge request !{quote(plan.merge_request_iid)[1:-1]}" if plan.merge_request_iid else ""),
         ),
         (
             "dataset",

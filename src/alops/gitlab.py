@@ -127,12 +127,10 @@ def api_error(exc: Exception, client: gitlab.Gitlab, what: str) -> AlopsError:
 
 def redact(text: str, client: gitlab.Gitlab) -> str:
     """``text`` with the client's token replaced by ``***``, and URL credentials and AWS key ids masked."""
-    from alops import proc
+    from alops.text import redact_output
 
-    for token in (client.private_token, client.job_token, client.oauth_token):
-        if token:
-            text = text.replace(token, "***")
-    return proc.redact(text, {})
+    tokens = {"PRIVATE_TOKEN": client.private_token, "JOB_TOKEN": client.job_token, "OAUTH_TOKEN": client.oauth_token}
+    return redact_output(text, {name: token for name, token in tokens.items() if token})
 
 
 def _clip(text: str) -> str:

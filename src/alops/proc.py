@@ -2,7 +2,7 @@
 
 Every program alops runs gets no terminal on its standard input (it cannot
 prompt) and pipes for its output (DVC cannot tell a terminal from a CI log).
-What it prints passes through :func:`redact` before it reaches the user,
+What it prints passes through :func:`alops.text.redact_output` before it reaches the user,
 whether it is shown as it happens (``capture=False``) or quoted in an error
 message; the result returned to the caller is the program's output as it
 was, for the caller to parse (and to redact, where it quotes it).
@@ -23,27 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from alops.errors import ToolError
-
-#: A URL's user-info: everything from ``scheme://`` to the last ``@`` of the URL.
-#: Passwords are often written unencoded (``https://user:pa/ss@host``), so the
-#: user-info cannot be taken to end at the first ``/``; a URL with an ``@`` in
-#: its path loses its host in the message too, which errs on the safe side.
-_URL_USERINFO = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s\"'`<>]*@")
-_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
-#: Variables whose values are secrets: AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, CI_JOB_TOKEN, *_PASSWORD, …
-_SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|_KEY|_KEY_ID)", re.IGNORECASE)
-#: Shorter values are too likely to occur by chance ("true", a port) to be masked everywhere.
-_MIN_SECRET = 6
-_MASK = "***"
-
-
-def redact(text: str, env: Mapping[str, str]) -> str:
-    """``text`` without credentials: URL user-info, AWS key ids, the values of ``env``'s secret variables."""
-    for name, value in sorted(env.items(), key=lambda kv: -len(kv[1])):  # longest first: no partial masks
-        if len(value) >= _MIN_SECRET and _SECRET_NAME.search(name) and value in text:
-            text = text.replace(value, _MASK)
-    text = _URL_USERINFO.sub(r"\1***@", text)
-    return _AWS_KEY_ID.sub(_MASK, text)
+from alops.text import redact_output
 
 
 def run(
@@ -85,7 +65,7 @@ def run(
         raise ToolError(f"cannot run `{args[0]}`: {exc}") from exc
 
     def clean(text: str) -> str:
-        return redact(text, environ)
+        return redact_output(text, environ)
 
     outs: list[list[bytes]] = [[], []]
     hopeless = threading.Event()

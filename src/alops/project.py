@@ -257,7 +257,7 @@ def _ci_inputs(config: Config, env: Mapping[str, str]) -> list[str]:
 
 def _text(value: str) -> str:
     """A value from the environment, safe to print: as it is, or escaped when it holds control characters."""
-    from alops.flow import printable
+    from alops.text import quote as printable
 
     return value if value.isprintable() else printable(value)
 

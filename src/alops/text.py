@@ -6,7 +6,10 @@ terminals. One place decides how they look there:
 - :func:`safe` escapes every character a terminal could act on or that hides
   itself (C0/C1 controls, DEL, bidi and other format characters, lone
   surrogates from undecodable bytes, line separators), the way ``repr`` does;
-- :func:`redact` masks what looks like a credential;
+- :func:`redact_output` masks the credentials in a tool's output (URL user-info,
+  AWS key ids, the values of the environment's secret variables) and nothing else,
+  so DVC's hashes and paths stay readable;
+- :func:`redact` masks what looks like a credential in a user's value, more eagerly;
 - :func:`excerpt` quotes at most a short, redacted, escaped excerpt of a value.
 """
 
@@ -14,13 +17,48 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
 #: Longest excerpt of a user's value quoted in a message, in characters.
 EXCERPT_CHARS = 40
 _MASK = "***"
+
+#: A URL's user-info: everything from ``scheme://`` to the last ``@`` of the URL.
+#: Passwords are often written unencoded (``https://user:pa/ss@host``), so the
+#: user-info cannot be taken to end at the first ``/``; a URL with an ``@`` in
+#: its path loses its host in the message too, which errs on the safe side.
+#: Found without backtracking (a scheme of at most 32 characters, then one scan of
+#: the URL for its last ``@``): linear in the text, however hostile.
+_URL_SCHEME = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]{0,31}://")
+_URL_REST = re.compile(r"[^\s\"'`<>]*")
+_AWS_KEY_ID = re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+#: Variables whose values are secrets: AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, CI_JOB_TOKEN, *_PASSWORD, …
+_SECRET_NAME = re.compile(r"(SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|_KEY|_KEY_ID)", re.IGNORECASE)
+#: Shorter values are too likely to occur by chance ("true", a port) to be masked everywhere.
+_MIN_SECRET = 6
+
+
+def redact_output(text: str, env: Mapping[str, str] | None = None) -> str:
+    """``text`` without credentials: the values of ``env``'s secret variables, URL user-info, AWS key ids."""
+    for name, value in sorted((env or {}).items(), key=lambda kv: -len(kv[1])):  # longest first: no partial masks
+        if len(value) >= _MIN_SECRET and _SECRET_NAME.search(name) and value in text:
+            text = text.replace(value, _MASK)
+    return _AWS_KEY_ID.sub(_MASK, _mask_userinfo(text))
+
+
+def _mask_userinfo(text: str) -> str:
+    """Every ``scheme://user:password@host`` in ``text`` as ``scheme://***@host``."""
+    out, pos = [], 0
+    while match := _URL_SCHEME.search(text, pos):
+        rest = _URL_REST.match(text, match.end())
+        end = rest.end() if rest else match.end()
+        at = text.rfind("@", match.end(), end)
+        out.append(text[pos : match.end()])
+        out.append(_MASK + text[at:end] if at >= 0 else text[match.end() : end])
+        pos = end
+    return "".join(out) + text[pos:] if out else text
 
 
 # What a credential looks like (after GitLab's and GitHub's documented token
@@ -29,7 +67,6 @@ _MASK = "***"
 @lru_cache(maxsize=1)
 def _secrets() -> list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]]:
     return [
-        (re.compile(r"(\b[a-z][a-z0-9+.-]{0,30}://)[^/\s@]+@", re.I), r"\1***@"),
         (
             re.compile(
                 r"(?i)((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|auth)"
@@ -45,7 +82,7 @@ def _secrets() -> list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], st
         ),
         (re.compile(r"\b(?:gh[pousr]_|github_pat_)\w{16,}"), _MASK),
         (re.compile(r"\bxox[abposr]-[\w-]{8,}"), _MASK),
-        (re.compile(r"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b"), _MASK),
+        (_AWS_KEY_ID, _MASK),
         (re.compile(r"\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]*"), _MASK),
         (re.compile(r"-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----[^-]*"), _MASK),
         (re.compile(r"\b[0-9a-fA-F]{32,}\b"), lambda m: _MASK if _mixed(m.group(), hexadecimal=True) else m.group()),
@@ -82,6 +119,7 @@ def _escape(ch: str) -> str:
 
 def redact(text: str) -> str:
     """``text`` with anything that looks like a token, password or URL credential masked."""
+    text = _mask_userinfo(text)
     for pattern, repl in _secrets():
         text = pattern.sub(repl, text)
     return re.sub(_WORD, _random_word, text)

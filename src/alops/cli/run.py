@@ -49,8 +49,9 @@ def run(obj: dict[str, str], flow: str, job: str, branch: str | None, pull: bool
     --push, or in a CI job whose flow pushes (unless --no-push).
     """
     from alops.config import load_config
-    from alops.flow import current_plan, printable
+    from alops.flow import current_plan
     from alops.run import RUN_JOBS, run_flow
+    from alops.text import quote as printable
 
     config = load_config(obj["config"])
     plan = current_plan(config, os.environ, branch=branch, role=None if flow == "auto" else flow)

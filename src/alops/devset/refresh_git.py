@@ -77,10 +77,10 @@ def push(cwd: Path, url: str, branch: str, token: str | None, env: Mapping[str, 
 
 
 def redact(text: str, token: str | None) -> str:
-    if token:
-        for secret in (token, _basic(token)):
-            text = text.replace(secret, "***")
-    return text
+    """``text`` without the token, in clear and in the Basic-auth form git sends it in."""
+    from alops.text import redact_output
+
+    return redact_output(text, {"TOKEN": token, "TOKEN_BASIC": _basic(token)} if token else {})
 
 
 def _push_hint(text: str) -> str:
