@@ -144,7 +144,7 @@ def make_plan(config: Config, ctx: Context, env: Mapping[str, str], *, role: str
         reason = "chosen with --flow"
     flow = config.flows[role]
     dataset = config.datasets[flow.dataset]
-    tags = _tags(env.get(f"ALOPS_{flow.runner.upper()}_TAGS"), config.runners[flow.runner])
+    tags = runner_tags(env.get(f"ALOPS_{flow.runner.upper()}_TAGS"), config.runners[flow.runner])
     split = (env.get("ALOPS_SPLIT_JOBS") or "").strip() == "true"  # the template's split-jobs input
     jobs = tuple(j for j in flow.jobs if not _disabled(j, split, env))
     skipped = None
@@ -247,7 +247,8 @@ def current_plan(
 _REF_VARIABLES = ("CI_COMMIT_BRANCH", "CI_COMMIT_TAG", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
 
 
-def _tags(from_env: str | None, configured: tuple[str, ...]) -> tuple[str, ...]:
+def runner_tags(from_env: str | None, configured: tuple[str, ...]) -> tuple[str, ...]:
+    """Runner tags from ``ALOPS_<RUNNER>_TAGS`` (the template's array input, or a comma list), else ``configured``."""
     if not from_env:
         return configured
     text = from_env.strip()
@@ -349,5 +350,6 @@ __all__ = [
     "make_plan",
     "render",
     "role_of",
+    "runner_tags",
     "slugify",
 ]

@@ -223,7 +223,7 @@ def _held(outs: list[str], path: str) -> bool:
 
 
 def _ci_inputs(config: Config, env: Mapping[str, str]) -> list[str]:
-    from alops.flow import _tags as parse_tags  # the template's rendering of array inputs, parsed in one place
+    from alops.flow import runner_tags as parse_tags  # the template's rendering of array inputs, parsed in one place
 
     out = []
     for role in PATTERN_ROLES:
