@@ -828,6 +828,13 @@ def test_workflow_rules_with_custom_patterns(project: Path) -> None:
 # --- branch-pattern inputs: GitLab checks each value against the input's regex (RE2) ------
 
 BRANCH_INPUTS = [name for name in inputs_of(ALOPS) if name.endswith("-branches")]
+HOSTILE_PATTERNS = sorted(
+    {
+        p
+        for case in json.loads((REPO / "tests/data/hostile_branches.json").read_text())["pattern_cases"]
+        for p in case["patterns"].values()
+    }
+)
 ACCEPTED = [
     "/^feature\\//",
     "/^feat-/",
@@ -836,6 +843,7 @@ ACCEPTED = [
     "/xy/",
     "/a\\/b/",
     "/^Feature\\//im",
+    "/\\d/",  # two characters between the slashes: GitLab's lexer takes it
 ]
 REFUSED = [
     "/^release//",  # "/^release\\//" in double quotes: YAML made the escaped slash a bare one
@@ -873,7 +881,20 @@ def test_branch_input_regex_refuses_what_breaks_rules(value: str) -> None:
 
 def test_every_branch_input_has_the_regex() -> None:
     assert BRANCH_INPUTS == ["feature-branches", "experiment-branches", "release-branches", "al-branches"]
-    assert {inputs_of(ALOPS)[name]["regex"] for name in BRANCH_INPUTS} == {r"^/(?:[^/\\\n]|\\.){2,}/[ismU]*$"}
+    assert {inputs_of(ALOPS)[name]["regex"] for name in BRANCH_INPUTS} == {
+        r"^/(?:(?:[^/\n]|\\/)+[^\\/\n]|(?:[^/\n]|\\/)*\\/)/[ismU]*$"
+    }
+
+
+@pytest.mark.parametrize("value", ACCEPTED + REFUSED + HOSTILE_PATTERNS)
+def test_branch_input_regex_is_gitlabs_lexer(value: str) -> None:
+    """The input regex accepts exactly the /regex/flags tokens GitLab's rules lexer reads (alops.patterns)."""
+    re2 = pytest.importorskip("re2")
+    from alops.patterns import lexes
+
+    assert bool(re2.search(inputs_of(ALOPS)["feature-branches"]["regex"], value)) == (
+        lexes(value) and "\n" not in value
+    )
 
 
 # --- one source: templates/ (the component) and the ci-templates/ copies -----------------

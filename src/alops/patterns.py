@@ -30,12 +30,21 @@ from alops.text import clip, excerpt, safe
 
 #: Longest pattern accepted (the schema's limit for alops.yaml; ALOPS_*_BRANCHES too).
 MAX_CHARS = 500
-# GitLab's lexer for a /regex/flags token in a rules expression (see above).
-_LEXEME = re.compile(r"/(?:[^/]|\\/)+[^\\]/[ismU]*\Z")
+# GitLab's lexer for a /regex/flags token in a rules expression (see above), with one
+# refusal more: the last character before the closing slash may be '/' only as '\\/'.
+# GitLab's lexer reads "/^release//" as the regex "^release/", but that text is what
+# YAML makes of a double-quoted "/^release\\//": a quoting mistake, refused here and by
+# the template inputs' regex alike.
+_LEXEME = re.compile(r"/(?:(?:[^/]|\\/)+[^\\/]|(?:[^/]|\\/)*\\/)/[ismU]*\Z")
 # A body that is ``^`` and literal characters matches exactly a prefix.
 _PREFIX = re.compile(r"\^((?:[A-Za-z0-9_-]|\\/|/)+)\Z")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 EXAMPLE = r"/^feature\//"
+
+
+def lexes(text: str) -> bool:
+    """True when GitLab's rules lexer reads all of ``text`` as one ``/regex/flags`` token (see ``_LEXEME``)."""
+    return _LEXEME.match(text) is not None
 
 
 class PatternError(ConfigError):
@@ -75,7 +84,7 @@ def compile_pattern(pattern: str) -> BranchPattern:
             f"{excerpt(pattern)} holds control or invisible characters; write the pattern in plain text",
             pattern=pattern,
         )
-    if not _LEXEME.match(pattern):
+    if not lexes(pattern):
         raise PatternError(
             f"{excerpt(pattern)} is not a GitLab regular expression: write it as /regex/ with at least two "
             f"characters between the slashes, each '/' inside written '\\/', and only the flags i, s, m, U after "
