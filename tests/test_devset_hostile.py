@@ -673,3 +673,33 @@ def test_a_parquet_manifest_of_categorical_paths_is_read(repo: Path) -> None:
     pq.write_table(table, repo / "data/full/manifest.parquet")
     configure(repo, "data/full", "data/dev", label="label", manifest="manifest.parquet")
     build_then_check(repo, (0, "20 of 40 rows"), (0, "representative"))
+
+
+def test_a_table_name_with_a_newline_stays_on_its_line_in_the_markdown_report(repo: Path) -> None:
+    """A folder table named ``a\\nb|c`.csv`` with a corrupt row: its report line is one line, escaped."""
+    folder = repo / "data" / "full"
+    folder.mkdir()
+    (folder / "a\nb|c`.csv").write_text(GOOD + "1,a,2,3,4\n")  # one row with too many fields
+    configure(repo, "data/full", "data/dev")
+    code, out = alops(repo, "build", "--no-track")
+    assert code == 0, out
+    markdown = (repo / "data" / "dev.report.md").read_text()
+    (line,) = [ln for ln in markdown.splitlines() if ln.startswith("- `") and "line" in ln]
+    assert line.startswith("- `a\\nb\\|c'.csv` line 402: ")
+
+
+def test_a_table_deleted_before_the_report_is_exit_2(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deleted after it was read, when the report adds up the bytes read: a message, not a traceback."""
+    (repo / "data" / "full.csv").write_text(GOOD)
+    configure(repo, "data/full.csv", "data/dev.csv")
+    real = datafiles.size
+
+    def gone(path: Path) -> int:
+        path.unlink()
+        return real(path)
+
+    monkeypatch.setattr(datafiles, "size", gone)
+    code, out = alops(repo, "build", "--no-track")
+    assert code == EXIT_CONFIG
+    assert "data/full.csv: deleted while alops read it: run again once nothing writes to the data" in out
+    assert not (repo / "data" / "dev.csv").exists()

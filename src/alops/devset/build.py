@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from alops.devset import atomic, csvblock, files, parquet, report, sampler, scan, select, source, write
+from alops.devset import atomic, csvblock, datafiles, files, parquet, report, sampler, scan, select, source, write
 from alops.devset import output as output_guard
 from alops.devset import plan as plan_module
 from alops.devset.report import BuildReport, CorruptRow, StratumCount
@@ -190,7 +190,7 @@ def _report(
         files_copied=copied,
         short=chosen.short,
         seconds=seconds,
-        bytes_read=sum(t.path.stat().st_size for t in src.tables),
+        bytes_read=sum(datafiles.size(t.path) for t in src.tables),
         threads=threads,
         tracked=tracked,
         reports=[os.path.relpath(p, spec.root.resolve()) for p in out_paths],

@@ -119,6 +119,14 @@ def still_there(path: Path, opened: os.stat_result) -> None:
         )
 
 
+def size(path: Path) -> int:
+    """The size of a table that was read; ConfigError when it has gone since (exit 2, not a traceback)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        raise ConfigError(f"{shown(path)}: deleted while alops read it: run again once nothing writes to the data") from None
+
+
 def _why(exc: OSError) -> str:
     if exc.errno == errno.ENOENT:
         return "it does not exist"

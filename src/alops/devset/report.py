@@ -143,7 +143,7 @@ def to_markdown(report: BuildReport) -> str:
     if r.corrupt_rows:
         lines.append("")
         for row in r.corrupt_rows[:MAX_MD_CORRUPT]:
-            lines.append(f"- `{row.table}` {'line' if row.line else 'row'} {row.line}: {_cell(row.reason)}")
+            lines.append(f"- `{_cell(row.table)}` {'line' if row.line else 'row'} {row.line}: {_cell(row.reason)}")
         if len(r.corrupt_rows) > MAX_MD_CORRUPT:
             lines.append(f"- … and {len(r.corrupt_rows) - MAX_MD_CORRUPT} more in the JSON report")
     if r.files_copied is not None:
@@ -159,7 +159,10 @@ def _num(value: Any) -> str:
 
 
 def _cell(text: str) -> str:
-    return (text or "(empty)").replace("|", "\\|").replace("\n", " ")
+    """A value for a Markdown line: escaped (no newline or control character survives), no table breaks."""
+    from alops.text import safe
+
+    return safe(text or "(empty)").replace("|", "\\|").replace("`", "'")
 
 
 def write(report: BuildReport, output: Path) -> list[Path]:
