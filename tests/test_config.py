@@ -157,20 +157,6 @@ def test_merge_keys_keep_explicit_values() -> None:
     assert config.datasets["full"].targets == ("data/full.dvc", "data/pool.dvc")
 
 
-@pytest.mark.parametrize(
-    ("pattern", "branch", "matches"),
-    [
-        (r"/^feature\//", "feature/x", True),
-        (r"/^feature\//", "Feature/x", False),
-        (r"/^feature\//i", "Feature/x", True),
-        (r"/^release\/v\d+/", "release/v12", True),
-        (r"/^release\/v\d+/", "release/next", False),
-    ],
-)
-def test_compile_pattern(pattern: str, branch: str, matches: bool) -> None:
-    assert bool(cfg.compile_pattern(pattern).search(branch)) is matches
-
-
 @pytest.mark.parametrize("pattern", ["feature/*", "//", "/x", "/(/", "/a/", "/x/g", "/(?=x)y/", "/(a)\\1/"])
 def test_compile_pattern_refuses(pattern: str) -> None:
     with pytest.raises(ConfigError):
