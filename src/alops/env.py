@@ -1,0 +1,95 @@
+"""Every environment variable alops reads, in one place (as DVC keeps its own in ``dvc/env.py``).
+
+Library code never reads ``os.environ``: the command line passes the
+environment down as a mapping, and code looks variables up in it by the names
+below. A name not defined here is not read by alops; the README's settings
+table lists exactly the :data:`SETTINGS` (a test holds the two together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# alops's own settings.
+CONFIG = "ALOPS_CONFIG"
+DVC_CACHE_DIR = "ALOPS_DVC_CACHE_DIR"
+S3_RETRIES = "ALOPS_S3_RETRIES"
+S3_CONNECT_TIMEOUT = "ALOPS_S3_CONNECT_TIMEOUT"
+S3_READ_TIMEOUT = "ALOPS_S3_READ_TIMEOUT"
+GITLAB_URL = "ALOPS_GITLAB_URL"
+GITLAB_TOKEN = "ALOPS_GITLAB_TOKEN"
+GIT_PUSH_URL = "ALOPS_GIT_PUSH_URL"
+DEVSET_FRACTION = "ALOPS_DEVSET_FRACTION"
+DEVSET_COUNT = "ALOPS_DEVSET_COUNT"
+DEVSET_SEED = "ALOPS_DEVSET_SEED"
+DEVSET_THREADS = "ALOPS_DEVSET_THREADS"
+
+# Set by the CI template from its inputs (a job sees them; elsewhere they are unset).
+JOB_PREFIX = "ALOPS_JOB_PREFIX"
+SPLIT_JOBS = "ALOPS_SPLIT_JOBS"
+
+
+def branches(role: str) -> str:
+    """``ALOPS_<ROLE>_BRANCHES``: the template's branch-pattern input for a role."""
+    return f"ALOPS_{role.upper()}_BRANCHES"
+
+
+def tags(runner: str) -> str:
+    """``ALOPS_<RUNNER>_TAGS``: the template's runner-tags input for a runner kind."""
+    return f"ALOPS_{runner.upper()}_TAGS"
+
+
+def disabled(job: str) -> str:
+    """``ALOPS_<JOB>_DISABLED``: the template's opt-out of one job."""
+    return f"ALOPS_{job.upper().replace('-', '_')}_DISABLED"
+
+
+# GitLab's predefined variables alops reads (https://docs.gitlab.com/ci/variables/predefined_variables/).
+CI = "CI"
+GITLAB_CI = "GITLAB_CI"
+CI_PIPELINE_SOURCE = "CI_PIPELINE_SOURCE"
+CI_PIPELINE_URL = "CI_PIPELINE_URL"
+CI_COMMIT_BRANCH = "CI_COMMIT_BRANCH"
+CI_COMMIT_TAG = "CI_COMMIT_TAG"
+CI_COMMIT_REF_NAME = "CI_COMMIT_REF_NAME"
+CI_COMMIT_REF_PROTECTED = "CI_COMMIT_REF_PROTECTED"
+CI_DEFAULT_BRANCH = "CI_DEFAULT_BRANCH"
+CI_MERGE_REQUEST_IID = "CI_MERGE_REQUEST_IID"
+CI_MERGE_REQUEST_SOURCE_BRANCH_NAME = "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"
+CI_PROJECT_ID = "CI_PROJECT_ID"
+CI_PROJECT_PATH = "CI_PROJECT_PATH"
+CI_SERVER_URL = "CI_SERVER_URL"
+CI_API_V4_URL = "CI_API_V4_URL"
+CI_JOB_TOKEN = "CI_JOB_TOKEN"
+GITLAB_USER_NAME = "GITLAB_USER_NAME"
+GITLAB_USER_EMAIL = "GITLAB_USER_EMAIL"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``ALOPS_*`` variable a user may set: its name (``<ROLE>`` style for a family) and what it does."""
+
+    name: str
+    meaning: str
+
+
+#: The settings a user sets, as the README's settings table lists them.
+SETTINGS: tuple[Setting, ...] = (
+    Setting(CONFIG, "the configuration file (as `-c`)"),
+    Setting(branches("<role>"), "a role's branch patterns, over `alops.yaml`'s `branches:` (the template's inputs)"),
+    Setting(tags("<runner>"), "a runner kind's tags, over `alops.yaml`'s `runners:` (the template's inputs)"),
+    Setting(disabled("<job>"), "any non-empty value: the plan leaves that job out (the template's opt-out)"),
+    Setting(JOB_PREFIX, "the prefix of the CI jobs' names (the template's `job-prefix` input)"),
+    Setting(SPLIT_JOBS, "`true`: data, train and evaluate as separate CI jobs (the template's `split-jobs` input)"),
+    Setting(DVC_CACHE_DIR, "a DVC cache shared by the runner's jobs (as `--cache-dir`)"),
+    Setting(S3_RETRIES, "s3fs retries of each S3 call (default 2)"),
+    Setting(S3_CONNECT_TIMEOUT, "seconds to connect to S3 (default 5)"),
+    Setting(S3_READ_TIMEOUT, "seconds to wait for each read of an S3 socket (default 10)"),
+    Setting(GITLAB_URL, "the GitLab server, over `CI_SERVER_URL`"),
+    Setting(GITLAB_TOKEN, "a GitLab token with `api` scope, over `CI_JOB_TOKEN`"),
+    Setting(GIT_PUSH_URL, "where `alops devset refresh` pushes its branch, over the project's HTTPS URL"),
+    Setting(DEVSET_FRACTION, "`alops devset build --fraction`"),
+    Setting(DEVSET_COUNT, "`alops devset build --count`"),
+    Setting(DEVSET_SEED, "`alops devset build --seed`"),
+    Setting(DEVSET_THREADS, "`alops devset build --threads`"),
+)
