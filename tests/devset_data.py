@@ -145,3 +145,19 @@ def make_repo(root: Path, remote: Path, full: Sequence[Row], dev: Sequence[Row])
 def remote_objects(remote: Path) -> set[str]:
     """The content hashes a local DVC remote holds."""
     return {p.parent.name + p.name for p in remote.rglob("*") if p.is_file() and len(p.parent.name) == 2}
+
+
+def adopt(root: Path) -> None:
+    """Replace the hand-made dev set of ``make_repo`` by one alops built (a build replaces only its own), commit it."""
+    import subprocess
+
+    from alops import dvc
+    from alops.config import load_config
+    from alops.devset.build.run import build
+    from alops.devset.build.spec import build_spec
+
+    (root / "data/dev.csv").unlink()
+    build(build_spec(load_config(root / "alops.yaml")))
+    dvc.push(cwd=root, run_cache=False)
+    for args in (["add", "-A"], ["commit", "--quiet", "-m", "the dev set, built by alops"]):
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)

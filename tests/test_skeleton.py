@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from alops.cli import cli
 from alops.config import load_config
-from alops.devset.build import build
-from alops.devset.spec import build_spec
+from alops.devset.build.run import build
+from alops.devset.build.spec import build_spec
 
 SKELETON = Path(__file__).resolve().parents[1] / "examples" / "project-skeleton"
 

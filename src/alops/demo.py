@@ -216,8 +216,8 @@ def render(report: DemoReport) -> str:
 def _build_dev_set(project: Path) -> None:
     """``alops devset build``, as alops.yaml says; both datasets are then added to DVC in one call."""
     from alops.config import load_config
-    from alops.devset.build import build
-    from alops.devset.spec import build_spec
+    from alops.devset.build.run import build
+    from alops.devset.build.spec import build_spec
 
     build(build_spec(load_config(project / "alops.yaml")), track=False)
 

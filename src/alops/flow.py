@@ -292,8 +292,7 @@ def render(plan: Plan, fmt: str) -> str:
         ("ref", f"{plan.ref_kind} {quote(plan.ref)}"),
         (
             "pipeline",
-            plan.source
-            + (f", merge request !{quote(plan.merge_request_iid)[1:-1]}" if plan.merge_request_iid else ""),
+            plan.source + (f", merge request !{quote(plan.merge_request_iid)[1:-1]}" if plan.merge_request_iid else ""),
         ),
         (
             "dataset",

@@ -162,7 +162,7 @@ def _decide(path: Path, text: str, force: bool, dry_run: bool, include: str | No
         return FileResult(path, "kept", "exists and differs; --force replaces it", text)
     if dry_run:
         return FileResult(path, "would-write", "replace" if old is not None else "create", text)
-    from alops.devset.atomic import replacing
+    from alops.atomic import replacing
 
     with replacing(path, folder=False) as tmp:
         tmp.write_text(text, "utf-8")

@@ -37,9 +37,7 @@ ROLE_DEFAULTS = {
     "default": RoleDefaults("full", "gpu", _PIPELINE, True, "the most complete software and model"),
     "feature": RoleDefaults("dev", "cpu", _PIPELINE, False, "fast feedback on the dev dataset"),
     "experiment": RoleDefaults("full", "gpu", _PIPELINE, True, "full data on GPU runners"),
-    "release": RoleDefaults(
-        "full", "gpu", _PIPELINE, True, "accepted configuration trained on full data"
-    ),
+    "release": RoleDefaults("full", "gpu", _PIPELINE, True, "accepted configuration trained on full data"),
     "al": RoleDefaults("full", "gpu", _PIPELINE, True, "active-learning data branch"),
     "tag": RoleDefaults("full", "cpu", ("plan", "validate"), False, "a tagged version"),
     "schedule": RoleDefaults("full", "gpu", _PIPELINE, True, "scheduled pipeline on full data"),

@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 import responses
 from click.testing import CliRunner
-from test_devset_refresh import adopt
 
 from alops.cli import cli
 from alops.errors import EXIT_CONFIG, EXIT_DATA, EXIT_NOT_REPRESENTATIVE
 
-from devset_data import make_repo, rows, sample, shifted, write_config, write_csv
+from devset_data import adopt, make_repo, rows, sample, shifted, write_config, write_csv
 
 FULL = rows(4000)
 DEV = sample(FULL)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from alops.devset.report import BuildReport
+    from alops.devset.build.report import BuildReport
 
 
 @click.command()
@@ -63,8 +63,8 @@ def build(
     not replace; 3 DVC failed, or the disk is full or read-only; 130 interrupted.
     """
     from alops.config import load_config
-    from alops.devset.build import build as build_devset
-    from alops.devset.spec import build_spec
+    from alops.devset.build.run import build as build_devset
+    from alops.devset.build.spec import build_spec
 
     if fraction is not None and count is not None:
         # A size on the command line wins over the other size from the environment.

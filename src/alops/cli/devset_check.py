@@ -36,8 +36,8 @@ def check(obj: dict[str, str], full_path: str | None, dev_path: str | None, repo
     says which column and why); 2 missing data or bad alops.yaml.
     """
     from alops.config import load_config
-    from alops.devset import check_report
-    from alops.devset.check import check as run_check
+    from alops.devset.check import report as check_report
+    from alops.devset.check.run import check as run_check
 
     config = load_config(obj["config"])
     result = run_check(config, full=_absolute(full_path), dev=_absolute(dev_path))
@@ -76,8 +76,8 @@ def refresh(obj: dict[str, str], report_dir: str | None, dry_run: bool, target: 
     or refused, or the DVC remote unreachable; 5 the rebuilt dev set still fails.
     """
     from alops.config import load_config
-    from alops.devset import check_report
-    from alops.devset.refresh import refresh as run_refresh
+    from alops.devset.check import report as check_report
+    from alops.devset.refresh.run import refresh as run_refresh
 
     config = load_config(obj["config"])
     where = _report_dir(report_dir, config.root)
@@ -95,7 +95,7 @@ def refresh(obj: dict[str, str], report_dir: str | None, dry_run: bool, target: 
 
 
 def _report_dir(given: str | None, root: Path) -> Path:
-    from alops.devset import check_report
+    from alops.devset.check import report as check_report
 
     if given:
         return Path(given)

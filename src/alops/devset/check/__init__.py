@@ -1,0 +1,1 @@
+"""`alops devset check`: does the dev set still represent the full data? (``run.check``)."""
