@@ -23,10 +23,24 @@ DEVSET_FRACTION = "ALOPS_DEVSET_FRACTION"
 DEVSET_COUNT = "ALOPS_DEVSET_COUNT"
 DEVSET_SEED = "ALOPS_DEVSET_SEED"
 DEVSET_THREADS = "ALOPS_DEVSET_THREADS"
+DEVSET_REPORT_DIR = "ALOPS_DEVSET_REPORT_DIR"
 
 # Set by the CI template from its inputs (a job sees them; elsewhere they are unset).
 JOB_PREFIX = "ALOPS_JOB_PREFIX"
 SPLIT_JOBS = "ALOPS_SPLIT_JOBS"
+
+
+# Written by `alops flow --format dotenv` for the jobs after the plan (alops does not read them).
+ROLE = "ALOPS_ROLE"
+REF_SLUG = "ALOPS_REF_SLUG"
+DATASET = "ALOPS_DATASET"
+RUNNER = "ALOPS_RUNNER"
+RUNNER_TAGS = "ALOPS_RUNNER_TAGS"
+JOBS = "ALOPS_JOBS"
+CI_JOBS = "ALOPS_CI_JOBS"
+PUSH = "ALOPS_PUSH"
+TRAIN_STAGES = "ALOPS_TRAIN_STAGES"
+EVALUATE_STAGES = "ALOPS_EVALUATE_STAGES"
 
 
 def branches(role: str) -> str:
@@ -86,10 +100,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(S3_CONNECT_TIMEOUT, "seconds to connect to S3 (default 5)"),
     Setting(S3_READ_TIMEOUT, "seconds to wait for each read of an S3 socket (default 10)"),
     Setting(GITLAB_URL, "the GitLab server, over `CI_SERVER_URL`"),
-    Setting(GITLAB_TOKEN, "a GitLab token with `api` scope, over `CI_JOB_TOKEN`"),
+    Setting(GITLAB_TOKEN, "a project access token (`api`, `write_repository`); `alops devset refresh` needs it"),
     Setting(GIT_PUSH_URL, "where `alops devset refresh` pushes its branch, over the project's HTTPS URL"),
     Setting(DEVSET_FRACTION, "`alops devset build --fraction`"),
     Setting(DEVSET_COUNT, "`alops devset build --count`"),
     Setting(DEVSET_SEED, "`alops devset build --seed`"),
     Setting(DEVSET_THREADS, "`alops devset build --threads`"),
+    Setting(DEVSET_REPORT_DIR, "`alops devset check --report-dir`"),
 )

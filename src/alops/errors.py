@@ -21,6 +21,8 @@ EXIT_NOT_REPRESENTATIVE = 5
 EXIT_INTERNAL = 70
 #: Interrupted (Ctrl-C).
 EXIT_INTERRUPTED = 130
+#: The reader of alops's output went away (128 + SIGPIPE, as a shell reports ``yes | head``).
+EXIT_BROKEN_PIPE = 141
 #: Stopped by SIGTERM (128 + 15), as a cancelled CI job or ``docker stop`` sends it.
 EXIT_TERMINATED = 143
 
@@ -38,6 +40,12 @@ class AlopsError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class StepError(AlopsError):
+    """A step of the pipeline failed: a DVC stage, a push of outputs that exist nowhere (exit code 1)."""
+
+    exit_code = EXIT_FAILURE
 
 
 class ConfigError(AlopsError):
@@ -64,6 +72,12 @@ class DataError(AlopsError):
     """Data cannot be reached (exit code 4)."""
 
     exit_code = EXIT_DATA
+
+
+class NotRepresentativeError(AlopsError):
+    """The dev dataset no longer represents the full data (exit code 5)."""
+
+    exit_code = EXIT_NOT_REPRESENTATIVE
 
 
 class Terminated(BaseException):  # noqa: N818 - like KeyboardInterrupt: not an Exception, so nothing swallows it

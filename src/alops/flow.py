@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
+from alops import env as variables
 from alops.config import Config, compile_pattern
 from alops.errors import ConfigError
 from alops.roles import JOBS, PATTERN_ROLES
@@ -56,15 +57,15 @@ class Context:
         ``git_branch`` and ``git_default`` are what the local git checkout says;
         they are used only when neither an override nor GitLab gives a value.
         """
-        source = env.get("CI_PIPELINE_SOURCE") or ("push" if env.get("CI") else "local")
-        iid = env.get("CI_MERGE_REQUEST_IID") or None
+        source = env.get(variables.CI_PIPELINE_SOURCE) or ("push" if env.get(variables.CI) else "local")
+        iid = env.get(variables.CI_MERGE_REQUEST_IID) or None
         tag = None
         if branch is None:
             if source == "merge_request_event":
-                branch = env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME") or None
+                branch = env.get(variables.CI_MERGE_REQUEST_SOURCE_BRANCH_NAME) or None
             else:
-                branch = env.get("CI_COMMIT_BRANCH") or None
-                tag = env.get("CI_COMMIT_TAG") or None
+                branch = env.get(variables.CI_COMMIT_BRANCH) or None
+                tag = env.get(variables.CI_COMMIT_TAG) or None
             if branch is None and tag is None:
                 branch = git_branch
         if branch is None and tag is None:
@@ -74,7 +75,7 @@ class Context:
             )
         # No ALOPS_DEFAULT_BRANCH: in CI the template's rules compare with
         # $CI_DEFAULT_BRANCH, and the plan must agree with them.
-        default = default_branch or env.get("CI_DEFAULT_BRANCH") or git_default
+        default = default_branch or env.get(variables.CI_DEFAULT_BRANCH) or git_default
         return cls(branch, tag, source, default or "main", iid)
 
 
@@ -110,7 +111,7 @@ class Plan:
 
 def patterns(config: Config, env: Mapping[str, str]) -> dict[str, str]:
     """Branch patterns: ``ALOPS_<ROLE>_BRANCHES`` (set by the CI template) over ``alops.yaml``."""
-    return {role: env.get(f"ALOPS_{role.upper()}_BRANCHES") or config.branches[role] for role in PATTERN_ROLES}
+    return {role: env.get(variables.branches(role)) or config.branches[role] for role in PATTERN_ROLES}
 
 
 def role_of(ctx: Context, pats: Mapping[str, str]) -> tuple[str, str]:
@@ -144,8 +145,8 @@ def make_plan(config: Config, ctx: Context, env: Mapping[str, str], *, role: str
         reason = "chosen with --flow"
     flow = config.flows[role]
     dataset = config.datasets[flow.dataset]
-    tags = runner_tags(env.get(f"ALOPS_{flow.runner.upper()}_TAGS"), config.runners[flow.runner])
-    split = (env.get("ALOPS_SPLIT_JOBS") or "").strip() == "true"  # the template's split-jobs input
+    tags = runner_tags(env.get(variables.tags(flow.runner)), config.runners[flow.runner])
+    split = (env.get(variables.SPLIT_JOBS) or "").strip() == "true"  # the template's split-jobs input
     jobs = tuple(j for j in flow.jobs if not _disabled(j, split, env))
     skipped = None
     if flow.runner == "gpu" and ctx.source == "merge_request_event" and set(jobs) - set(_UNPROTECTED_JOBS):
@@ -187,8 +188,8 @@ def make_plan(config: Config, ctx: Context, env: Mapping[str, str], *, role: str
 def _disabled(job: str, split: bool, env: Mapping[str, str]) -> bool:
     """The template's opt-outs: ALOPS_<JOB>_DISABLED; one ALOPS_RUN_DISABLED for the one-job shape."""
     if job in RUN_STEPS and not split:
-        return bool(env.get("ALOPS_RUN_DISABLED"))
-    return bool(env.get(f"ALOPS_{job.upper()}_DISABLED"))
+        return bool(env.get(variables.disabled("run")))
+    return bool(env.get(variables.disabled(job)))
 
 
 def ci_jobs(jobs: tuple[str, ...], runner: str, *, split: bool, prefix: str = "alops") -> tuple[str, ...]:
@@ -206,7 +207,7 @@ def ci_jobs(jobs: tuple[str, ...], runner: str, *, split: bool, prefix: str = "a
 
 
 def _prefix(env: Mapping[str, str]) -> str:
-    prefix = env.get("ALOPS_JOB_PREFIX") or "alops"
+    prefix = env.get(variables.JOB_PREFIX) or "alops"
     if not _PREFIX.match(prefix):
         raise ConfigError(
             f"job prefix {quote(prefix)} (ALOPS_JOB_PREFIX, the template's job-prefix input) is not allowed: "
@@ -234,7 +235,7 @@ def current_plan(
 
         # A forced role needs no branch: a detached checkout still runs as "HEAD".
         git_branch = git.current_branch(config.root) or ("HEAD" if role is not None else None)
-    if not (default_branch or env.get("CI_DEFAULT_BRANCH")):
+    if not (default_branch or env.get(variables.CI_DEFAULT_BRANCH)):
         from alops import git
 
         git_default = git.default_branch(config.root)
@@ -244,7 +245,7 @@ def current_plan(
     return make_plan(config, ctx, env, role=role)
 
 
-_REF_VARIABLES = ("CI_COMMIT_BRANCH", "CI_COMMIT_TAG", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME")
+_REF_VARIABLES = (variables.CI_COMMIT_BRANCH, variables.CI_COMMIT_TAG, variables.CI_MERGE_REQUEST_SOURCE_BRANCH_NAME)
 
 
 def runner_tags(from_env: str | None, configured: tuple[str, ...]) -> tuple[str, ...]:
@@ -320,16 +321,16 @@ def render(plan: Plan, fmt: str) -> str:
 
 def _dotenv(plan: Plan) -> str:
     values = {
-        "ALOPS_ROLE": plan.role,
-        "ALOPS_REF_SLUG": plan.ref_slug,
-        "ALOPS_DATASET": plan.dataset,
-        "ALOPS_RUNNER": plan.runner,
-        "ALOPS_RUNNER_TAGS": ",".join(plan.runner_tags),
-        "ALOPS_JOBS": ",".join(plan.jobs),
-        "ALOPS_CI_JOBS": ",".join(plan.ci_jobs),
-        "ALOPS_PUSH": "true" if plan.push else "false",
-        "ALOPS_TRAIN_STAGES": ",".join(plan.train_stages),
-        "ALOPS_EVALUATE_STAGES": ",".join(plan.evaluate_stages),
+        variables.ROLE: plan.role,
+        variables.REF_SLUG: plan.ref_slug,
+        variables.DATASET: plan.dataset,
+        variables.RUNNER: plan.runner,
+        variables.RUNNER_TAGS: ",".join(plan.runner_tags),
+        variables.JOBS: ",".join(plan.jobs),
+        variables.CI_JOBS: ",".join(plan.ci_jobs),
+        variables.PUSH: "true" if plan.push else "false",
+        variables.TRAIN_STAGES: ",".join(plan.train_stages),
+        variables.EVALUATE_STAGES: ",".join(plan.evaluate_stages),
     }
     for key, value in values.items():
         # Every value comes from validated config or a fixed vocabulary; the

@@ -16,12 +16,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from alops import __version__
+from alops import env as variables
 from alops.errors import AlopsError, ConfigError, DataError, ToolError
 
 if TYPE_CHECKING:
     import gitlab
 
-TOKEN_VARIABLE = "ALOPS_GITLAB_TOKEN"
+TOKEN_VARIABLE = variables.GITLAB_TOKEN
 #: GitLab refuses descriptions longer than this (1 MiB of characters).
 MAX_DESCRIPTION = 1_000_000
 _TIMEOUT_S = 30
@@ -29,9 +30,9 @@ _TIMEOUT_S = 30
 
 def server_url(env: Mapping[str, str]) -> str:
     """The GitLab server's base URL (``https://gitlab.example.com``)."""
-    url = env.get("ALOPS_GITLAB_URL") or env.get("CI_SERVER_URL")
-    if not url and env.get("CI_API_V4_URL"):
-        url = env["CI_API_V4_URL"].removesuffix("/").removesuffix("/api/v4")
+    url = env.get(variables.GITLAB_URL) or env.get(variables.CI_SERVER_URL)
+    if not url and env.get(variables.CI_API_V4_URL):
+        url = env[variables.CI_API_V4_URL].removesuffix("/").removesuffix("/api/v4")
     if not url:
         raise ConfigError(
             "the GitLab server is unknown: set ALOPS_GITLAB_URL (e.g. https://gitlab.example.com); "
@@ -65,8 +66,8 @@ def client_from_env(env: Mapping[str, str], *, require_write: bool = False) -> g
     options = {"timeout": _TIMEOUT_S, "retry_transient_errors": True, "user_agent": f"alops/{__version__}"}
     if require_write or env.get(TOKEN_VARIABLE, "").strip():
         return gitlab.Gitlab(url, private_token=write_token(env), **options)  # type: ignore[arg-type]
-    if env.get("CI_JOB_TOKEN"):
-        return gitlab.Gitlab(url, job_token=env["CI_JOB_TOKEN"], **options)  # type: ignore[arg-type]
+    if env.get(variables.CI_JOB_TOKEN):
+        return gitlab.Gitlab(url, job_token=env[variables.CI_JOB_TOKEN], **options)  # type: ignore[arg-type]
     write_token(env)  # raises the message that says what to set
     raise AssertionError("unreachable")  # pragma: no cover
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alops import dvcyaml
+from alops import env as variables
 from alops.config import Config
 from alops.dvcyaml import Pipeline, shown
 from alops.errors import ConfigError
@@ -227,7 +228,7 @@ def _ci_inputs(config: Config, env: Mapping[str, str]) -> list[str]:
 
     out = []
     for role in PATTERN_ROLES:
-        variable = f"ALOPS_{role.upper()}_BRANCHES"
+        variable = variables.branches(role)
         value = env.get(variable)
         if value and value != config.branches[role]:
             out.append(
@@ -237,7 +238,7 @@ def _ci_inputs(config: Config, env: Mapping[str, str]) -> list[str]:
             )
     written = config.document.data.get("runners") or {}
     for runner in ("cpu", "gpu"):
-        variable = f"ALOPS_{runner.upper()}_TAGS"
+        variable = variables.tags(runner)
         value = env.get(variable)
         if value is None or runner not in written:  # unset in alops.yaml: the template's tags are the only ones
             continue

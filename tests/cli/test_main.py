@@ -280,3 +280,15 @@ def test_outside_a_project_says_how_to_point_at_one(tmp_path: Path) -> None:
     done = alops("flow", "--branch", "x", cwd=tmp_path / "sub" / "src")
     no_crash(done)
     assert "(found here: ../alops.yaml)" in done.stderr
+
+
+def test_a_reader_that_leaves_early_is_exit_141_without_a_traceback() -> None:
+    """`alops config schema | head -c 1`: the output was cut, so not 0; not a bug either (no traceback)."""
+    read, write = os.pipe()
+    os.close(read)  # the reader has left before alops writes a byte
+    try:
+        done = subprocess.run([ALOPS, "config", "schema"], stdout=write, stderr=subprocess.PIPE, text=True, timeout=30)
+    finally:
+        os.close(write)
+    assert done.returncode == 141
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr

@@ -16,7 +16,9 @@ from typing import Any, NoReturn
 import click
 
 from alops import __version__
+from alops import env as variables
 from alops.errors import (
+    EXIT_BROKEN_PIPE,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_TERMINATED,
@@ -67,9 +69,14 @@ class AlopsGroup(click.Group):
             ctx.exit(EXIT_TERMINATED)
         except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
-        except BrokenPipeError:  # `alops flow | head`: the reader left; nothing to report
-            sys.stderr.close()
-            ctx.exit(0)
+        except BrokenPipeError:
+            # `alops flow | head`: the reader left before the end. Not a success (the
+            # output was cut, and `set -o pipefail` should see it), not a bug: 128 + SIGPIPE,
+            # what a shell reports for a tool killed by the signal. stdout is pointed at
+            # /dev/null so the interpreter's flush at exit does not raise again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(EXIT_BROKEN_PIPE)
         except Exception:
             import traceback
 
@@ -96,7 +103,7 @@ def _pattern_hint(exc: AlopsError) -> str:
     if not isinstance(exc, PatternError):
         return ""
     for role in PATTERN_ROLES:
-        name = f"ALOPS_{role.upper()}_BRANCHES"
+        name = variables.branches(role)
         if os.environ.get(name) == exc.pattern:
             return f"\nthe pattern is the value of {name} (the CI template's {role}-branches input): correct it there"
     return ""
@@ -131,7 +138,7 @@ def _config_hint(ctx: click.Context, exc: AlopsError) -> str:
     "config_path",
     default="alops.yaml",
     show_default=True,
-    envvar="ALOPS_CONFIG",
+    envvar=variables.CONFIG,
     show_envvar=True,
     type=click.Path(dir_okay=False),
     help="The project's alops.yaml.",
