@@ -78,6 +78,16 @@ def dvc(root: Path, *args: str) -> str:
     return done.stdout
 
 
+def cached_objects(root: Path, targets: list[str]) -> list[Path]:
+    """The cache files of ``targets``' objects that the project's DVC cache holds, as DVC's API finds them."""
+    import os
+
+    from alops import dvc as alops_dvc
+
+    found = alops_dvc.run([{"op": "objects", "targets": targets}], cwd=root, env=os.environ)[0]["present"]
+    return [Path(p) for p in found.values()]
+
+
 def git(root: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
 

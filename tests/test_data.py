@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from alops import data
 from alops.config import load_config
 from alops.errors import ConfigError, DataError
 from alops.flow import current_plan
+
+#: The environment the tests pass down, as the command line passes os.environ (the autouse fixture cleaned it).
+ENV = os.environ
 
 
 def _cache_objects(project: Path) -> set[str]:
@@ -31,7 +35,7 @@ def test_a_feature_branch_pulls_the_dev_data_only(project: Path) -> None:
     config = load_config(project / "alops.yaml")
     plan = current_plan(config, {}, branch="feature/x")
 
-    result = data.pull(config, plan)
+    result = data.pull(config, plan, env=ENV)
 
     assert (result.dataset, result.targets, result.remote, result.files) == ("dev", ("data/dev.dvc",), None, 2)
     assert result.seconds > 0
@@ -47,7 +51,7 @@ def test_a_feature_branch_pulls_the_dev_data_only(project: Path) -> None:
 
 def test_an_explicit_dataset_overrides_the_plan(project: Path) -> None:
     config = load_config(project / "alops.yaml")
-    result = data.pull(config, current_plan(config, {}, branch="feature/x"), dataset="full")
+    result = data.pull(config, current_plan(config, {}, branch="feature/x"), dataset="full", env=ENV)
     assert (result.dataset, result.files) == ("full", 2)
     assert (project / "data/full/labelled.csv").is_file()
     assert not (project / "data/dev").exists()
@@ -57,7 +61,7 @@ def test_a_dataset_on_its_own_named_remote(project: Path) -> None:
     path = project / "alops.yaml"
     path.write_text(path.read_text().replace("targets: [data/dev.dvc]", "targets: [data/dev.dvc]\n    remote: storage"))
     config = load_config(path)
-    result = data.pull(config, None, dataset="dev")
+    result = data.pull(config, None, dataset="dev", env=ENV)
     assert (result.dataset, result.remote, result.files) == ("dev", "storage", 2)
 
 
@@ -84,11 +88,11 @@ def test_outputs_and_file_counts(tmp_path: Path) -> None:
 
 def test_a_warm_pull_never_touches_the_remote(project: Path, tmp_path: Path) -> None:
     config = load_config(project / "alops.yaml")
-    data.pull(config, None, dataset="dev")
+    data.pull(config, None, dataset="dev", env=ENV)
     shutil.rmtree(project / "data/dev")
     shutil.rmtree(tmp_path / "remote")  # gone: only the cache can give the data back
 
-    result = data.pull(config, None, dataset="dev")
+    result = data.pull(config, None, dataset="dev", env=ENV)
 
     assert (result.fetched, result.fetched_bytes, result.cached, result.files) == (0, 0, 3, 2)
     assert (project / "data/dev/labelled.csv").is_file()
@@ -98,7 +102,7 @@ def test_a_listing_missing_from_the_cache_is_counted_exactly(project: Path) -> N
     # The .dir listing is not cached but one file of it is (from another version of the dataset):
     # that file must count as cached, not as fetched.
     config = load_config(project / "alops.yaml")
-    data.pull(config, None, dataset="dev")
+    data.pull(config, None, dataset="dev", env=ENV)
     cache = project / ".dvc/cache"
     listing = next(p for p in cache.rglob("*.dir"))
     kept = next(p for p in cache.rglob("*") if p.is_file() and p.suffix != ".dir")
@@ -107,7 +111,7 @@ def test_a_listing_missing_from_the_cache_is_counted_exactly(project: Path) -> N
         p.unlink()
     shutil.rmtree(project / "data/dev")
 
-    result = data.pull(config, None, dataset="dev")
+    result = data.pull(config, None, dataset="dev", env=ENV)
 
     assert (result.fetched, result.cached) == (2, 1)
     assert result.fetched_bytes == listing.stat().st_size + sum(
@@ -129,7 +133,7 @@ def test_push_needs_a_remote(project: Path) -> None:
     (project / ".dvc/config.local").unlink()
     config = load_config(project / "alops.yaml")
     with pytest.raises(DataError, match="no DVC remote is configured"):
-        data.push(config, current_plan(config, {}, branch="experiment/x"))
+        data.push(config, current_plan(config, {}, branch="experiment/x"), env=ENV)
 
 
 def test_summaries() -> None:
@@ -165,7 +169,24 @@ def test_human_bytes(n: int, text: str) -> None:
 
 def test_with_progress_dvc_writes_to_the_terminal_itself(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
     config = load_config(project / "alops.yaml")
-    result = data.pull(config, None, dataset="dev", progress=True)
+    result = data.pull(config, None, dataset="dev", progress=True, env=ENV)
     assert (result.fetched, result.files) == (3, 2)
     shown = capfd.readouterr()
     assert "data/dev" in shown.out + shown.err  # DVC's own lines (and bars, on a terminal), not captured by alops
+
+
+def test_planning_with_an_explicit_environment_ignores_the_process_s(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As `alops demo` does: the environment is the one passed, not this process's.
+    real = tmp_path / "real-runner-cache"
+    monkeypatch.setenv("ALOPS_DVC_CACHE_DIR", str(real))
+    config = load_config(project / "alops.yaml")
+    given = {k: v for k, v in os.environ.items() if k != "ALOPS_DVC_CACHE_DIR"}
+
+    result = data.pull(config, current_plan(config, {}, branch="feature/x"), env=given)
+
+    assert (result.cache_dir, result.fetched) == (None, 3)
+    assert not real.exists()
+    assert "cache" not in (project / ".dvc/config.local").read_text()
+    assert (project / ".dvc/cache/files/md5").is_dir()

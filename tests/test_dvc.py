@@ -11,19 +11,24 @@ from pathlib import Path
 import pytest
 
 from alops import dvc
+from alops.dvc import failure
+from alops.dvc.errors import CredentialsError, error
 from alops.errors import EXIT_DATA, EXIT_FAILURE, EXIT_TOOL, AlopsError, ConfigError, DataError, ToolError
 from alops.text import redact_output
 
+#: The environment the tests pass down, as the command line passes os.environ (the autouse fixture cleaned it).
+ENV = os.environ
+
 
 def test_pull_fetches_only_the_targets(project: Path) -> None:
-    dvc.pull(["data/dev.dvc"], cwd=project)
+    dvc.pull(["data/dev.dvc"], cwd=project, env=ENV)
     assert (project / "data/dev/labelled.csv").is_file()
     assert not (project / "data/full").exists()
 
 
 def test_a_remote_that_is_not_configured_is_named(project: Path) -> None:
     with pytest.raises(DataError) as caught:
-        dvc.pull(["data/dev.dvc"], remote="nope", cwd=project)
+        dvc.pull(["data/dev.dvc"], remote="nope", cwd=project, env=ENV)
     assert caught.value.exit_code == EXIT_DATA
     assert str(caught.value) == (
         "DVC remote `nope` is not configured: run `dvc remote add nope s3://…` "
@@ -35,23 +40,23 @@ def test_no_remote_at_all_says_how_to_add_one(project: Path) -> None:
     (project / ".dvc/config").write_text("")
     (project / ".dvc/config.local").unlink()
     with pytest.raises(DataError, match=r"^no DVC remote is configured: run `dvc remote add -d storage s3://…`"):
-        dvc.pull(["data/dev.dvc"], cwd=project)
+        dvc.pull(["data/dev.dvc"], cwd=project, env=ENV)
 
 
 def test_no_remote_is_an_error_even_when_the_cache_has_everything(project: Path) -> None:
-    dvc.pull(["data/dev.dvc"], cwd=project)
+    dvc.pull(["data/dev.dvc"], cwd=project, env=ENV)
     (project / ".dvc/config").write_text("")
     (project / ".dvc/config.local").unlink()
     # DVC itself exits 0 here ("Everything is up to date"), which would hide
     # the missing remote until a CI job's clean clone fails.
     with pytest.raises(DataError, match="no DVC remote is configured"):
-        dvc.pull(["data/dev.dvc"], cwd=project)
+        dvc.pull(["data/dev.dvc"], cwd=project, env=ENV)
 
 
 def test_objects_missing_from_the_remote(project: Path, tmp_path: Path) -> None:
     shutil.rmtree(tmp_path / "remote" / "files")
     with pytest.raises(DataError) as caught:
-        dvc.pull(["data/dev.dvc"], cwd=project)
+        dvc.pull(["data/dev.dvc"], cwd=project, env=ENV)
     assert re.fullmatch(
         r"\d+ files? needed by `dvc pull data/dev.dvc` (is|are) on neither the local cache nor the default DVC "
         r"remote: run `dvc push` where the data was added, or check that the remote's URL is right and reachable "
@@ -65,7 +70,7 @@ def test_credentials_in_a_remote_url_are_never_shown(project: Path, monkeypatch:
     url = "http://alice:s3cret-pass@127.0.0.1:9/store"
     (project / ".dvc/config.local").write_text(f"['remote \"storage\"']\n    url = {url}\n")
     with pytest.raises(AlopsError) as caught:
-        dvc.pull(["data/dev.dvc"], cwd=project)
+        dvc.pull(["data/dev.dvc"], cwd=project, env=ENV)
     assert "s3cret-pass" not in str(caught.value)
     assert "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY" not in str(caught.value)
 
@@ -77,11 +82,11 @@ def test_redact_hides_url_credentials_key_ids_and_secret_variables() -> None:
 
 
 def test_a_failing_stage_is_a_pipeline_failure_with_its_error(project: Path) -> None:
-    dvc.pull(["data/dev.dvc"], cwd=project)
+    dvc.pull(["data/dev.dvc"], cwd=project, env=ENV)
     params = project / "params.yaml"
     params.write_text(params.read_text().replace("model: logreg", "model: bogus"))
     with pytest.raises(AlopsError) as caught:
-        dvc.repro(["train@dev"], cwd=project, quiet=True)
+        dvc.repro(["train@dev"], cwd=project, quiet=True, env=ENV)
     assert caught.value.exit_code == EXIT_FAILURE
     assert str(caught.value).startswith("`dvc repro train@dev` failed with exit code")
     assert "unknown model 'bogus'" in str(caught.value)
@@ -89,27 +94,19 @@ def test_a_failing_stage_is_a_pipeline_failure_with_its_error(project: Path) -> 
 
 def test_a_streamed_failure_points_at_the_output_above(project: Path, capfd: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(AlopsError) as caught:
-        dvc.repro(["nonexistent@dev"], cwd=project)
+        dvc.repro(["nonexistent@dev"], cwd=project, env=ENV)
     assert caught.value.exit_code == EXIT_FAILURE
     assert str(caught.value).endswith("DVC's output above says which stage and why")
     assert "nonexistent@dev" in capfd.readouterr().err
 
 
-@pytest.mark.slow
-def test_status_lists_the_stale_stages_and_their_upstream(project: Path) -> None:
-    dvc.pull(["data/dev.dvc"], cwd=project)
-    assert set(dvc.status(["train@dev"], cwd=project)) == {"prepare@dev", "train@dev"}
-    dvc.repro(["train@dev"], cwd=project, quiet=True)
-    assert dvc.status(["train@dev"], cwd=project) == {}
-
-
 def test_dvc_is_this_interpreter_s_and_so_is_the_stages_python() -> None:
-    assert dvc.environment()["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
+    assert dvc.environment({"PATH": "/bin"})["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
 
 
 def test_outside_a_dvc_repository_says_how_to_set_one_up(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
-        dvc.pull(["data/dev.dvc"], cwd=tmp_path)
+        dvc.pull(["data/dev.dvc"], cwd=tmp_path, env=ENV)
     assert str(caught.value) == (
         f"{tmp_path} is not in a DVC repository: run `dvc init` in the project's git repository "
         "(examples/project-skeleton/README.md lists the one-time steps)"
@@ -118,13 +115,15 @@ def test_outside_a_dvc_repository_says_how_to_set_one_up(tmp_path: Path) -> None
 
 def test_a_tool_failure_keeps_dvc_s_message(project: Path) -> None:
     with pytest.raises(ToolError) as caught:
-        dvc.add(["missing"], cwd=project)
+        dvc.add(["missing"], cwd=project, env=ENV)
     assert caught.value.exit_code == EXIT_TOOL
     assert str(caught.value).startswith("`dvc add missing` failed with exit code ")
     assert "missing" in str(caught.value).split(":", 1)[1]
 
 
-def test_config_is_read_from_every_level_later_files_winning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_config_is_dvc_s_merged_one_every_level_later_files_winning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     user = tmp_path / "user"
     user.mkdir()
     monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(user))
@@ -133,100 +132,104 @@ def test_config_is_read_from_every_level_later_files_winning(tmp_path: Path, mon
     root = tmp_path / "repo"
     (root / ".dvc").mkdir(parents=True)
     (root / ".dvc/config").write_text(
-        "[core]\n    remote = storage\n['remote \"storage\"']\n    url = s3://b/p\n    endpointurl = http://h:9\n"
+        "[core]\n    no_scm = true\n    remote = storage\n['remote \"storage\"']\n    url = s3://b/p\n"
+        "    endpointurl = http://h:9\n"
     )
     (root / ".dvc/config.local").write_text(
         "['remote \"storage\"']\n    access_key_id = AKIAIOSFODNN7EXAMPLE\n[cache]\n    dir = ../../shared\n"
         '    type = "reflink,copy"\n'
     )
-    found = dvc.remote(root)
+    found = dvc.get_remote(root, env=os.environ)
     assert (found.name, found.url, found.scheme) == ("storage", "s3://b/p", "s3")
     assert found.options["endpointurl"] == "http://h:9"
     assert "AKIA" not in repr(found)  # options may hold secrets: not in reprs or tracebacks
-    assert dvc.remote(root, "global").url == "/g"
-    assert dvc.cache_dir(root) == tmp_path / "shared"  # relative to the file that says it
-    assert dvc.read_config(root)["cache"]["type"] == "reflink,copy"
+    assert dvc.get_remote(root, "global", env=os.environ).url == "/g"
+    # The environment passed is the one DVC reads: without the variable, the user's config is not found.
+    with pytest.raises(DataError, match=r"^DVC remote `global` is not configured"):
+        dvc.get_remote(root, "global", env={k: v for k, v in os.environ.items() if k != "DVC_GLOBAL_CONFIG_DIR"})
+    assert dvc.cache_dir(root, os.environ) == tmp_path / "shared"  # relative to the file that says it
+    assert dvc.config(root, env=os.environ)["cache"]["type"] == "reflink,copy"
     with pytest.raises(DataError, match=r"^DVC remote `nope` is not configured: run `dvc remote add nope s3://…`"):
-        dvc.remote(root, "nope")
+        dvc.get_remote(root, "nope", env=os.environ)
 
 
-def test_the_default_cache_and_a_project_without_config(tmp_path: Path) -> None:
-    assert dvc.cache_dir(tmp_path) == tmp_path / ".dvc/cache"
+def test_the_default_cache_and_a_project_without_a_remote(tmp_path: Path) -> None:
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / ".dvc/config").write_text("[core]\n    no_scm = true\n")
+    assert dvc.cache_dir(tmp_path, ENV) == tmp_path / ".dvc/cache"
     with pytest.raises(DataError, match="^no DVC remote is configured"):
-        dvc.remote(tmp_path)
+        dvc.get_remote(tmp_path, env=ENV)
 
 
-def test_a_network_failure_is_data_unreachable_and_says_to_run_again() -> None:
-    import subprocess
+def _said(*errors: BaseException) -> failure.Recorder:
+    """A recorder that saw DVC log ``errors``, as it logs each object's failed transfer."""
+    import logging
 
-    text = (
-        "ERROR: failed to transfer 'abc' - Could not connect to the endpoint URL: \"http://127.0.0.1:9/b/x\"\n"
-        "ERROR: failed to push data to the cloud - 1 files failed to upload"
+    recorder = failure.Recorder(grace=3600)
+    for exc in errors:
+        recorder.emit(
+            logging.LogRecord("dvc", logging.ERROR, "", 0, "failed to transfer 'ab'", (), (type(exc), exc, None))
+        )
+    return recorder
+
+
+def _caused(outer: BaseException, cause: BaseException) -> BaseException:
+    outer.__cause__ = cause
+    return outer
+
+
+def _failures() -> dict[str, tuple[str, BaseException, list[BaseException], type[AlopsError]]]:
+    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+    from dvc.exceptions import DownloadError, UploadError
+
+    def client(code: str, operation: str) -> ClientError:
+        return ClientError({"Error": {"Code": code, "Message": "no"}}, operation)
+
+    head = client("403", "HeadObject")
+    return {
+        # What s3fs raises (a PermissionError from botocore's ClientError) and DVC logs, as seen against moto.
+        "status refused": ("push", _caused(PermissionError("Forbidden"), head), [], CredentialsError),
+        "pull refused": ("pull", DownloadError(3), [_caused(PermissionError("Forbidden"), head)], CredentialsError),
+        "bad key id": ("push", UploadError(1), [client("InvalidAccessKeyId", "PutObject")], CredentialsError),
+        "bad signature": ("push", UploadError(1), [client("SignatureDoesNotMatch", "PutObject")], CredentialsError),
+        "no credentials": ("pull", DownloadError(1), [NoCredentialsError()], CredentialsError),
+        "no bucket": (
+            "push",
+            _caused(FileNotFoundError("bucket"), client("NoSuchBucket", "ListObjectsV2")),
+            [],
+            DataError,
+        ),
+        "cut": ("push", UploadError(2), [EndpointConnectionError(endpoint_url="http://127.0.0.1:9/b/x")], DataError),
+        "reset": ("pull", DownloadError(2), [_caused(OSError("x"), ConnectionResetError(104, "reset"))], DataError),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["status refused", "pull refused", "bad key id", "bad signature", "no credentials", "no bucket", "cut", "reset"],
+)
+def test_every_remote_failure_is_data_unreachable_by_its_exception_s_type(case: str) -> None:
+    op, exc, logged, kind = _failures()[case]
+    found = failure.classify(exc, _said(*logged), op)
+    made = error(
+        found.to_json(),
+        shown=f"dvc {op}",
+        cwd=".",
+        remote={"name": "storage", "url": "s3://b/p", "options": {}},
+        requested="storage",
+        captured=True,
+        output="",
+        returncode=1,
+        env={},
     )
-    result = subprocess.CompletedProcess(["dvc"], 1, "", text)
-    error = dvc._error(["push", "--remote", "storage"], result, cwd=".", remote="storage", captured=True, failure=3)
-    assert isinstance(error, DataError)
-    assert str(error).startswith(
-        "the transfer to DVC remote `storage` was cut off (network): run the command again; what arrived is kept "
-        "and is not transferred again. DVC said:\nERROR: failed to transfer"
-    )
-    refused = subprocess.CompletedProcess(["dvc"], 1, "", "ERROR: Unable to locate credentials")
-    assert isinstance(
-        dvc._error(["pull"], refused, cwd=".", remote=None, captured=True, failure=3), dvc.CredentialsError
-    )
-
-
-# What DVC 3.67 with dvc-s3 prints for each failure, as seen against moto's server (tests/test_s3.py
-# reproduces them for real); every one is "data unreachable" (exit code 4), never "a tool failed".
-HEAD_403 = "An error occurred (403) when calling the HeadObject operation: Forbidden"
-DVC_SAID = {
-    "status refused": ("status", f"ERROR: unexpected error - Forbidden: {HEAD_403}", dvc.CredentialsError),
-    "push refused": ("push", f"ERROR: unexpected error - Forbidden: {HEAD_403}", dvc.CredentialsError),
-    "pull refused": (
-        "pull",
-        f"ERROR: failed to connect to s3 (alops-data/store/files/md5) - Forbidden: {HEAD_403}\n"
-        "ERROR: failed to pull data from the cloud - 3 files failed to download",
-        dvc.CredentialsError,
-    ),
-    "bad key id": (
-        "push",
-        "ERROR: failed to transfer 'ab' - An error occurred (InvalidAccessKeyId) when calling the PutObject "
-        "operation: The AWS Access Key Id you provided does not exist in our records.",
-        dvc.CredentialsError,
-    ),
-    "bad signature": (
-        "push",
-        "An error occurred (SignatureDoesNotMatch) when calling the PutObject operation: The request signature",
-        dvc.CredentialsError,
-    ),
-    "no credentials": ("pull", "ERROR: Unable to locate credentials", dvc.CredentialsError),
-    "no bucket": (
-        "status",
-        "ERROR: unexpected error - The specified bucket does not exist: An error occurred (NoSuchBucket) when "
-        "calling the ListObjectsV2 operation: The specified bucket does not exist",
-        DataError,
-    ),
-    "status cut": (
-        "status",
-        'ERROR: unexpected error - Could not connect to the endpoint URL: "http://127.0.0.1:9/b?list-type=2"',
-        DataError,
-    ),
-}
-
-
-@pytest.mark.parametrize("case", DVC_SAID)
-def test_every_remote_failure_is_data_unreachable(case: str) -> None:
-    import subprocess
-
-    command, text, kind = DVC_SAID[case]
-    result = subprocess.CompletedProcess(
-        ["dvc"], 255, "", text + "\n\nHaving any troubles? Hit us up at https://dvc.org/support\n"
-    )
-    error = dvc._error([command, "--remote", "storage"], result, cwd=".", remote="storage", captured=True, failure=3)
-    assert type(error) is kind and error.exit_code == EXIT_DATA, str(error)
-    assert "dvc.org/support" not in str(error)
-    if kind is dvc.CredentialsError:
-        assert "check that AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in str(error)
+    assert type(made) is kind and made.exit_code == EXIT_DATA, str(made)
+    if kind is CredentialsError:
+        assert "check that AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in str(made)
+    if case == "cut":
+        assert str(made).startswith(
+            "the transfer to DVC remote `storage` was cut off (network): run the command again; what arrived is kept "
+            "and is not transferred again. DVC said:\nERROR: failed to transfer 'ab' - Could not connect"
+        )
 
 
 def test_the_environment_bounds_s3_transfers_unless_the_user_says_otherwise() -> None:
@@ -238,13 +241,13 @@ def test_the_environment_bounds_s3_transfers_unless_the_user_says_otherwise() ->
     assert int(d["ALOPS_S3_RETRIES"]) * int(d["AWS_MAX_ATTEMPTS"]) * float(d["ALOPS_S3_READ_TIMEOUT"]) <= 60
 
 
-def test_dvc_runs_with_s3fs_bounded_and_uploads_without_expect_continue(tmp_path: Path) -> None:
+def test_dvc_runs_with_s3fs_bounded_and_uploads_without_expect_continue() -> None:
     import subprocess
 
     probe = (
-        "import sys, runpy; from alops import dvcmain; "
-        "sys.meta_path.insert(0, dvcmain._AfterImport(dvcmain.settings({'ALOPS_S3_RETRIES': '3', "
-        "'ALOPS_S3_READ_TIMEOUT': '4.5', 'ALOPS_S3_CONNECT_TIMEOUT': 'nonsense'}))); "
+        "import sys, runpy; from alops.dvc import bounds; "
+        "bounds.install({'ALOPS_S3_RETRIES': '3', "
+        "'ALOPS_S3_READ_TIMEOUT': '4.5', 'ALOPS_S3_CONNECT_TIMEOUT': 'nonsense'}); "
         "import s3fs; from botocore import handlers; S = s3fs.S3FileSystem; "
         "print(S.retries, S.read_timeout, S.connect_timeout, "
         "any(h[1] is handlers.add_expect_header for h in handlers.BUILTIN_HANDLERS)); "
@@ -254,8 +257,6 @@ def test_dvc_runs_with_s3fs_bounded_and_uploads_without_expect_continue(tmp_path
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out == "3 4.5 5 False\n30 4.5\n"  # a value that is not a number leaves s3fs's own default
-    version = subprocess.run([sys.executable, "-m", "alops.dvcmain", "--version"], capture_output=True, text=True)
-    assert version.returncode == 0 and re.fullmatch(r"3\.\d+\.\d+\n", version.stdout)
 
 
 @pytest.mark.parametrize("password", ["pa/ss", "p@ss/w:rd", "s3cret-pass"])
@@ -266,7 +267,7 @@ def test_credentials_in_a_remote_url_are_never_shown_even_with_slashes(
     (project / ".dvc/config.local").write_text(f"['remote \"storage\"']\n    url = {url}\n")
     for progress in (False, True):
         with pytest.raises(AlopsError) as caught:
-            dvc.pull(["data/dev.dvc"], cwd=project, progress=progress)
+            dvc.pull(["data/dev.dvc"], cwd=project, progress=progress, env=ENV)
         shown = capfd.readouterr()
         for text in (str(caught.value), shown.out, shown.err):
             assert password not in text and "alice" not in text, text

@@ -28,7 +28,7 @@ def test_the_feature_flow_runs_the_dev_stages_and_pushes_nothing(project: Path, 
     plan = current_plan(config, {})
     remote_before = _files(tmp_path / "remote")
 
-    result = run_flow(config, plan, quiet=True)
+    result = run_flow(config, plan, quiet=True, env=os.environ)
 
     assert (result.role, result.dataset, result.jobs, result.pushed) == ("feature", "dev", ("train", "evaluate"), False)
     assert result.stages == ("prepare@dev", "train@dev", "evaluate@dev")
@@ -40,14 +40,16 @@ def test_the_feature_flow_runs_the_dev_stages_and_pushes_nothing(project: Path, 
     assert not (project / "data/full").exists() and not (project / "models/full").exists()
     assert _files(tmp_path / "remote") == remote_before
 
-    again = run_flow(config, plan, quiet=True)
+    again = run_flow(config, plan, quiet=True, env=os.environ)
 
     assert again.reproduced == ()
     assert again.metrics == result.metrics
 
 
 @pytest.mark.slow
-def test_the_experiment_flow_pushes_in_ci_only_or_when_told_to(project: Path, tmp_path: Path) -> None:
+def test_the_experiment_flow_pushes_in_ci_only_or_when_told_to(
+    project: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     remote = tmp_path / "remote"
     config = load_config(project / "alops.yaml")
     plan = current_plan(config, {}, branch="experiment/x")
@@ -80,9 +82,11 @@ def test_the_experiment_flow_pushes_in_ci_only_or_when_told_to(project: Path, tm
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", str(project), str(clone)], check=True)
     shutil.copy(project / ".dvc/config.local", clone / ".dvc/config.local")
-    dvc.pull(["data/full.dvc"], cwd=clone)
-    out = dvc.repro(["train@full"], cwd=clone, pull=True, quiet=True)
-    assert "Stage 'train@full' is cached - skipping run" in out
+    dvc.pull(["data/full.dvc"], cwd=clone, env=os.environ)
+    capfd.readouterr()
+    dvc.repro(["train@full"], cwd=clone, pull=True, env=os.environ)  # shown, as a job log shows it
+    shown = capfd.readouterr()
+    assert "Stage 'train@full' is cached - skipping run" in shown.out + shown.err
     assert (clone / "models/full/model.pkl").is_file()
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from dvc_projects import cached_objects
 
-from alops import dvc, objects
+from alops import dvc
 from alops.cli import cli
 from alops.errors import EXIT_DATA, EXIT_FAILURE
 
@@ -151,9 +152,8 @@ def cache_keys(repo: Path) -> set[str]:
 
 
 def dataset_keys(repo: Path, target: str) -> set[str]:
-    found = objects.inventory(repo, repo / ".dvc/cache", [target])
-    assert found.complete
-    return set(found.present)
+    cache = repo / ".dvc/cache"
+    return {str(p.relative_to(cache)) for p in cached_objects(repo, [target])}
 
 
 # --- pulls --------------------------------------------------------------------------------
@@ -226,9 +226,9 @@ def test_a_shared_runner_cache_serves_the_second_job(clone: Path, s3: S3, tmp_pa
     )
     assert FULL_BYTES <= s3.proxy.received < FULL_BYTES + OVERHEAD
     assert cache_keys(clone) == set(), "objects went to the shared cache only"
-    config = dvc.read_config(clone)["cache"]
-    assert (config["shared"], config["type"]) == ("group", "reflink,hardlink,symlink,copy")
-    assert dvc.cache_dir(clone) == shared
+    found = dvc.config(clone, env=os.environ)
+    assert (found["cache"]["shared"], found["cache"]["type"]) == ("group", "reflink,hardlink,symlink,copy")
+    assert Path(found["cache_dir"]) == shared
 
     other = tmp_path / "other-job"
     _git(tmp_path, "clone", "-q", str(s3_template), str(other))
@@ -370,7 +370,7 @@ def test_a_silent_network_during_a_push_is_reported_within_the_bound(
 ) -> None:
     # Every connection stays open and nothing comes back, as on a link that drops packets:
     # only the read timeout ends each attempt (aiohttp has none while it waits for
-    # "100 Continue", so alops.dvcmain sends uploads without Expect).
+    # "100 Continue", so alops.dvc.bounds sends uploads without Expect).
     alops(clone, "data", "pull", "--dataset", "dev")
     _dvc(clone, "repro", "train@dev")
     monkeypatch.setenv("ALOPS_S3_READ_TIMEOUT", "2")  # the default is 10 s: the same bound, 5 times shorter
@@ -516,10 +516,9 @@ def test_a_failed_pull_has_the_same_exit_code_and_message_on_a_terminal_and_in_a
 def test_outputs_on_neither_the_cache_nor_the_remote_are_named_not_pushed(clone: Path, s3: S3) -> None:
     alops(clone, "data", "pull", "--dataset", "dev")
     _dvc(clone, "repro", "train@dev")
-    cache = clone / ".dvc/cache"
-    for key in objects.inventory(clone, cache, ["train@dev"]).present:  # what `dvc gc` of another branch does
-        (cache / key).chmod(0o644)
-        (cache / key).unlink()
+    for path in cached_objects(clone, ["train@dev"]):  # what `dvc gc` of another branch does
+        path.chmod(0o644)
+        path.unlink()
     before = s3.objects()
 
     code, out, err = alops(clone, "data", "push", "--branch", "feature/x")

@@ -14,7 +14,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from alops.dvc import Remote
+from alops import env as names
+from alops.dvc.remote import Remote
 from alops.errors import DataError
 from alops.text import redact_output
 
@@ -70,7 +71,7 @@ def missing(remote: Remote, *, dataset: str, env: Mapping[str, str], refused: bo
     variables = " and ".join(_KEY_PAIR)
     if refused and sources(remote, env):
         code = f" ({refused})" if isinstance(refused, str) and refused != "NoCredentials" else ""
-        where = "the masked CI/CD variables " if env.get("CI") else ""
+        where = "the masked CI/CD variables " if env.get(names.CI) else ""
         return DataError(
             f"{what} refused this job's credentials{code}: check that {where}{variables} (or AWS_PROFILE, "
             "and AWS_SESSION_TOKEN for temporary keys) are current and allowed to read and write the bucket, "
@@ -78,11 +79,11 @@ def missing(remote: Remote, *, dataset: str, env: Mapping[str, str], refused: bo
         )
     problem = "refused this job's credentials" if refused else "needs credentials"
     ref, kind = (
-        env.get("CI_COMMIT_REF_NAME") or env.get("CI_COMMIT_BRANCH"),
-        "tag" if env.get("CI_COMMIT_TAG") else "branch",
+        env.get(names.CI_COMMIT_REF_NAME) or env.get(names.CI_COMMIT_BRANCH),
+        "tag" if env.get(names.CI_COMMIT_TAG) else "branch",
     )
-    protected = env.get("CI_COMMIT_REF_PROTECTED")
-    if not env.get("CI"):
+    protected = env.get(names.CI_COMMIT_REF_PROTECTED)
+    if not env.get(names.CI):
         if dataset == "full":
             return DataError(
                 f"{what} {problem}: set {variables} (or AWS_PROFILE), or use the dev dataset (--dataset dev)"

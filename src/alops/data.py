@@ -1,26 +1,31 @@
 """Pull the dataset a pipeline needs, and nothing else, from its DVC remote; push what it produced.
 
-Transfers are counted from the DVC cache (see :mod:`alops.objects`): a pull
-fetched the dataset's objects that the cache did not hold before it. When the
-cache already holds every object, nothing is asked of the remote at all.
+Each is one DVC child process (:func:`alops.dvc.run`), whose steps this module
+builds (``*_steps``) and whose results it reads (``*_result``), so that
+``alops run`` can put pull, repro and push in one. Transfers are counted by
+the child from DVC's API (:mod:`alops.dvc.inventory`): a pull fetched the
+dataset's objects that the cache did not hold before it. When the cache
+already holds every object, nothing is asked of the remote at all.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
-from alops import credentials, dvc, objects
+from alops import credentials, dvc
+from alops import env as variables
 from alops.config import Config
 from alops.errors import AlopsError, ConfigError
 from alops.flow import Plan
 
 DATASETS = ("dev", "full")
 #: A runner-local DVC cache shared by jobs (runners/README.md, "Shared caches").
-CACHE_DIR_VARIABLE = "ALOPS_DVC_CACHE_DIR"
+CACHE_DIR_VARIABLE = variables.DVC_CACHE_DIR
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -65,13 +70,45 @@ def choose(plan: Plan | None, dataset: str = "auto") -> str:
     return dataset
 
 
-def use_shared_cache(root: Path, env: Mapping[str, str] | None = None, cache_dir: str | None = None) -> str | None:
-    """Point the project at the runner's shared DVC cache (``cache_dir``, else ``ALOPS_DVC_CACHE_DIR``), if any."""
-    env = os.environ if env is None else env
-    path = cache_dir or env.get(CACHE_DIR_VARIABLE) or None
+def shared_cache(env: Mapping[str, str], cache_dir: str | None = None) -> str | None:
+    """The runner's shared DVC cache: ``cache_dir``, else ``ALOPS_DVC_CACHE_DIR`` in ``env``; None: none."""
+    return cache_dir or env.get(CACHE_DIR_VARIABLE) or None
+
+
+def use_shared_cache(root: Path, env: Mapping[str, str], cache_dir: str | None = None) -> str | None:
+    """Point the project at the runner's shared DVC cache (see :func:`shared_cache`), if any."""
+    path = shared_cache(env, cache_dir)
     if path:
-        dvc.use_cache_dir(path, cwd=root)
+        dvc.use_cache_dir(path, cwd=root, env=env)
     return path
+
+
+def pull_steps(
+    config: Config, name: str, *, run_cache: bool = False, shared: str | None = None
+) -> list[dict[str, Any]]:
+    """The :func:`alops.dvc.run` steps of a pull of dataset ``name`` (into the ``shared`` cache first, if any)."""
+    spec = config.datasets[name]
+    pull = {"op": "pull", "targets": list(spec.targets), "remote": spec.remote, "run_cache": run_cache}
+    return [*([dvc.cache_step(shared)] if shared else []), pull]
+
+
+def pull_result(config: Config, name: str, found: dict[str, Any], *, shared: str | None, seconds: float) -> PullResult:
+    """The :class:`PullResult` of the pull step's result ``found``."""
+    spec = config.datasets[name]
+    files = sum(count_files(p) for t in spec.targets for p in outputs(config.root, t))
+    return PullResult(
+        dataset=name,
+        targets=spec.targets,
+        remote=spec.remote,
+        files=files,
+        seconds=seconds,
+        remote_name=str(found["remote"]["name"]),
+        fetched=int(found["fetched"]),
+        fetched_bytes=int(found["fetched_bytes"]),
+        cached=int(found["cached"]),
+        run_cache=found["run_cache"],
+        cache_dir=shared,
+    )
 
 
 def pull(
@@ -81,7 +118,7 @@ def pull(
     dataset: str = "auto",
     run_cache: bool = False,
     cache_dir: str | None = None,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     progress: bool = False,
 ) -> PullResult:
     """Pull the DVC targets of one dataset (the plan's with ``auto``) into the workspace.
@@ -91,43 +128,60 @@ def pull(
     (``cache_dir`` or ``ALOPS_DVC_CACHE_DIR`` in ``env``) the project uses it
     first. ``run_cache`` also fetches DVC's run-cache, so ``dvc repro``
     restores stages that already ran elsewhere instead of running them.
+    A project without a remote fails, even with a warm cache.
     """
-    env = os.environ if env is None else env
-    name = choose(plan, dataset)
-    spec = config.datasets[name]
-    root = config.root
     started = time.monotonic()
-    shared = use_shared_cache(root, env, cache_dir)
-    remote = dvc.remote(root, spec.remote)  # fails early, and even with a warm cache, when there is none
-    cache = dvc.cache_dir(root)
-    before = objects.inventory(root, cache, spec.targets)
-    # A listing not cached yet hides which of its entries are: only then look at the whole cache.
-    known = objects.snapshot(cache) if before.unlisted else set()
-    runs_before = objects.run_cache_entries(cache) if run_cache else 0
-    if before.complete and not run_cache:
-        dvc.checkout(spec.targets, cwd=root, env=env)  # every object is here: no network, no credentials needed
-    else:
-        credentials.check(remote, dataset=name, env=env)
-        try:
-            dvc.pull(spec.targets, remote=remote.name, cwd=root, run_cache=run_cache, progress=progress, env=env)
-        except dvc.CredentialsError as exc:
-            raise credentials.missing(remote, dataset=name, env=env, refused=exc.code) from None
-    after = objects.inventory(root, cache, spec.targets)
-    had = set(before.present) | known
-    fetched = [k for k in after.present if k not in had]
-    files = sum(count_files(p) for t in spec.targets for p in outputs(root, t))
-    return PullResult(
-        dataset=name,
-        targets=spec.targets,
-        remote=spec.remote,
-        files=files,
-        seconds=time.monotonic() - started,
-        remote_name=remote.name,
-        fetched=len(fetched),
-        fetched_bytes=after.size(fetched),
-        cached=len(after.present) - len(fetched),
-        run_cache=objects.run_cache_entries(cache) - runs_before if run_cache else None,
-        cache_dir=shared,
+    name = choose(plan, dataset)
+    shared = shared_cache(env, cache_dir)
+    steps = pull_steps(config, name, run_cache=run_cache, shared=shared)
+    results = transfer(lambda: dvc.run(steps, cwd=config.root, env=env, capture=not progress), name, env)
+    return pull_result(config, name, results[-1], shared=shared, seconds=time.monotonic() - started)
+
+
+def transfer(call: Callable[[], T], dataset: str, env: Mapping[str, str]) -> T:
+    """``call()``, a missing or refused credential said as what to do for ``dataset`` (see :mod:`alops.credentials`)."""
+    try:
+        return call()
+    except dvc.CredentialsError as exc:
+        if exc.remote is None:
+            raise
+        raise credentials.missing(exc.remote, dataset=dataset, env=env, refused=exc.code or False) from None
+
+
+def push_targets(plan: Plan, targets: Sequence[str] | None = None) -> tuple[str, ...]:
+    """What a push sends: ``targets``, else the outputs of the plan's train and evaluate stages."""
+    chosen = tuple(targets) if targets is not None else (*plan.train_stages, *plan.evaluate_stages)
+    if not chosen:
+        raise ConfigError(f"the {plan.role} flow has no stages whose outputs could be pushed (alops.yaml, pipeline:)")
+    return chosen
+
+
+def push_step(plan: Plan, chosen: tuple[str, ...], *, run_cache: bool = True) -> dict[str, Any]:
+    """The :func:`alops.dvc.run` step of a push: the remote is asked first what it lacks."""
+    return {"op": "push", "targets": list(chosen), "remote": plan.remote, "run_cache": run_cache}
+
+
+def push_result(
+    plan: Plan, chosen: tuple[str, ...], found: dict[str, Any], *, run_cache: bool, seconds: float
+) -> PushResult:
+    """The :class:`PushResult` of the push step's result ``found``; what stopped it raised as its error."""
+    name = str(found["remote"]["name"])
+    if not found["outputs"]:
+        raise AlopsError(
+            f"nothing to push: {', '.join(chosen)} {'has' if len(chosen) == 1 else 'have'} no outputs recorded here "
+            "(dvc.lock): run them first (`alops run`), then push"
+        )
+    if found["lost"]:
+        raise _not_in_cache(list(found["lost"]), chosen, name)
+    return PushResult(
+        targets=chosen,
+        remote=plan.remote,
+        remote_name=name,
+        sent=int(found["sent"]),
+        sent_bytes=int(found["sent_bytes"]),
+        already=int(found["already"]),
+        run_cache=run_cache,
+        seconds=seconds,
     )
 
 
@@ -137,7 +191,7 @@ def push(
     *,
     targets: tuple[str, ...] | None = None,
     run_cache: bool = True,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
     progress: bool = False,
 ) -> PushResult:
     """Push the outputs of the plan's stages (or ``targets``) and the run-cache to the plan's remote.
@@ -146,55 +200,15 @@ def push(
     a network fault is completed by the next one (see :func:`alops.dvc.push`).
     Outputs on neither the local cache nor the remote (a fresh clone, ``dvc gc``)
     are an error (exit code 1) that names them, not an empty push; outputs the
-    remote already has need not be in the cache.
+    remote already has need not be in the cache. One DVC start: the remote's
+    status and the push.
     """
-    env = os.environ if env is None else env
-    root = config.root
     started = time.monotonic()
-    chosen = targets if targets is not None else (*plan.train_stages, *plan.evaluate_stages)
-    if not chosen:
-        raise ConfigError(f"the {plan.role} flow has no stages whose outputs could be pushed (alops.yaml, pipeline:)")
-    use_shared_cache(root, env)
-    remote = dvc.remote(root, plan.remote)
-    credentials.check(remote, dataset=plan.dataset, env=env)
-    found = objects.inventory(root, dvc.cache_dir(root), chosen)
-    if not found.paths:
-        raise AlopsError(
-            f"nothing to push: {', '.join(chosen)} {'has' if len(chosen) == 1 else 'have'} no outputs recorded here "
-            "(dvc.lock): run them first (`alops run`), then push"
-        )
-    try:
-        status = dvc.cloud_status(chosen, remote=remote.name, cwd=root, env=env)
-        lost = missing_outputs(found, status)
-        if lost:
-            raise _not_in_cache(lost, chosen, remote.name)
-        dvc.push(targets=chosen, remote=remote.name, run_cache=run_cache, cwd=root, progress=progress, env=env)
-    except dvc.CredentialsError as exc:
-        raise credentials.missing(remote, dataset=plan.dataset, env=env, refused=exc.code) from None
-    new = {found.paths[p] for p, state in status.paths.items() if state == "new" and p in found.paths}
-    # Not in the cache here (a `dvc gc`, a fresh clone) and not missing: on the remote. A directory
-    # whose listing is not here counts as its listing only: its entries cannot be named.
-    remote_only = {k for k in found.missing | found.unlisted if objects.md5_of(k) not in status.missing}
-    return PushResult(
-        targets=chosen,
-        remote=plan.remote,
-        remote_name=remote.name,
-        sent=len(new),
-        sent_bytes=found.size(new),
-        already=len((set(found.present) | remote_only) - new),
-        run_cache=run_cache,
-        seconds=time.monotonic() - started,
-    )
-
-
-def missing_outputs(found: objects.Inventory, status: dvc.CloudStatus) -> list[str]:
-    """Workspace paths of outputs on neither the local cache nor the remote, as ``dvc status --cloud`` says.
-
-    A file inside a directory that is named already is not named again.
-    """
-    lost = {p for p, state in status.paths.items() if state == "missing"}
-    lost |= {p for p, key in found.paths.items() if objects.md5_of(key) in status.missing}
-    return sorted(p for p in lost if not any(p.startswith(d.rstrip("/") + "/") for d in lost if d != p))
+    chosen = push_targets(plan, targets)
+    shared = shared_cache(env)
+    steps = [*([dvc.cache_step(shared)] if shared else []), push_step(plan, chosen, run_cache=run_cache)]
+    results = transfer(lambda: dvc.run(steps, cwd=config.root, env=env, capture=not progress), plan.dataset, env)
+    return push_result(plan, chosen, results[-1], run_cache=run_cache, seconds=time.monotonic() - started)
 
 
 def _not_in_cache(lost: list[str], targets: tuple[str, ...], remote: str) -> AlopsError:

@@ -12,6 +12,7 @@ checkout (``pip install -e .``); an installed wheel does not carry it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import time
@@ -145,7 +146,7 @@ def demo(
         # An empty environment: the demo plans from the checkout, never from a CI job it may run in.
         plan = current_plan(config, {})
         before = count_files(remote)
-        result = run_flow(config, plan, quiet=True, push=plan.push, env=env)
+        result = run_flow(config, plan, quiet=True, push=plan.push, env=os.environ if env is None else env)
         ours = [p for t in plan.targets for p in outputs(clone, t)]
         others = {t for name, ds in config.datasets.items() if name != plan.dataset for t in ds.targets}
         absent = [p for t in sorted(others) for p in outputs(clone, t) if not p.exists()]

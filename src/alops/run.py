@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from alops import data, dvc
+from alops import env as variables
 from alops.config import Config
 from alops.errors import ConfigError
 from alops.flow import Plan
@@ -45,7 +45,8 @@ def in_ci(env: Mapping[str, str]) -> bool:
 
     https://docs.gitlab.com/ci/variables/predefined_variables/
     """
-    return any(env.get(name, "").lower() not in ("", "0", "false", "no") for name in ("CI", "GITLAB_CI"))
+    names = (variables.CI, variables.GITLAB_CI)
+    return any(env.get(name, "").lower() not in ("", "0", "false", "no") for name in names)
 
 
 def push_decision(plan: Plan, push: bool | None, env: Mapping[str, str]) -> tuple[bool, str]:
@@ -84,7 +85,7 @@ def run_flow(
     pull: bool = True,
     push: bool | None = None,
     quiet: bool = False,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
 ) -> RunResult:
     """Pull the plan's dataset, ``dvc repro`` the jobs' stages in order, then push if asked (or, in CI, if the flow does).
 
@@ -92,32 +93,40 @@ def run_flow(
     role decides (experiment and default branches push outputs and run-cache;
     feature branches do not); anywhere else nothing is pushed. With ``quiet``
     DVC's output is kept out of the terminal (it is shown only when a step fails).
+    All of it is one DVC start (:func:`alops.dvc.run`): pull, repro and push.
     """
-    env = os.environ if env is None else env
     started = time.monotonic()
     chosen = jobs_to_run(plan, jobs)
     per_job = {"train": plan.train_stages, "evaluate": plan.evaluate_stages}
     stages = tuple(s for job in chosen for s in per_job[job])
     root = config.root
-    # The runner's shared DVC cache, if it has one, before DVC looks at any output (pull does it too).
-    pulled = data.pull(config, plan, env=env) if pull else None
-    if not pull:
-        data.use_shared_cache(root, env)
-    before = _lock(root)
-    stale = dvc.status(stages, cwd=root, env=env)
+    do_push, why = push_decision(plan, push, env)
+    # The runner's shared DVC cache, if it has one, before DVC looks at any output.
+    shared = data.shared_cache(env)
+    steps = [dvc.cache_step(shared)] if shared else []
+    if pull:
+        steps += data.pull_steps(config, plan.dataset)
     if stages:
         # One `dvc repro` for all jobs: DVC runs the stages in pipeline order,
-        # as the CI jobs would one after the other, and starts once instead of
-        # once per job. `--pull` fetches from the default remote only (repro
-        # has no --remote), so it is used only when the dataset lives there too.
-        dvc.repro(stages, cwd=root, pull=pull and plan.remote is None, quiet=quiet, env=env)
+        # as the CI jobs would one after the other. `--pull` fetches from the
+        # default remote only (repro has no --remote), so it is used only when
+        # the dataset lives there too.
+        steps.append(dvc.repro_step(stages, pull=pull and plan.remote is None))
+    if do_push:
+        steps.append(data.push_step(plan, data.push_targets(plan, stages), run_cache=True))
+    before = _lock(root)
+    results = data.transfer(lambda: dvc.run(steps, cwd=root, env=env, capture=quiet), plan.dataset, env)
+    pulled = None
+    if pull:
+        found = next(r for r, s in zip(results, steps, strict=True) if s["op"] == "pull")
+        pulled = data.pull_result(config, plan.dataset, found, shared=shared, seconds=float(found["seconds"]))
+    if do_push:
+        found = results[-1]
+        data.push_result(plan, data.push_targets(plan, stages), found, run_cache=True, seconds=float(found["seconds"]))
+    # What DVC brought up to date is what dvc.lock now records differently: no `dvc status` needed.
     after = _lock(root)
     changed = {name for name in after if after[name] != before.get(name)}
-    names = {name for name in {*stale, *changed} if not name.endswith(".dvc")}
-    reproduced = tuple(_ordered(names, after, stages))
-    do_push, why = push_decision(plan, push, env)
-    if do_push:
-        data.push(config, plan, targets=stages, run_cache=True, env=env)
+    reproduced = tuple(_ordered({n for n in changed if not n.endswith(".dvc")}, after, stages))
     return RunResult(
         role=plan.role,
         dataset=plan.dataset,

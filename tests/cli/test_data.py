@@ -5,12 +5,14 @@ tests/test_s3.py runs the same commands against an S3 endpoint and counts the by
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 from click.testing import CliRunner
+from dvc_projects import cached_objects
 
 from alops import dvc
 from alops.cli import cli
@@ -64,8 +66,9 @@ def test_pull_into_a_shared_cache_from_the_environment(project: Path, tmp_path: 
     code, out, err = invoke(project, "pull", "--dataset", "dev", env={"ALOPS_DVC_CACHE_DIR": str(shared)})
     assert (code, err) == (0, "")
     assert out.startswith(f"pulled dev (data/dev.dvc) from storage into the shared cache {shared}: 3 objects, ")
-    assert dvc.cache_dir(project) == shared
-    assert (dvc.read_config(project)["cache"]["shared"], dvc.read_config(project)["cache"]["type"]) == (
+    found = dvc.config(project, env=os.environ)
+    assert Path(found["cache_dir"]) == shared
+    assert (found["cache"]["shared"], found["cache"]["type"]) == (
         "group",
         "reflink,hardlink,symlink,copy",
     )
@@ -134,12 +137,9 @@ def test_push_sends_what_the_remote_lacks_once(project: Path, tmp_path: Path) ->
 
 
 def _drop_from_cache(project: Path, stages: list[str]) -> None:
-    from alops import objects
-
-    cache = project / ".dvc/cache"
-    for key in objects.inventory(project, cache, stages).present:
-        (cache / key).chmod(0o644)
-        (cache / key).unlink()
+    for path in cached_objects(project, stages):
+        path.chmod(0o644)
+        path.unlink()
 
 
 def test_push_of_outputs_on_neither_the_cache_nor_the_remote_names_them(project: Path, tmp_path: Path) -> None:

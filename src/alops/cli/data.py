@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 
 import click
 
+from alops import env as variables
 from alops.cli.options import branch_option
 
 
@@ -15,10 +17,10 @@ def data() -> None:
     """Pull the dataset a branch needs from its DVC remote; push the pipeline's outputs."""
 
 
-def _progress() -> bool:
+def _progress(env: Mapping[str, str]) -> bool:
     # DVC's own lines as they come on a terminal (redacted; DVC itself always writes to a pipe, so it
     # prints, and alops classifies, the same words either way); in CI logs only alops's one-line summary.
-    return sys.stdout.isatty() and not os.environ.get("CI")
+    return sys.stdout.isatty() and not env.get(variables.CI)
 
 
 @data.command()
@@ -38,7 +40,7 @@ def _progress() -> bool:
 )
 @click.option(
     "--cache-dir",
-    envvar="ALOPS_DVC_CACHE_DIR",
+    envvar=variables.DVC_CACHE_DIR,
     show_envvar=True,
     type=click.Path(file_okay=False),
     help="A DVC cache shared by the jobs of this runner: the project uses it (linked, not copied) before pulling.",
@@ -53,10 +55,11 @@ def pull(obj: dict[str, str], dataset: str, branch: str | None, run_cache: bool,
     from alops.config import load_config
     from alops.flow import current_plan
 
+    env = dict(os.environ)  # the command line is where the environment comes from: the library is given it
     config = load_config(obj["config"])
-    plan = current_plan(config, os.environ, branch=branch) if dataset == "auto" else None
+    plan = current_plan(config, env, branch=branch) if dataset == "auto" else None
     result = data_lib.pull(
-        config, plan, dataset=dataset, run_cache=run_cache, cache_dir=cache_dir, env=os.environ, progress=_progress()
+        config, plan, dataset=dataset, run_cache=run_cache, cache_dir=cache_dir, env=env, progress=_progress(env)
     )
     click.echo(data_lib.pull_summary(result))
 
@@ -80,7 +83,8 @@ def push(obj: dict[str, str], branch: str | None, run_cache: bool) -> None:
     from alops.config import load_config
     from alops.flow import current_plan
 
+    env = dict(os.environ)
     config = load_config(obj["config"])
-    plan = current_plan(config, os.environ, branch=branch)
-    result = data_lib.push(config, plan, run_cache=run_cache, env=os.environ, progress=_progress())
+    plan = current_plan(config, env, branch=branch)
+    result = data_lib.push(config, plan, run_cache=run_cache, env=env, progress=_progress(env))
     click.echo(data_lib.push_summary(result))

@@ -53,11 +53,12 @@ def run(obj: dict[str, str], flow: str, job: str, branch: str | None, pull: bool
     from alops.run import RUN_JOBS, run_flow
     from alops.text import quote as printable
 
+    env = dict(os.environ)  # the command line is where the environment comes from: the library is given it
     config = load_config(obj["config"])
-    plan = current_plan(config, os.environ, branch=branch, role=None if flow == "auto" else flow)
+    plan = current_plan(config, env, branch=branch, role=None if flow == "auto" else flow)
     jobs = RUN_JOBS if job == "all" else (job,)
     click.echo(f"Running the {plan.role} flow ({plan.reason}) on the {plan.dataset} dataset, ref {printable(plan.ref)}")
-    result = run_flow(config, plan, jobs=jobs, pull=pull, push=push, env=os.environ)
+    result = run_flow(config, plan, jobs=jobs, pull=pull, push=push, env=env)
     click.echo(render(result))
 
 
