@@ -530,10 +530,23 @@ def test_jobs_are_interruptible_and_get_the_inputs_as_variables(preview: dict[st
             assert variables["ALOPS_SPLIT_JOBS"].strip() == "false"
             assert json.loads(variables["ALOPS_GPU_TAGS"]) == GPU_TAGS
             assert json.loads(variables["ALOPS_CPU_TAGS"]) == []
-            assert json.loads(variables["ALOPS_PROTECTED_TAGS"]) == PROTECTED_TAGS
-            assert variables["ALOPS_ENVIRONMENT_PREFIX"] == "alops"
             for role in PATTERN_ROLES:
                 assert variables[f"ALOPS_{role.upper()}_BRANCHES"] == DEFAULT_PATTERNS[role]
+
+
+def test_the_base_job_sets_only_variables_alops_reads() -> None:
+    """A variable of an input that nothing reads would be a documented setting that does nothing."""
+    from alops import env
+
+    for path in (ALOPS, COMPONENTS / "alops.yml"):
+        base = documents(path)[1][".$[[ inputs.job-prefix ]]-base"]["variables"]
+        read = (
+            {s.name for s in env.SETTINGS}
+            | {env.branches(r) for r in PATTERN_ROLES}
+            | {env.tags(r) for r in ("cpu", "gpu")}
+        )
+        assert {name for name in base if name.startswith("ALOPS_")} <= read, path
+        assert {env.CONFIG, env.JOB_PREFIX, env.SPLIT_JOBS, env.tags("gpu"), env.branches("feature")} <= set(base)
 
 
 def test_needs_name_jobs_of_the_template(preview: dict[str, Any]) -> None:
