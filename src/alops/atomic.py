@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from alops.errors import EXIT_TOOL, AlopsError
+from alops.errors import ToolError
 
 _WHY = {
     errno.ENOSPC: "the disk is full",
@@ -60,10 +60,9 @@ def writing_to(place: Path, hint: str = "", *, shown: str | None = None) -> Iter
         name = exc.filename if isinstance(exc.filename, str) else None
         todo = "free some space there" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "make it writable"
         if name and not Path(name).absolute().is_relative_to(place.absolute().parent):
-            raise AlopsError(f"cannot use {name}: {why}: fix that and run again", exit_code=EXIT_TOOL) from None
-        raise AlopsError(
-            f"cannot write {shown or place}: {why}: {todo}{hint} and run again; nothing was changed",
-            exit_code=EXIT_TOOL,
+            raise ToolError(f"cannot use {name}: {why}: fix that and run again") from None
+        raise ToolError(
+            f"cannot write {shown or place}: {why}: {todo}{hint} and run again; nothing was changed"
         ) from None
 
 
@@ -77,14 +76,36 @@ def ignored_folder(path: Path) -> Path:
 
 
 def write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary sibling renamed over it (for folders git ignores)."""
+    """Write ``text`` to ``path`` through a temporary sibling renamed over it (for folders git ignores).
+
+    The content reaches the disk before the rename, and the rename before this returns
+    (``fsync`` of the file, then of its folder): after a power cut ``path`` holds the old
+    text or the new, never an empty file. The commit journal of :class:`Stage` relies on it.
+    """
     tmp = path.with_name(f".{path.name}.alops-tmp-{secrets.token_hex(4)}")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # a folder that cannot be opened for reading (some platforms): the rename stands as is
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # file systems that refuse fsync on a folder
+        pass
+    finally:
+        os.close(fd)
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_devset_build import configure, regular_rows, snapshot, write
+from devset.build.test_run import configure, regular_rows, snapshot, write
 
 from alops import atomic
 from alops.cli import cli
