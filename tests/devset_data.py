@@ -8,7 +8,9 @@ change the full data the ways the check must notice.
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -142,6 +144,19 @@ def make_repo(root: Path, remote: Path, full: Sequence[Row], dev: Sequence[Row])
     return root
 
 
+def copy_repo(template: Path, template_remote: Path, root: Path, remote: Path) -> Path:
+    """A copy of a ``make_repo`` repository (work tree, ``.git``, DVC cache) at ``root``, with its own copy of the
+    DVC remote at ``remote``: what a test may change freely, in milliseconds instead of a new ``make_repo``."""
+    import shutil
+
+    shutil.copytree(template, root)
+    shutil.copytree(template_remote, remote)
+    (root / ".dvc/config.local").write_text(
+        f"[core]\n    remote = storage\n['remote \"storage\"']\n    url = {remote}\n"
+    )
+    return root
+
+
 def remote_objects(remote: Path) -> set[str]:
     """The content hashes a local DVC remote holds."""
     return {p.parent.name + p.name for p in remote.rglob("*") if p.is_file() and len(p.parent.name) == 2}
@@ -161,3 +176,49 @@ def adopt(root: Path) -> None:
     dvc.push(cwd=root, run_cache=False)
     for args in (["add", "-A"], ["commit", "--quiet", "-m", "the dev set, built by alops"]):
         subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def git(cwd: Path, *args: str) -> str:
+    """``git args`` in ``cwd``: its standard output (a failure raises, with git's message)."""
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+@dataclass
+class Refusing:
+    """A git HTTP server on loopback that answers 403 to everything, keeping the headers of each request."""
+
+    url: str
+    headers: list[dict[str, str]] = field(default_factory=list)
+
+
+@contextmanager
+def refusing_server() -> Iterator[Refusing]:
+    import http.server
+    import threading
+
+    def handler(seen: Refusing) -> type[http.server.BaseHTTPRequestHandler]:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+                seen.headers.append(dict(self.headers))
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    seen = Refusing("")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler(seen))
+    seen.url = f"http://127.0.0.1:{server.server_address[1]}/grp/proj.git"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

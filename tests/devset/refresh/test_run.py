@@ -3,17 +3,20 @@
 GitLab's HTTP API is faked with ``responses`` (each endpoint registered once,
 every registered request must be made); git pushes to a bare repository named
 by ``ALOPS_GIT_PUSH_URL``; DVC pushes to a local remote.
+
+Building the repository (``git init``, ``dvc init``, ``dvc add``, ``dvc push``,
+a dev set built by alops) takes seconds of DVC starts: it is done once per
+module, and once more for the drifted version most tests need; each test gets
+a copy of its own (work tree, ``.git``, DVC cache and remote) in milliseconds.
 """
 
 from __future__ import annotations
 
 import base64
-import http.server
-import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,12 +25,12 @@ import pytest
 import responses
 from responses import matchers
 
-from alops import proc
 from alops.config import load_config
 from alops.devset.refresh import run as refresh_mod
 from alops.errors import EXIT_NOT_REPRESENTATIVE, AlopsError, DataError, ToolError
 
-from devset_data import adopt, make_repo, remote_objects, rows, sample, shifted, write_csv
+from devset_data import Refusing, adopt, copy_repo, git, make_repo, remote_objects, rows, sample, shifted, write_csv
+from helpers import isolate
 
 TOKEN = "glpat-refresh-secret-4711"
 DAY = date(2025, 3, 14)
@@ -37,22 +40,52 @@ HOSTILE_TARGET = "main$(touch pwned)`touch pwned2`;rm -rf x"
 FULL = rows(4000)
 
 
+@dataclass(frozen=True)
+class Template:
+    """A repository and its DVC remote that tests copy and never change."""
+
+    repo: Path
+    remote: Path
+
+    def copy(self, to: Path) -> Path:
+        return copy_repo(self.repo, self.remote, to / "repo", to / "dvc-remote")
+
+
+@pytest.fixture(scope="module")
+def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The per-test ``clean_env`` isolation, for the module's templates (built before any test's fixtures run)."""
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, tmp_path_factory.mktemp("template-home"))
+        yield
+
+
+@pytest.fixture(scope="module")
+def base_template(isolated: None, tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """A git + DVC project: full data and a dev set alops built from it, both pushed to the DVC remote."""
+    where = tmp_path_factory.mktemp("refresh-base")
+    make_repo(where / "repo", where / "remote", FULL, sample(FULL))
+    adopt(where / "repo")
+    return Template(where / "repo", where / "remote")
+
+
+@pytest.fixture(scope="module")
+def drifted_template(base_template: Template, tmp_path_factory: pytest.TempPathFactory) -> Template:
+    """The same project after its full data changed (x0 shifted by 1 sd) and was committed: the dev set fails."""
+    root = base_template.copy(tmp_path_factory.mktemp("refresh-drifted"))
+    change_full_data(root, shifted(FULL, "x0", 2.0))
+    return Template(root, root.parent / "dvc-remote")
+
+
 @pytest.fixture
-def repo(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A clone of a git + DVC project whose full data then changed (x0 shifted by 1 sd) and was committed."""
-    base = tmp_path_factory.getbasetemp() / "devset-refresh-template"
-    if not (base / "ready").exists():
-        shutil.rmtree(base, ignore_errors=True)
-        make_repo(base / "repo", base / "remote", FULL, sample(FULL))
-        adopt(base / "repo")
-        (base / "ready").touch()
-    root, remote = tmp_path / "repo", tmp_path / "dvc-remote"
-    shutil.copytree(base / "repo", root)
-    shutil.copytree(base / "remote", remote)
-    (root / ".dvc/config.local").write_text(
-        f"[core]\n    remote = storage\n['remote \"storage\"']\n    url = {remote}\n"
-    )
-    return root
+def repo(base_template: Template, tmp_path: Path) -> Path:
+    """A copy of the project whose dev set represents its full data."""
+    return base_template.copy(tmp_path)
+
+
+@pytest.fixture
+def drifted(drifted_template: Template, tmp_path: Path) -> Path:
+    """A copy of the project whose full data drifted from its dev set (and was committed)."""
+    return drifted_template.copy(tmp_path)
 
 
 def change_full_data(root: Path, table: list[list[Any]]) -> None:
@@ -63,35 +96,10 @@ def change_full_data(root: Path, table: list[list[Any]]) -> None:
     git(root, "commit", "--quiet", "-am", "new full data")
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
-
-
-@pytest.fixture
-def bare(tmp_path: Path) -> Path:
-    path = tmp_path / "gitlab.git"
-    subprocess.run(["git", "init", "--quiet", "--bare", str(path)], check=True)
-    return path
-
-
 @pytest.fixture
 def api() -> Iterator[responses.RequestsMock]:
     with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
         yield mock
-
-
-@pytest.fixture
-def argv(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """Every command alops runs, as its argument list (to show the token is never one)."""
-    seen: list[list[str]] = []
-    real = proc.run
-
-    def spy(args: Any, **kwargs: Any) -> Any:
-        seen.append([str(a) for a in args])
-        return real(args, **kwargs)
-
-    monkeypatch.setattr(proc, "run", spy)
-    return seen
 
 
 def env_for(bare: Path, **extra: str) -> dict[str, str]:
@@ -117,8 +125,10 @@ def test_a_representative_dev_set_changes_nothing(repo: Path, bare: Path, api: r
     assert sorted(p.name for p in result.reports) == ["report.json", "report.md"]
 
 
-def test_dry_run_commits_on_the_branch_and_sends_nothing(repo: Path, bare: Path, api: responses.RequestsMock) -> None:
-    change_full_data(repo, shifted(FULL, "x0", 2.0))
+def test_dry_run_commits_on_the_branch_and_sends_nothing(
+    drifted: Path, bare: Path, api: responses.RequestsMock
+) -> None:
+    repo = drifted
     base = git(repo, "rev-parse", "HEAD").strip()
     before = remote_objects(repo.parent / "dvc-remote")
     env = {k: v for k, v in env_for(bare).items() if k != "ALOPS_GITLAB_TOKEN"}  # not needed for a dry run
@@ -144,11 +154,12 @@ def test_dry_run_commits_on_the_branch_and_sends_nothing(repo: Path, bare: Path,
 
 
 def test_reports_in_an_ignored_folder_stay_out_of_the_commit(
-    repo: Path, bare: Path, api: responses.RequestsMock
+    drifted: Path, bare: Path, api: responses.RequestsMock
 ) -> None:
+    repo = drifted
     (repo / ".gitignore").write_text("devset-check/\n")
     git(repo, "add", ".gitignore")
-    change_full_data(repo, shifted(FULL, "x0", 2.0))
+    git(repo, "commit", "--quiet", "-m", "check reports are not tracked")
     result = refresh_mod.refresh(
         load_config(repo / "alops.yaml"), env=env_for(bare), report_dir=repo / "devset-check", dry_run=True
     )
@@ -160,15 +171,15 @@ def test_reports_in_an_ignored_folder_stay_out_of_the_commit(
 
 
 def test_refresh_pushes_data_and_branch_and_opens_a_merge_request(
-    repo: Path,
+    drifted: Path,
     bare: Path,
     api: responses.RequestsMock,
     argv: list[list[str]],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    repo = drifted
     monkeypatch.chdir(tmp_path)
-    change_full_data(repo, shifted(FULL, "x0", 2.0))
     base = git(repo, "rev-parse", "HEAD").strip()
     branch = f"alops/devset-refresh-20250314-{base[:8]}"
     api.get(MRS, json=[], match=[matchers.query_param_matcher({"source_branch": branch, "state": "opened"})])
@@ -221,8 +232,10 @@ def test_refresh_pushes_data_and_branch_and_opens_a_merge_request(
     assert TOKEN not in everything and base64.b64encode(f"oauth2:{TOKEN}".encode()).decode() not in everything
 
 
-def test_a_rerun_reuses_the_branch_and_the_merge_request(repo: Path, bare: Path, api: responses.RequestsMock) -> None:
-    change_full_data(repo, shifted(FULL, "x0", 2.0))
+def test_a_rerun_reuses_the_branch_and_the_merge_request(
+    drifted: Path, bare: Path, api: responses.RequestsMock
+) -> None:
+    repo = drifted
     base = git(repo, "rev-parse", "HEAD").strip()
     branch = f"alops/devset-refresh-20250314-{base[:8]}"
     config = load_config(repo / "alops.yaml")
@@ -240,8 +253,8 @@ def test_a_rerun_reuses_the_branch_and_the_merge_request(repo: Path, bare: Path,
     assert git(bare, "rev-parse", f"refs/heads/{branch}").strip() == second.commit != first.commit
 
 
-def test_a_missing_token_fails_before_the_rebuild(repo: Path, bare: Path, api: responses.RequestsMock) -> None:
-    change_full_data(repo, shifted(FULL, "x0", 2.0))
+def test_a_missing_token_fails_before_the_rebuild(drifted: Path, bare: Path, api: responses.RequestsMock) -> None:
+    repo = drifted
     dev = (repo / "data/dev.csv").read_bytes()
     env = {k: v for k, v in env_for(bare).items() if k != "ALOPS_GITLAB_TOKEN"}
     with pytest.raises(DataError) as err:
@@ -275,39 +288,18 @@ def test_a_rebuild_that_changes_nothing_exits_not_representative(
     assert git(bare, "branch") == ""
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    headers_seen: list[dict[str, str]] = []
-
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
-        _Recorder.headers_seen.append(dict(self.headers))
-        self.send_response(403)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 def test_the_token_reaches_git_only_as_an_http_header(
-    repo: Path, api: responses.RequestsMock, argv: list[list[str]]
+    drifted: Path, api: responses.RequestsMock, argv: list[list[str]], refusing: Refusing
 ) -> None:
-    change_full_data(repo, shifted(FULL, "x0", 2.0))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Recorder.headers_seen.clear()
-    url = f"http://127.0.0.1:{server.server_address[1]}/grp/proj.git"
-    try:
-        with pytest.raises(ToolError) as err:
-            refresh_mod.refresh(
-                load_config(repo / "alops.yaml"),
-                env=env_for(repo, ALOPS_GIT_PUSH_URL=url),
-                report_dir=repo / "devset-check",
-            )
-    finally:
-        server.shutdown()
-        server.server_close()
+    repo = drifted
+    with pytest.raises(ToolError) as err:
+        refresh_mod.refresh(
+            load_config(repo / "alops.yaml"),
+            env=env_for(repo, ALOPS_GIT_PUSH_URL=refusing.url),
+            report_dir=repo / "devset-check",
+        )
     expected = "Basic " + base64.b64encode(f"oauth2:{TOKEN}".encode()).decode()
-    assert [h.get("Authorization") for h in _Recorder.headers_seen] == [expected]
+    assert [h.get("Authorization") for h in refusing.headers] == [expected]
     assert "GitLab refused the push: ALOPS_GITLAB_TOKEN needs the write_repository scope" in str(err.value)
     assert TOKEN not in str(err.value) and expected not in str(err.value)
     assert all(TOKEN not in arg and expected not in arg for args in argv for arg in args)

@@ -13,12 +13,12 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
+from alops import env as variables
 from alops import proc
 from alops.errors import ConfigError, ToolError
 
-#: Tests (and unusual set-ups) push elsewhere: a path or URL used as is, with the token header still sent.
-PUSH_URL_VARIABLE = "ALOPS_GIT_PUSH_URL"
 BRANCH_PREFIX = "alops/devset-refresh-"
+_CONFIG_COUNT = "GIT_CONFIG_COUNT"
 _FALLBACK_IDENTITY = ("alops devset refresh", "alops@noreply.invalid")
 
 
@@ -32,14 +32,17 @@ def branch_name(day: date, sha: str) -> str:
 
 
 def push_url(env: Mapping[str, str], server: str | None) -> str:
-    """The repository's HTTPS URL: ``ALOPS_GIT_PUSH_URL``, else ``<server>/<CI_PROJECT_PATH>.git``."""
-    if env.get(PUSH_URL_VARIABLE):
-        return env[PUSH_URL_VARIABLE]
-    path = env.get("CI_PROJECT_PATH", "")
+    """The repository's HTTPS URL: ``ALOPS_GIT_PUSH_URL``, else ``<server>/<CI_PROJECT_PATH>.git``.
+
+    ``ALOPS_GIT_PUSH_URL`` (tests, unusual set-ups) is used as is, a path or a URL; the token header is still sent.
+    """
+    if env.get(variables.GIT_PUSH_URL):
+        return env[variables.GIT_PUSH_URL]
+    path = env.get(variables.CI_PROJECT_PATH, "")
     if not server or not path:
         raise ConfigError(
-            "cannot tell where to push the refresh branch: CI_PROJECT_PATH is not set (GitLab sets it in CI jobs); "
-            f"outside CI set {PUSH_URL_VARIABLE} to the repository's HTTPS URL"
+            f"cannot tell where to push the refresh branch: {variables.CI_PROJECT_PATH} is not set (GitLab sets it "
+            f"in CI jobs); outside CI set {variables.GIT_PUSH_URL} to the repository's HTTPS URL"
         )
     return f"{server.rstrip('/')}/{path}.git"
 
@@ -52,6 +55,7 @@ def commit(
     The new commit, or None when ``data`` (the ``.dvc`` files) did not change:
     new reports alone are not worth a merge request.
     """
+    _own(branch)
     # Reports in a folder the project ignores (a CI artifact folder, say) stay out of the commit.
     ignored = proc.run(["git", "check-ignore", "--", *extra], cwd=cwd, check=False).stdout.splitlines() if extra else []
     paths = [*data, *(p for p in extra if p not in ignored)]
@@ -67,6 +71,7 @@ def commit(
 
 def push(cwd: Path, url: str, branch: str, token: str | None, env: Mapping[str, str]) -> None:
     """Push HEAD to ``branch`` at ``url`` (forced: the branch belongs to alops), authenticated by ``token``."""
+    _own(branch)
     run_env = {**env, "GIT_TERMINAL_PROMPT": "0"}
     if token:
         run_env.update(_extra_header(env, token))
@@ -74,6 +79,13 @@ def push(cwd: Path, url: str, branch: str, token: str | None, env: Mapping[str, 
         proc.run(["git", "push", "--force", "--", url, f"HEAD:refs/heads/{branch}"], cwd=cwd, env=run_env)
     except ToolError as exc:
         raise ToolError(redact(str(exc), token) + _push_hint(str(exc))) from None
+
+
+def _own(branch: str) -> None:
+    # A forced push (and --force-create) may only ever move alops's own branches, whatever a caller passes;
+    # git itself refuses names that are not valid refs.
+    if not branch.startswith(BRANCH_PREFIX) or branch == BRANCH_PREFIX:
+        raise ValueError(f"{branch!r} is not a branch of `alops devset refresh` (those start with {BRANCH_PREFIX})")
 
 
 def redact(text: str, token: str | None) -> str:
@@ -86,7 +98,7 @@ def redact(text: str, token: str | None) -> str:
 def _push_hint(text: str) -> str:
     if any(s in text for s in ("403", "401", "Authentication failed", "not allowed to push")):
         return (
-            "\nGitLab refused the push: ALOPS_GITLAB_TOKEN needs the write_repository scope and role Developer "
+            f"\nGitLab refused the push: {variables.GITLAB_TOKEN} needs the write_repository scope and role Developer "
             "or higher, and alops/* branches must not be protected against it"
         )
     return ""
@@ -99,9 +111,16 @@ def _basic(token: str) -> str:
 
 def _extra_header(env: Mapping[str, str], token: str) -> dict[str, str]:
     """``GIT_CONFIG_*`` variables adding the header after any the caller already set (git ≥ 2.31)."""
-    n = int(env.get("GIT_CONFIG_COUNT", "0") or 0)
+    # GIT_CONFIG_COUNT is git's own variable (not alops's, so not in alops.env): we extend what it names.
+    count = env.get(_CONFIG_COUNT, "").strip() or "0"
+    if not (count.isascii() and count.isdigit()):
+        raise ConfigError(
+            f"{_CONFIG_COUNT}={count!r} is not a count: git reads it as the number of GIT_CONFIG_KEY_<n>/"
+            "GIT_CONFIG_VALUE_<n> pairs; set it to that number or unset it"
+        )
+    n = int(count)
     return {
-        "GIT_CONFIG_COUNT": str(n + 1),
+        _CONFIG_COUNT: str(n + 1),
         f"GIT_CONFIG_KEY_{n}": "http.extraHeader",
         f"GIT_CONFIG_VALUE_{n}": f"Authorization: Basic {_basic(token)}",
     }
@@ -112,8 +131,8 @@ def _identity(cwd: Path, env: Mapping[str, str]) -> dict[str, str]:
     out = dict(env)
     if proc.run(["git", "var", "GIT_COMMITTER_IDENT"], cwd=cwd, env=out, check=False).returncode == 0:
         return out
-    name = env.get("GITLAB_USER_NAME") or _FALLBACK_IDENTITY[0]
-    email = env.get("GITLAB_USER_EMAIL") or _FALLBACK_IDENTITY[1]
+    name = env.get(variables.GITLAB_USER_NAME) or _FALLBACK_IDENTITY[0]
+    email = env.get(variables.GITLAB_USER_EMAIL) or _FALLBACK_IDENTITY[1]
     for role in ("AUTHOR", "COMMITTER"):
         out.setdefault(f"GIT_{role}_NAME", name)
         out.setdefault(f"GIT_{role}_EMAIL", email)

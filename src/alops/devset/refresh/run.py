@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from alops import dvc, gitlab
+from alops import env as variables
 from alops.config import Config
 from alops.devset.check import report as check_report
 from alops.devset.check.run import CheckResult, check
@@ -55,12 +56,13 @@ def destination(env: Mapping[str, str], target: str | None = None) -> Destinatio
     """The push URL, project and target branch from the environment; the token is checked first."""
     token = gitlab.write_token(env)
     server = gitlab.server_url(env)
-    project = env.get("CI_PROJECT_ID") or env.get("CI_PROJECT_PATH")
+    project = env.get(variables.CI_PROJECT_ID) or env.get(variables.CI_PROJECT_PATH)
     if not project:
         raise ConfigError(
-            "the GitLab project is unknown: set CI_PROJECT_ID or CI_PROJECT_PATH (GitLab sets both in CI)"
+            f"the GitLab project is unknown: set {variables.CI_PROJECT_ID} or {variables.CI_PROJECT_PATH} "
+            "(GitLab sets both in CI)"
         )
-    branch = target or env.get("CI_COMMIT_BRANCH") or env.get("CI_DEFAULT_BRANCH")
+    branch = target or env.get(variables.CI_COMMIT_BRANCH) or env.get(variables.CI_DEFAULT_BRANCH)
     if not branch:
         raise ConfigError("the merge request's target branch is unknown: pass --target BRANCH")
     return Destination(token, refresh_git.push_url(env, server), project, branch)
@@ -116,7 +118,7 @@ def refresh(
 
 def description(before: CheckResult, after: CheckResult, env: Mapping[str, str]) -> str:
     """The merge request's description: why, the state after the rebuild, the failed check in full."""
-    pipeline = env.get("CI_PIPELINE_URL", "")
+    pipeline = env.get(variables.CI_PIPELINE_URL, "")
     by = (
         f"`alops devset refresh` in pipeline {pipeline}"
         if pipeline.startswith("https://")
