@@ -27,7 +27,7 @@ from responses import matchers
 
 from alops.config import load_config
 from alops.devset.refresh import run as refresh_mod
-from alops.errors import EXIT_NOT_REPRESENTATIVE, AlopsError, DataError, ToolError
+from alops.errors import EXIT_NOT_REPRESENTATIVE, AlopsError, ConfigError, DataError, ToolError
 
 from devset_data import Refusing, adopt, copy_repo, git, make_repo, remote_objects, rows, sample, shifted, write_csv
 from helpers import isolate
@@ -303,3 +303,56 @@ def test_the_token_reaches_git_only_as_an_http_header(
     assert "GitLab refused the push: ALOPS_GITLAB_TOKEN needs the write_repository scope" in str(err.value)
     assert TOKEN not in str(err.value) and expected not in str(err.value)
     assert all(TOKEN not in arg and expected not in arg for args in argv for arg in args)
+
+
+GITLAB = {"ALOPS_GITLAB_TOKEN": f" {TOKEN}\n", "CI_SERVER_URL": "https://gitlab.example.com/"}
+
+
+@pytest.mark.parametrize(
+    ("env", "target", "expected"),
+    [
+        (
+            {
+                "CI_PROJECT_ID": "42",
+                "CI_PROJECT_PATH": "grp/proj",
+                "CI_COMMIT_BRANCH": "dev",
+                "CI_DEFAULT_BRANCH": "main",
+            },
+            None,
+            refresh_mod.Destination(TOKEN, "https://gitlab.example.com/grp/proj.git", "42", "dev"),
+        ),
+        (  # a pipeline of a tag, or a schedule without a branch: the default branch
+            {"CI_PROJECT_PATH": "grp/proj", "CI_DEFAULT_BRANCH": "main", "ALOPS_GIT_PUSH_URL": "/srv/p.git"},
+            None,
+            refresh_mod.Destination(TOKEN, "/srv/p.git", "grp/proj", "main"),
+        ),
+        (
+            {"CI_PROJECT_PATH": "grp/proj", "CI_COMMIT_BRANCH": "dev"},
+            "release/1",
+            refresh_mod.Destination(TOKEN, "https://gitlab.example.com/grp/proj.git", "grp/proj", "release/1"),
+        ),
+    ],
+)
+def test_destination(env: dict[str, str], target: str | None, expected: refresh_mod.Destination) -> None:
+    assert refresh_mod.destination({**GITLAB, **env}, target) == expected
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"CI_COMMIT_BRANCH": "main"},
+            "the GitLab project is unknown: set CI_PROJECT_ID or CI_PROJECT_PATH (GitLab sets both in CI)",
+        ),
+        ({"CI_PROJECT_ID": "42"}, "the merge request's target branch is unknown: pass --target BRANCH"),
+    ],
+)
+def test_destination_unknown_says_what_to_set(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        refresh_mod.destination({**GITLAB, **env})
+    assert str(err.value) == message
+
+
+def test_destination_checks_the_token_first() -> None:
+    with pytest.raises(DataError, match="^ALOPS_GITLAB_TOKEN is not set: "):
+        refresh_mod.destination({"ALOPS_GITLAB_TOKEN": "  "})
