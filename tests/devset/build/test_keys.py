@@ -94,3 +94,49 @@ def test_row_keys_are_a_pure_function_of_position() -> None:
     # Uniform enough that a threshold keeps its share.
     share = (keys.row_keys(base, 0, 200_000) < np.uint64(2**62)).mean()
     assert 0.245 < share < 0.255
+
+
+def _splitmix64(x: int) -> int:
+    """The splitmix64 finaliser, in Python integers (Steele, Lea, Flood 2014; Vigna's reference C)."""
+    mask = keys.MAX_KEY
+    z = (x + 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return z ^ (z >> 31)
+
+
+def test_row_keys_are_splitmix64_of_base_plus_position() -> None:
+    # Vigna's splitmix64 seeded with 0 starts with 0xE220A8397B1DCDAF.
+    assert int(keys.row_keys(0, 0, 1)[0]) == 0xE220A8397B1DCDAF
+    for base in (0, 1, keys.block_base(7, "t.csv", 0), keys.MAX_KEY, keys.MAX_KEY - 0x9E3779B97F4A7C15):
+        got = [int(k) for k in keys.row_keys(base, 5, 4)]
+        assert got == [_splitmix64((base + i) & keys.MAX_KEY) for i in range(5, 9)], hex(base)
+
+
+def test_keys_are_the_same_in_every_version() -> None:
+    # Pinned values: a change here changes every dev set ever built (reruns would no longer reproduce them).
+    base = keys.block_base(0, "data.csv", 3)
+    assert base == 0x2D8D7E0348390B64
+    assert [int(k) for k in keys.row_keys(base, 0, 3)] == [0xDC7FD4CF8600CC42, 0x663D1EE4A5D70F9C, 0xAEE403E4D6D27B50]
+
+
+def test_cut_is_the_documented_share_of_the_key_range() -> None:
+    # rate + (Z·sqrt(rate·n) + Z² + 3) / n = 0.1 + (8·sqrt(1000) + 67) / 10000
+    assert keys.cut(0.1, 10_000) == int((0.1 + (8 * 1000**0.5 + 67) / 10_000) * 2.0**64)
+    # Rate 0 still keeps a few candidates per stratum (each stratum gets at least one row).
+    assert keys.cut(0.0, 10**6) == int(67 / 10**6 * 2.0**64)
+    assert keys.cut(0.0, 67) == keys.MAX_KEY
+
+
+@pytest.mark.parametrize(
+    ("counts", "n", "expected"),
+    [
+        ([], 3, []),
+        ([0, 0], 5, [0, 0]),  # nothing to take
+        ([5, 5], 0, [1, 1]),  # at least one per stratum, even of none wanted
+        ([4, 0, 4], 1, [1, 0, 1]),  # an empty stratum gets none
+        ([7], 3, [3]),
+    ],
+)
+def test_quotas_edges(counts: list[int], n: int, expected: list[int]) -> None:
+    assert keys.quotas(counts, n) == expected
