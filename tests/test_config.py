@@ -8,10 +8,11 @@ import pytest
 
 from alops import config as cfg
 from alops import yamlfile
-from alops.config import Flow, load_config, schema
+from alops.config import Flow, load_config
 from alops.errors import EXIT_CONFIG, ConfigError
 from alops.roles import DEFAULT_PATTERNS, ROLES
-from alops.schema import _check
+from alops.schema import _check, schema
+from alops.sections import DevsetCheck
 
 HERE = Path(__file__).parent
 VALID = sorted((HERE / "config" / "valid").glob("*.yml")) + [HERE.parent / "examples/project-skeleton/alops.yaml"]
@@ -72,6 +73,20 @@ def test_compiled_check_agrees_with_jsonschema(path: Path) -> None:
     except _check.JsonSchemaValueException:
         fast_ok = False
     assert fast_ok == slow_ok
+
+
+@pytest.mark.parametrize(("version", "valid"), [(1, True), (1.0, True), (True, False), ("1", False), (2, False)])
+def test_compiled_check_keeps_json_types_apart(version: object, valid: bool) -> None:
+    """`const` is compiled as a one-value `enum`: true is still not 1 (Python says True == 1)."""
+    data = {"version": version, "datasets": {"full": {"targets": ["f"]}, "dev": {"targets": ["d"]}}}
+    data["pipeline"] = {"train": ["t"]}
+    assert jsonschema.Draft7Validator(schema()).is_valid(data) is valid
+    try:
+        _check.validate(data)
+        fast_ok = True
+    except _check.JsonSchemaValueException:
+        fast_ok = False
+    assert fast_ok is valid
 
 
 def test_compiled_check_is_up_to_date() -> None:
@@ -138,7 +153,10 @@ def test_defaults_fill_in() -> None:
     )
     assert config.flows["experiment"].dataset == "full" and config.flows["experiment"].push
     assert config.runners == {"cpu": (), "gpu": ("gpu",)}
-    assert config.parameters is None and config.active_learning is None
+    assert config.pipeline.evaluate == () and config.pipeline.metrics == ()
+    assert config.parameters is None
+    assert config.devset.build is None
+    assert config.devset.check == DevsetCheck(ks_pvalue=0.01, chi2_pvalue=0.01, psi_max=0.2, share_tolerance=0.5)
 
 
 def test_overrides_and_placeholders() -> None:
@@ -147,8 +165,22 @@ def test_overrides_and_placeholders() -> None:
     assert config.flows["experiment"].dataset == "full"
     assert config.pipeline.stages("train", dataset="dev", role="feature") == ("prepare@dev", "train@dev-feature")
     assert config.parameters is not None and config.parameters.allowed["train.augment"] == (True, False)
-    assert config.quality["latency_ms"] == {"max": 20}
+    assert config.parameters.file == "conf/params.yaml"
     assert config.datasets["full"].remote == "s3-full"
+    assert config.runners == {"cpu": ("docker", "linux"), "gpu": ("gpu-a100", "cuda:12")}
+    build = config.devset.build
+    assert build is not None and (build.fraction, build.count, build.seed) == (0.05, None, 7)
+    assert build.outliers is not None and (build.outliers.rule, build.outliers.threshold) == ("iqr", 3.0)
+    assert config.devset.check.psi_max == 0.2 and config.devset.check.share_tolerance == 0.5  # the last one a default
+
+
+def test_written_tells_the_file_from_its_defaults() -> None:
+    config = load_config(HERE / "config" / "valid" / "everything.yml")
+    assert config.written("runners", "cpu") and config.written("datasets", "dev", "build", "seed")
+    assert not config.written("datasets", "dev", "check", "share_tolerance")
+    minimal = load_config(HERE / "config" / "valid" / "minimal.yml")
+    assert not minimal.written("runners") and not minimal.written("runners", "gpu")
+    assert minimal.runners["gpu"] == ("gpu",)
 
 
 def test_merge_keys_keep_explicit_values() -> None:

@@ -1,6 +1,8 @@
-"""``alops.yaml``: load, validate against the shipped JSON Schema, and type.
+"""``alops.yaml``: load, validate against the shipped JSON Schema, apply defaults, and type.
 
-Validation happens once, here. A compiled validator (``_schema_check``, made
+Three steps, once, here: validate the document as the file wrote it, fill in
+the schema's defaults on a copy (:mod:`alops.schema.defaults`), build the typed
+:class:`Config` from the copy. A compiled check (``alops.schema._check``, made
 from the same schema by ``python -m alops.schema``) keeps the path of every CI
 job fast; only when it finds a problem is jsonschema imported to say exactly
 where and what.
@@ -8,9 +10,7 @@ where and what.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,13 @@ from alops import yamlfile
 from alops.errors import ConfigError
 from alops.patterns import BranchPattern as BranchPattern  # re-exported: flow.py imports them from here
 from alops.patterns import compile_pattern as compile_pattern
-from alops.roles import DEFAULT_PATTERNS, ROLE_DEFAULTS, ROLES
+from alops.roles import ROLE_DEFAULTS, ROLES
+from alops.schema import schema
+from alops.schema.defaults import apply_defaults
+from alops.sections import Devset, devset
 from alops.yamlfile import Document
 
 DEFAULT_FILE = "alops.yaml"
-SCHEMA_RESOURCE = "alops.schema.json"
 MAX_SHOWN = 20
 
 
@@ -73,25 +75,21 @@ class Config:
     flows: dict[str, Flow]
     runners: dict[str, tuple[str, ...]]
     parameters: Parameters | None
-    quality: dict[str, dict[str, float]]
-    active_learning: dict[str, Any] | None
-    document: Document = field(repr=False, compare=False)
+    devset: Devset
+    # Config.quality and Config.al (`quality:`, `active_learning:`) go here, typed, when a command reads them.
+    document: Document = field(repr=False, compare=False)  # what the file says: for messages, never for values
 
     @property
     def root(self) -> Path:
         return self.path.parent
 
     def where(self, *path: str | int) -> str:
+        """``alops.yaml:LINE`` of ``path``, or of its nearest parent the file writes."""
         return self.document.where(path)
 
-
-@lru_cache(maxsize=1)
-def schema() -> dict[str, Any]:
-    """The JSON Schema of ``alops.yaml``, as shipped in the package."""
-    # A plain read beside this module: importlib.resources costs ~6 ms of imports
-    # (zipfile, tempfile) at every start, and alops is always installed unzipped.
-    text = (Path(__file__).parent / "schema" / SCHEMA_RESOURCE).read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
+    def written(self, *path: str | int) -> bool:
+        """Whether the file itself sets ``path`` (rather than leaving it to its default)."""
+        return path in self.document.lines
 
 
 def load_config(path: str | Path = DEFAULT_FILE) -> Config:
@@ -141,27 +139,18 @@ def _fast_valid(data: Any) -> bool:
 
 
 def _build(path: Path, doc: Document) -> Config:
-    data = doc.data
-    branches = {**DEFAULT_PATTERNS, **(data.get("branches") or {})}
+    data = apply_defaults(schema(), doc.data)  # a copy: doc.data stays what the file says
     datasets = {
         name: Dataset(name, tuple(spec["targets"]), spec.get("remote")) for name, spec in data["datasets"].items()
     }
     pipe = data["pipeline"]
-    pipeline = Pipeline(tuple(pipe["train"]), tuple(pipe.get("evaluate", ())), tuple(pipe.get("metrics", ())))
-    overrides = data.get("flows") or {}
+    pipeline = Pipeline(tuple(pipe["train"]), tuple(pipe["evaluate"]), tuple(pipe["metrics"]))
     flows = {}
     for role in ROLES:
-        base, over = ROLE_DEFAULTS[role], overrides.get(role, {})
-        flows[role] = Flow(role, over.get("dataset", base.dataset), base.runner, base.jobs, over.get("push", base.push))
-    run = data.get("runners") or {}
-    runners = {"cpu": tuple(run.get("cpu", ())), "gpu": tuple(run.get("gpu", ("gpu",)))}
+        base, over = ROLE_DEFAULTS[role], data["flows"][role]
+        flows[role] = Flow(role, over["dataset"], base.runner, base.jobs, over["push"])
+    runners = {name: tuple(tags) for name, tags in data["runners"].items()}
     params = data.get("parameters")
-    parameters = (
-        Parameters(params.get("file", "params.yaml"), {k: tuple(v) for k, v in params["allowed"].items()})
-        if params
-        else None
-    )
-    quality = {k: dict(v) for k, v in ((data.get("quality") or {}).get("thresholds") or {}).items()}
-    return Config(
-        path, branches, datasets, pipeline, flows, runners, parameters, quality, data.get("active_learning"), doc
-    )
+    parameters = Parameters(params["file"], {k: tuple(v) for k, v in params["allowed"].items()}) if params else None
+    branches = dict(data["branches"])
+    return Config(path, branches, datasets, pipeline, flows, runners, parameters, devset(data["datasets"]["dev"]), doc)

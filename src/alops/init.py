@@ -314,6 +314,5 @@ def _existing_config(
         cfg = load_config(root / DEFAULT_FILE)
     except ConfigError:
         return None
-    written = cfg.document.data.get("runners") or {}
-    runners = {k: v for k, v in cfg.runners.items() if k in written}
+    runners = {k: v for k, v in cfg.runners.items() if cfg.written("runners", k)}
     return dict(cfg.branches), runners, cfg.datasets["dev"].targets, cfg.datasets["full"].targets

@@ -19,11 +19,7 @@ def check(config: Config) -> list[str]:
     if spec is None:
         return []
     path = config.root / spec.file
-    declared = (
-        config.where("parameters", "file")
-        if "file" in (config.document.data["parameters"])
-        else config.where("parameters")
-    )
+    declared = config.where("parameters", "file")  # the line of `parameters:` when the file is the default
     root = config.root.resolve()
     try:
         inside = path.resolve().is_relative_to(root)

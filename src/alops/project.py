@@ -191,7 +191,7 @@ def _datasets(config: Config, pipeline: Pipeline | None, notes: list[str]) -> li
             f"{_shown_root(config)} is not a DVC project (no .dvc/): the datasets' targets were not checked; run `dvc init`"
         )
         return []
-    build = ((config.document.data["datasets"].get("dev") or {}).get("build") or {}).get("output")
+    build = config.devset.build.output if config.devset.build else None
     out = []
     known: list[str] | None = None
     for name, dataset in config.datasets.items():
@@ -236,11 +236,11 @@ def _ci_inputs(config: Config, env: Mapping[str, str]) -> list[str]:
                 f"template's {role}-branches input is {_text(value)} ({variable}); make them equal: in CI the "
                 "input decides the role, so `alops flow` elsewhere would disagree"
             )
-    written = config.document.data.get("runners") or {}
     for runner in ("cpu", "gpu"):
         variable = variables.tags(runner)
         value = env.get(variable)
-        if value is None or runner not in written:  # unset in alops.yaml: the template's tags are the only ones
+        # unset in alops.yaml: the template's tags are the only ones
+        if value is None or not config.written("runners", runner):
             continue
         where = f"{config.where('runners', runner)}: runners.{runner}"
         try:

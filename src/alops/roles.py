@@ -2,11 +2,16 @@
 
 This table is the documentation's table too (README, "Branch roles"); the CI
 templates' rules implement the same jobs-per-role, and tests check both agree.
+What alops.yaml can change (the branch patterns, each role's dataset and push)
+takes its default from the schema, where every default is written.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from alops.schema import schema
+from alops.schema.defaults import defaults_at
 
 #: Every role, in the order the README lists them.
 ROLES = ("default", "feature", "experiment", "release", "al", "tag", "schedule", "other")
@@ -15,12 +20,8 @@ PATTERN_ROLES = ("release", "experiment", "al", "feature")
 #: Jobs of the CI templates, in pipeline order.
 JOBS = ("plan", "validate", "data", "train", "evaluate")
 
-DEFAULT_PATTERNS = {
-    "feature": r"/^feature\//",
-    "experiment": r"/^experiment\//",
-    "release": r"/^release\//",
-    "al": r"/^al\//",
-}
+#: What an empty `branches:` means: the pattern of each role given by branch names.
+DEFAULT_PATTERNS: dict[str, str] = defaults_at(schema(), "branches")
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,19 @@ class RoleDefaults:
 
 
 _PIPELINE = JOBS
+#: Runner class, jobs and summary of each role; not settable in alops.yaml.
+_FIXED = {
+    "default": ("gpu", _PIPELINE, "the most complete software and model"),
+    "feature": ("cpu", _PIPELINE, "fast feedback on the dev dataset"),
+    "experiment": ("gpu", _PIPELINE, "full data on GPU runners"),
+    "release": ("gpu", _PIPELINE, "accepted configuration trained on full data"),
+    "al": ("gpu", _PIPELINE, "active-learning data branch"),
+    "tag": ("cpu", ("plan", "validate"), "a tagged version"),
+    "schedule": ("gpu", _PIPELINE, "scheduled pipeline on full data"),
+    "other": ("cpu", _PIPELINE, "fallback for branches no pattern matches: like feature"),
+}
+_FLOWS = defaults_at(schema(), "flows")  # what an empty `flows:` means: each role's dataset and push
 ROLE_DEFAULTS = {
-    "default": RoleDefaults("full", "gpu", _PIPELINE, True, "the most complete software and model"),
-    "feature": RoleDefaults("dev", "cpu", _PIPELINE, False, "fast feedback on the dev dataset"),
-    "experiment": RoleDefaults("full", "gpu", _PIPELINE, True, "full data on GPU runners"),
-    "release": RoleDefaults("full", "gpu", _PIPELINE, True, "accepted configuration trained on full data"),
-    "al": RoleDefaults("full", "gpu", _PIPELINE, True, "active-learning data branch"),
-    "tag": RoleDefaults("full", "cpu", ("plan", "validate"), False, "a tagged version"),
-    "schedule": RoleDefaults("full", "gpu", _PIPELINE, True, "scheduled pipeline on full data"),
-    "other": RoleDefaults("dev", "cpu", _PIPELINE, False, "fallback for branches no pattern matches: like feature"),
+    role: RoleDefaults(_FLOWS[role]["dataset"], runner, jobs, _FLOWS[role]["push"], summary)
+    for role, (runner, jobs, summary) in _FIXED.items()
 }

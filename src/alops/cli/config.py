@@ -60,6 +60,6 @@ def schema() -> None:
     """
     import json
 
-    from alops.config import schema as load_schema
+    from alops.schema import schema as load_schema
 
     click.echo(json.dumps(load_schema(), indent=2))

@@ -1,0 +1,87 @@
+"""Fill in the schema's defaults, on a copy, after validation (cfgv's ``apply_defaults``).
+
+Validation never changes the document, so a value's origin stays plain: what
+the file says is in :attr:`alops.yamlfile.Document.data`, what alops uses is
+the typed :class:`alops.config.Config` built from the copy made here.
+
+How the schema says a default (``alops.schema.json``):
+
+- ``"default": value`` on a property: a key missing from its mapping takes it.
+- ``"default": {}`` on a mapping: when it is missing, it is empty, and its own
+  keys take their defaults in turn (``flows``, ``runners``, ``datasets.dev.check``).
+  A mapping without one stays missing: no ``outliers:`` means no outlier rule.
+- ``if``/``then``/``else`` for a default that depends on a sibling (the outlier
+  threshold on the rule, the fraction on whether ``count`` is set); the ``if``
+  sees the mapping with its plain defaults filled, and may only use ``required``
+  and ``const``, so no validator is needed here.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+
+def apply_defaults(schema: dict[str, Any], data: Any) -> Any:
+    """A deep copy of ``data`` (valid against ``schema``) with every default filled in."""
+    return _fill(schema, schema, copy.deepcopy(data))
+
+
+def defaults_at(schema: dict[str, Any], *path: str) -> dict[str, Any]:
+    """What an empty mapping at the key path ``path`` of ``alops.yaml`` means, e.g. ``("flows",)``."""
+    node: Any = schema
+    for key in path:
+        node = next(p["properties"][key] for p in _parts(schema, node) if key in p.get("properties", {}))
+    result: dict[str, Any] = _fill(schema, node, {})
+    return result
+
+
+def _fill(root: dict[str, Any], node: Any, value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    parts = list(_parts(root, node))
+    for part in parts:
+        _fill_keys(part, value)
+    for part in parts:
+        if "if" in part:
+            branch = part.get("then") if _holds(part["if"], value) else part.get("else")
+            if isinstance(branch, dict):
+                _fill_keys(branch, value)
+    for part in parts:
+        for key, sub in part.get("properties", {}).items():
+            if key in value:
+                value[key] = _fill(root, sub, value[key])
+    return value
+
+
+def _fill_keys(part: dict[str, Any], value: dict[str, Any]) -> None:
+    for key, sub in part.get("properties", {}).items():
+        if key not in value and isinstance(sub, dict) and "default" in sub:
+            value[key] = copy.deepcopy(sub["default"])
+
+
+def _parts(root: dict[str, Any], node: Any) -> Iterator[dict[str, Any]]:
+    """``node``, what its ``$ref`` points at, and its ``allOf`` members."""
+    if not isinstance(node, dict):
+        return
+    if "$ref" in node:
+        yield from _parts(root, root["definitions"][node["$ref"].rsplit("/", 1)[1]])
+    else:
+        yield node
+    for sub in node.get("allOf", ()):
+        yield from _parts(root, sub)
+
+
+def _holds(condition: dict[str, Any], value: dict[str, Any]) -> bool:
+    unknown = set(condition) - {"required", "properties"}
+    if unknown:
+        raise ValueError(f"a default's `if` may use only required and const, not {sorted(unknown)}")
+    if any(key not in value for key in condition.get("required", ())):
+        return False
+    for key, sub in condition.get("properties", {}).items():
+        if set(sub) != {"const"}:
+            raise ValueError(f"a default's `if` may use only required and const, not {sorted(sub)}")
+        if key in value and value[key] != sub["const"]:
+            return False
+    return True

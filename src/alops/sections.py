@@ -1,0 +1,96 @@
+"""Typed sections of ``alops.yaml`` that the feature packages take, defaults applied.
+
+A feature reads its settings from here (``config.devset.build.fraction``), never
+from the document: the document is what the file says, for messages that point
+at a line; these are what alops uses. Each section is built from the copy that
+:func:`alops.schema.defaults.apply_defaults` filled in, so no default is written here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from alops.schema import schema
+from alops.schema.defaults import defaults_at
+
+
+@dataclass(frozen=True)
+class Outliers:
+    """Which rows are numeric outliers (``datasets.dev.build.outliers``) and how many the dev set takes."""
+
+    rule: str  # "iqr" or "zscore"
+    threshold: float
+    columns: tuple[str, ...] | None  # None: every numeric column but the strata
+    max_share: float
+
+
+@dataclass(frozen=True)
+class DevsetBuild:
+    """``datasets.dev.build``: how ``alops devset build`` samples the dev set."""
+
+    source: str
+    output: str
+    format: str
+    manifest: str
+    fraction: float | None  # None: count is set
+    count: int | None
+    label: str | None  # None: the column named `label` when the data has one
+    split: str | None
+    stratify: tuple[str, ...]
+    seed: int
+    outliers: Outliers | None  # None: no outlier rule (alops.yaml has no `outliers:`)
+    corrupt_max_share: float
+
+
+@dataclass(frozen=True)
+class DevsetCheck:
+    """``datasets.dev.check``: when ``alops devset check`` says the dev set no longer represents the full data."""
+
+    ks_pvalue: float
+    chi2_pvalue: float
+    psi_max: float
+    share_tolerance: float
+
+
+@dataclass(frozen=True)
+class Devset:
+    """The dev dataset's settings: ``datasets.dev.build`` and ``datasets.dev.check``."""
+
+    build: DevsetBuild | None  # None: alops.yaml has no datasets.dev.build
+    check: DevsetCheck
+    #: What `outliers: {}` means: the check's bounds use it when no rule is set.
+    outlier_defaults: Outliers
+
+
+def devset(dev: dict[str, Any]) -> Devset:
+    """The section from ``datasets.dev`` of a document with its defaults filled in."""
+    build = _build(dev["build"]) if "build" in dev else None
+    check = DevsetCheck(**{key: float(value) for key, value in dev["check"].items()})
+    return Devset(build, check, _outliers(defaults_at(schema(), "datasets", "dev", "build", "outliers")))
+
+
+def _build(data: dict[str, Any]) -> DevsetBuild:
+    count = data.get("count")
+    return DevsetBuild(
+        source=data["source"],
+        output=data["output"],
+        format=data["format"],
+        manifest=data["manifest"],
+        fraction=float(data["fraction"]) if count is None else None,
+        count=count,
+        label=data.get("label"),
+        split=data.get("split"),
+        stratify=tuple(data["stratify"]),
+        seed=data["seed"],
+        outliers=_outliers(data["outliers"]) if "outliers" in data else None,
+        corrupt_max_share=float(data["corrupt"]["max_share"]),
+    )
+
+
+def _outliers(data: dict[str, Any]) -> Outliers:
+    columns = tuple(data["columns"]) if "columns" in data else None
+    return Outliers(data["rule"], float(data["threshold"]), columns, float(data["max_share"]))
+
+
+# Config.quality (`quality:`) and Config.al (`active_learning:`) go here when a command reads them.
