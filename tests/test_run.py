@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,14 +22,35 @@ def _files(path: Path) -> set[str]:
     return {str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()}
 
 
+def _dvc_starts(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The DVC processes started from now on (every program alops runs goes through alops.proc.run)."""
+    from alops import proc
+
+    started: list[list[str]] = []
+    real = proc.run
+
+    def run(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        if "alops.dvc.child" in args or "dvc" in args:
+            started.append(list(args))
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(proc, "run", run)
+    return started
+
+
 @pytest.mark.slow
-def test_the_feature_flow_runs_the_dev_stages_and_pushes_nothing(project: Path, tmp_path: Path) -> None:
+def test_the_feature_flow_runs_the_dev_stages_and_pushes_nothing(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     subprocess.run(["git", "checkout", "--quiet", "-b", "feature/x"], cwd=project, check=True)
     config = load_config(project / "alops.yaml")
     plan = current_plan(config, {})
     remote_before = _files(tmp_path / "remote")
+    starts = _dvc_starts(monkeypatch)
 
     result = run_flow(config, plan, quiet=True, env=os.environ)
+
+    assert len(starts) == 1, starts  # pull, repro: one DVC start (the issue's bound: at most two)
 
     assert (result.role, result.dataset, result.jobs, result.pushed) == ("feature", "dev", ("train", "evaluate"), False)
     assert result.stages == ("prepare@dev", "train@dev", "evaluate@dev")
@@ -40,9 +62,10 @@ def test_the_feature_flow_runs_the_dev_stages_and_pushes_nothing(project: Path, 
     assert not (project / "data/full").exists() and not (project / "models/full").exists()
     assert _files(tmp_path / "remote") == remote_before
 
-    again = run_flow(config, plan, quiet=True, env=os.environ)
+    again = run_flow(config, plan, quiet=True, push=True, env=os.environ)
 
-    assert again.reproduced == ()
+    assert len(starts) == 2, starts  # pull, repro and push: one DVC start more
+    assert again.reproduced == () and again.pushed
     assert again.metrics == result.metrics
 
 

@@ -89,6 +89,7 @@ def pull_steps(
     """The :func:`alops.dvc.run` steps of a pull of dataset ``name`` (into the ``shared`` cache first, if any)."""
     spec = config.datasets[name]
     pull = {"op": "pull", "targets": list(spec.targets), "remote": spec.remote, "run_cache": run_cache}
+    pull["name_remote"] = True  # messages name the remote used, default or not
     return [*([dvc.cache_step(shared)] if shared else []), pull]
 
 
@@ -158,7 +159,7 @@ def push_targets(plan: Plan, targets: Sequence[str] | None = None) -> tuple[str,
 
 def push_step(plan: Plan, chosen: tuple[str, ...], *, run_cache: bool = True) -> dict[str, Any]:
     """The :func:`alops.dvc.run` step of a push: the remote is asked first what it lacks."""
-    return {"op": "push", "targets": list(chosen), "remote": plan.remote, "run_cache": run_cache}
+    return {"op": "push", "targets": list(chosen), "remote": plan.remote, "run_cache": run_cache, "name_remote": True}
 
 
 def push_result(

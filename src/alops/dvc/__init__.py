@@ -96,7 +96,8 @@ def run(
             shown=shown or _shown(failed),
             cwd=str(Path(cwd).resolve()),
             remote=remote,
-            requested=failed.get("remote"),
+            # Steps of alops's own commands name the remote they used; a plain `dvc pull` names it as asked.
+            requested=failed.get("remote") or (remote["name"] if remote and failed.get("name_remote") else None),
             captured=capture,
             output=output,
             returncode=result.returncode,

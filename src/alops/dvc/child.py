@@ -50,7 +50,7 @@ def main(argv: Sequence[str]) -> int:
             if done[-1].get("stop"):
                 break
     except BaseException as exc:  # noqa: BLE001 - every failure is reported, typed; Ctrl-C re-raised by classify
-        failure = classify(exc, recorder, op)
+        failure = classify(exc, recorder, op, session.phase)
         if failure.kind in ("repro", "tool"):  # as DVC's command line says it, for a streamed log
             print(failure.said[-1], file=sys.stderr)
         _write(result, done, failure, session)

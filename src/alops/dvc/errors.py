@@ -97,7 +97,7 @@ def error(
             "`dvc remote modify <remote> region <its region>` (or AWS_DEFAULT_REGION)"
         )
     if kind == "network":
-        if failure.get("op") == "status":
+        if failure.get("phase") == "status":
             return DataError(
                 f"{where}{url} cannot be reached (network): check the network and the remote's endpointurl, "
                 f"then run again. DVC said:\n{said}"

@@ -45,6 +45,7 @@ class Failure:
 
     kind: str
     op: str = ""
+    phase: str = ""  # within op: "status" while a push asks the remote what it lacks
     code: str = ""
     name: str = ""
     count: int = 0
@@ -93,10 +94,9 @@ class Recorder(logging.Handler):
             timer.start()
 
 
-def classify(exc: BaseException, recorder: Recorder, op: str) -> Failure:
+def classify(exc: BaseException, recorder: Recorder, op: str, phase: str = "") -> Failure:
     """The failure ``exc`` (and the exceptions DVC logged before it) stands for."""
     from dvc.exceptions import (  # type: ignore[import-untyped,unused-ignore]
-        CheckoutError,
         DownloadError,
         NotDvcRepoError,
         ReproductionError,
@@ -115,11 +115,10 @@ def classify(exc: BaseException, recorder: Recorder, op: str) -> Failure:
     if plugin is not None:
         return Failure("plugin", op, name=f"dvc-{plugin.protocol}")
     if op in ("pull", "push", "fetch", "checkout") or isinstance(exc, (DownloadError, UploadError)):
-        found = _remote_failure(causes, op, said)
+        found = _remote_failure(causes, op, said or [f"ERROR: {message(exc)}"])
         if found is not None:
+            found.phase = phase
             return found
-    if isinstance(exc, (DownloadError, CheckoutError)) and any("Missing cache files" in s for s in said):
-        return Failure("missing", op, count=sum(s.count("md5: ") + s.count("name: ") for s in said), said=said)
     if isinstance(exc, KeyboardInterrupt) and not recorder.gave_up.is_set():
         raise exc
     kind = "repro" if isinstance(exc, ReproductionError) or op == "repro" else "tool"

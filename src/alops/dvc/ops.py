@@ -26,6 +26,7 @@ class Session:
         self.quiet = quiet
         self._repo: Any = None
         self.remote: Remote | None = None  # the last one looked up: failures name it
+        self.phase = ""  # what the current operation is doing, where failures differ (a push's status)
 
     @property
     def repo(self) -> Any:
@@ -87,7 +88,7 @@ def op_pull(session: Session, step: dict[str, Any]) -> dict[str, Any]:
     else:
         if step.get("check_credentials", True):
             _credentials(found)
-        changed = repo.pull(targets=targets, remote=found.name, run_cache=run_cache)
+        changed = _pull(repo, targets, found.name, run_cache)
     for path in changed.get("added", []):
         session.say(f"A       {path}")
     for path in changed.get("modified", []):
@@ -102,6 +103,19 @@ def op_pull(session: Session, step: dict[str, Any]) -> dict[str, Any]:
         "cached": len(after.present) - len(fetched),
         "run_cache": inventory.run_cache_entries(repo) - runs if run_cache else None,
     }
+
+
+def _pull(repo: Any, targets: list[str], name: str, run_cache: bool) -> Any:
+    from dvc.exceptions import CheckoutError  # type: ignore[import-untyped,unused-ignore]
+
+    try:
+        return repo.pull(targets=targets, remote=name, run_cache=run_cache)
+    except CheckoutError:
+        # DVC fetched what the remote had, and some outputs are still not in the cache: on neither.
+        left = inventory.inventory(repo, targets)
+        if left.complete:
+            raise
+        raise Known(Failure("missing", count=len(left.missing | left.unlisted))) from None
 
 
 def op_push(session: Session, step: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +137,9 @@ def op_push(session: Session, step: dict[str, Any]) -> dict[str, Any]:
     result["outputs"] = len(have.paths)
     if not have.paths:
         return result | {"stop": True}
+    session.phase = "status"
     status = repo.cloud.status(list(have.hashes.values()), remote=found.name)
+    session.phase = ""
     missing = {h.value for h in status.missing}
     new = {h.value for h in status.new} & set(have.present)
     result["lost"] = inventory.lost(have, missing)
