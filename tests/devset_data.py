@@ -124,8 +124,9 @@ def corrupted(table: Sequence[Row], share: float) -> list[Row]:
     return out
 
 
-def make_repo(root: Path, remote: Path, full: Sequence[Row], dev: Sequence[Row]) -> Path:
-    """A git repository with DVC, both data sets tracked by DVC and pushed to a local remote ``remote``."""
+def make_repo(root: Path, remote: Path, full: Sequence[Row], dev: Sequence[Row], *, push: bool = True) -> Path:
+    """A git repository with DVC, both data sets tracked by DVC and (unless not ``push``) pushed to a local
+    remote ``remote``, the default remote of ``.dvc/config.local``."""
     import subprocess
 
     from alops import dvc
@@ -133,12 +134,13 @@ def make_repo(root: Path, remote: Path, full: Sequence[Row], dev: Sequence[Row])
     root.mkdir(parents=True)
     subprocess.run(["git", "init", "--quiet", "--initial-branch=main"], cwd=root, check=True)
     dvc.init(cwd=root)
-    dvc.add_remote("storage", str(remote), cwd=root, local=True)
+    _point_at(root, remote)
     write_csv(root / "data/full.csv", full)
     write_csv(root / "data/dev.csv", dev)
     write_config(root)
     dvc.add(["data/full.csv", "data/dev.csv"], cwd=root)
-    dvc.push(cwd=root, run_cache=False)
+    if push:
+        dvc.push(cwd=root, run_cache=False)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "commit", "--quiet", "-m", "data"], cwd=root, check=True)
     return root
@@ -151,10 +153,15 @@ def copy_repo(template: Path, template_remote: Path, root: Path, remote: Path) -
 
     shutil.copytree(template, root)
     shutil.copytree(template_remote, remote)
+    _point_at(root, remote)
+    return root
+
+
+def _point_at(root: Path, remote: Path) -> None:
+    # What `dvc remote add --local -d storage REMOTE` writes, without a DVC start (a second or more each).
     (root / ".dvc/config.local").write_text(
         f"[core]\n    remote = storage\n['remote \"storage\"']\n    url = {remote}\n"
     )
-    return root
 
 
 def remote_objects(remote: Path) -> set[str]:

@@ -63,8 +63,8 @@ def isolated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 def base_template(isolated: None, tmp_path_factory: pytest.TempPathFactory) -> Template:
     """A git + DVC project: full data and a dev set alops built from it, both pushed to the DVC remote."""
     where = tmp_path_factory.mktemp("refresh-base")
-    make_repo(where / "repo", where / "remote", FULL, sample(FULL))
-    adopt(where / "repo")
+    make_repo(where / "repo", where / "remote", FULL, sample(FULL), push=False)
+    adopt(where / "repo")  # pushes the full data and the built dev set
     return Template(where / "repo", where / "remote")
 
 
