@@ -198,12 +198,25 @@ def test_without_a_token_no_authorization_is_sent(work: Path, refusing: Refusing
     assert len(refusing.headers) == 1 and "Authorization" not in refusing.headers[0]
 
 
-def test_a_token_in_the_push_url_is_not_in_the_error(work: Path, refusing: Refusing) -> None:
+def test_a_token_in_the_push_url_is_not_in_the_error_nor_in_the_output(
+    work: Path, refusing: Refusing, capfd: pytest.CaptureFixture[str]
+) -> None:
     url = refusing.url.replace("http://", f"http://oauth2:{TOKEN}@")
     with pytest.raises(ToolError) as err:
         refresh_git.push(work, url, BRANCH, TOKEN, dict(os.environ))
     assert TOKEN not in str(err.value) and BASIC not in str(err.value)
     assert "127.0.0.1" in str(err.value)  # what failed is still said
+    out, errors = capfd.readouterr()
+    assert TOKEN not in out + errors and BASIC not in out + errors
+
+
+def test_a_token_git_quotes_is_redacted_whatever_it_looks_like(work: Path, refusing: Refusing) -> None:
+    # An old-style token (no glpat- prefix that generic redaction would know), where git quotes it: the URL.
+    token = "q7Zx2kLm9PwR4tVb8NcY"
+    with pytest.raises(ToolError) as err:
+        refresh_git.push(work, refusing.url.replace("/grp/", f"/{token}/grp/"), BRANCH, token, dict(os.environ))
+    assert "127.0.0.1" in str(err.value) and "/grp/proj.git" in str(err.value)
+    assert token not in str(err.value)
 
 
 @pytest.mark.parametrize("count", ["abc", "-1", "1.5", "٣"])
