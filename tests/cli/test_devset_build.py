@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from alops.cli import cli
-from alops.errors import EXIT_CONFIG
+from alops.errors import EXIT_CONFIG, EXIT_DATA
 
 CONFIG = {
     "version": 1,
@@ -101,10 +101,10 @@ def test_a_missing_source_names_the_key_and_what_to_do(tmp_path: Path) -> None:
 
     code, out, err = invoke(root)
 
-    assert (code, out) == (EXIT_CONFIG, "")
+    assert (code, out) == (EXIT_DATA, "")
     assert err == (
         f"Error: {root / 'alops.yaml'}:{_line(root, 'source:')}: datasets.dev.build.source: data/elsewhere.csv does not exist: "
-        "get the full data first (`alops data pull --dataset full`, or `dvc pull`), or fix the path\n"
+        "run `alops data pull` (or `dvc pull`) to get it, or fix the path\n"
     )
 
 

@@ -73,11 +73,13 @@ def test_check_takes_other_paths(data: Path) -> None:
     assert code == 0 and f"Dev set {data / 'other.csv'} (400 rows)" in out
 
 
-def test_check_of_missing_data_is_a_config_error(data: Path) -> None:
+def test_check_of_missing_data_is_a_data_error(data: Path) -> None:
     (data / "data/dev.csv").unlink()
     code, out, err = invoke(data, "check")
-    assert (code, out) == (EXIT_CONFIG, "")
-    assert err == "Error: data/dev.csv does not exist: run `alops data pull` (or `dvc pull`) to get it\n"
+    assert (code, out) == (EXIT_DATA, "")
+    assert (
+        err == "Error: data/dev.csv does not exist: run `alops data pull` (or `dvc pull`) to get it, or fix the path\n"
+    )
 
 
 def test_check_without_the_label_column_names_file_and_column(data: Path) -> None:

@@ -85,8 +85,8 @@ def summary(report: BuildReport) -> str:
     lines = [
         f"Built {r.output} from {r.source}: {r.rows_dev:,} of {r.rows_full:,} rows ({share:.1%}), "
         f"{len(r.strata)} strat{'um' if len(r.strata) == 1 else 'a'}"
-        + (f", {r.outliers['dev']:,} of {r.outliers['full']:,} outliers" if r.outliers else "")
-        + f", {r.corrupt['dev']:,} of {r.corrupt['full']:,} corrupt rows",
+        + (f", {r.outliers.dev:,} of {r.outliers.full:,} outliers" if r.outliers else "")
+        + f", {r.corrupt.dev:,} of {r.corrupt.full:,} corrupt rows",
         f"Read {r.bytes_read / 1e6:,.1f} MB in {r.seconds:.1f} s ({r.mb_per_s:,.0f} MB/s) on {r.threads} "
         f"thread{'s' if r.threads != 1 else ''}",
         f"Report: {', '.join(r.reports)}",

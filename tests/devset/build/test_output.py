@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_devset_build import SIZES, configure, regular_rows, snapshot, write
+from devset.build.test_run import SIZES, configure, regular_rows, snapshot, write
 
 from alops.cli import cli
 from alops.devset.build.run import build

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -20,10 +21,11 @@ import yaml
 from alops.config import load_config
 from alops.devset.build import outliers
 from alops.devset.build import write as write_module
+from alops.devset.build.report import CorruptReport, OutlierReport
 from alops.devset.build.run import build
 from alops.devset.build.spec import BuildSpec, Outliers, build_spec
 from alops.devset.dataset import scan
-from alops.errors import AlopsError, ConfigError
+from alops.errors import EXIT_DATA, AlopsError, ConfigError, DataError
 
 HEADER = "id,label,split,x,y\n"
 # The strata of the quota test and the quotas of its 10% sample (see test_devset_keys: the two small
@@ -163,8 +165,8 @@ def test_outliers_and_corrupt_rows_get_their_share_up_to_the_cap(tmp_path: Path)
     assert len(kept_outliers) == 4  # 40 of 2030 rows (2%) of 203, under the 5% cap
     kept_corrupt = [line for line in dev_lines if line in corrupt]
     assert len(kept_corrupt) == 2  # 1.5% of the full data, capped at 1% of 203 rows
-    assert (report.outliers or {})["full"] == 40 and (report.outliers or {})["dev"] == 4
-    assert report.corrupt == {"full": 30, "dev": 2, "max_share": 0.01}
+    assert report.outliers is not None and (report.outliers.full, report.outliers.dev) == (40, 4)
+    assert report.corrupt == CorruptReport(full=30, dev=2, max_share=0.01)
     assert [r.reason for r in report.corrupt_rows] and all(r.line > 1 for r in report.corrupt_rows)
     for row in report.corrupt_rows:  # the line numbers point at the corrupt lines of the full data
         assert (tmp_path / "full.csv").read_text().splitlines(keepends=True)[row.line - 1] in corrupt
@@ -308,7 +310,7 @@ def test_a_folder_of_files_copies_the_kept_files_and_counts_broken_ones_as_corru
     manifest = read(dev / "manifest.csv")
     assert len(manifest) == 61  # 20% of 306
     kept_broken = [r for r in manifest if r[0] in broken]
-    assert len(kept_broken) == 1 and report.corrupt["full"] == 6  # 6 of 306 rows (2%) of 61: 1.2
+    assert len(kept_broken) == 1 and report.corrupt.full == 6  # 6 of 306 rows (2%) of 61: 1.2
     files = sorted(p.relative_to(dev).as_posix() for p in dev.rglob("*") if p.is_file())
     good = sorted(r[0] for r in manifest if r[0] not in broken)
     assert files == sorted([*good, "manifest.csv", *(r[0] for r in kept_broken if r[0] == "img/empty.bin")])
@@ -384,11 +386,6 @@ def test_a_failed_build_of_a_folder_leaves_the_previous_one(tmp_path: Path, monk
     ("build_section", "message"),
     [
         (
-            {"source": "data/nothing.csv", "output": "dev.csv"},
-            r"alops\.yaml:\d+: datasets\.dev\.build\.source: data/nothing\.csv does not exist: get the full data "
-            r"first \(`alops data pull --dataset full`, or `dvc pull`\), or fix the path",
-        ),
-        (
             {"source": "full.csv", "output": "dev.csv", "label": "lable"},
             r"alops\.yaml:\d+: datasets\.dev\.build\.label: column 'lable' is not in .*full\.csv; "
             r"its columns: id, label, split, x, y$",
@@ -409,7 +406,7 @@ def test_a_failed_build_of_a_folder_leaves_the_previous_one(tmp_path: Path, monk
         ),
         (
             {"source": ".", "output": "dev"},
-            r"datasets\.dev\.build\.output: dev is inside the full data \.",
+            r"datasets\.dev\.build\.output: dev is inside the full data \.: keep the dev set somewhere else",
         ),
         (
             {"source": "empty", "output": "dev"},
@@ -429,6 +426,18 @@ def test_bad_configuration_is_a_config_error_that_says_what_to_do(
         build(spec, track=False)
 
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_a_missing_source_is_a_data_error_that_names_the_key(tmp_path: Path) -> None:
+    spec = configure(tmp_path, source="data/nothing.csv", output="dev.csv")
+    with pytest.raises(DataError) as err:
+        build(spec, track=False)
+    assert err.value.exit_code == EXIT_DATA
+    assert re.fullmatch(
+        r".*alops\.yaml:\d+: datasets\.dev\.build\.source: data/nothing\.csv does not exist: "
+        r"run `alops data pull` \(or `dvc pull`\) to get it, or fix the path",
+        str(err.value),
+    )
 
 
 def test_overrides_and_their_errors(tmp_path: Path) -> None:
@@ -530,7 +539,7 @@ def test_blocks_of_corrupt_lines_only_and_a_table_without_rows(tmp_path: Path, m
 
     report = build(spec, track=False)
 
-    assert (report.rows_full, report.rows_dev, report.corrupt["dev"]) == (500, 50, 20)
+    assert (report.rows_full, report.rows_dev, report.corrupt.dev) == (500, 50, 20)
     assert (tmp_path / "dev/b.csv").read_text() == HEADER
     assert sum(1 for r in read(tmp_path / "dev/a.csv") if len(r) == 4) == 20
 
@@ -551,7 +560,9 @@ def test_capped_outliers_leave_their_place_to_regular_rows(tmp_path: Path, monke
     report = build(spec, track=False)
 
     assert report.short == [] and report.rows_dev == report.target == 8000
-    assert (report.outliers or {})["dev"] == 160  # 2% of 8000 (their share of the full data is 25%)
+    assert (
+        report.outliers is not None and report.outliers.dev == 160
+    )  # 2% of 8000 (their share of the full data is 25%)
     assert sum(1 for r in read(tmp_path / "dev.csv") if r[3] == "1000") == 160
     assert [s.dev for s in report.strata] == [s.quota for s in report.strata]
     assert sum(s.dev for s in report.strata) == 7840
@@ -607,8 +618,8 @@ def test_the_most_extreme_outliers_are_kept_first(tmp_path: Path, monkeypatch: p
 
     assert (tmp_path / "dev1.csv").read_bytes() == (tmp_path / "dev3.csv").read_bytes()
     report = reports[0]
-    o = report.outliers or {}
-    assert o["full"] > 0.05 * n and o["dev"] == 120 and o["most_extreme_first"] == 60
+    o = report.outliers
+    assert o is not None and o.full > 0.05 * n and o.dev == 120 and o.most_extreme_first == 60
     dev = read(tmp_path / "dev1.csv")
     dev_ids = {int(r[0]) for r in dev}
     assert set(huge.tolist()) <= dev_ids  # all twelve
@@ -616,20 +627,22 @@ def test_the_most_extreme_outliers_are_kept_first(tmp_path: Path, monkeypatch: p
     assert len(kept_outliers) == 120
     mild = [r for r in kept_outliers if max(abs(float(r[3])), abs(float(r[4]))) < 10]
     assert len(mild) >= 30  # the other half is spread over all outliers: mostly the mild tail
-    x_col, y_col = o["columns"]["x"], o["columns"]["y"]
-    assert (x_col["most_extreme_full"], x_col["most_extreme_dev"]) == (1e6, 1e6)
-    assert x_col["dev"] == sum(1 for r in dev if _outside(o, r, "x")) and x_col["full"] > x_col["dev"]
-    assert (x_col["full"], y_col["full"]) == (sum(_outside(o, [0, 0, 0, v, 0], "x") for v in x), y_col["full"])
-    far = np.maximum(y_col["low"] - y, y - y_col["high"])
-    assert y_col["most_extreme_full"] == y[np.argmax(far)]
+    x_col, y_col = o.columns["x"], o.columns["y"]
+    assert (x_col.most_extreme_full, x_col.most_extreme_dev) == (1e6, 1e6)
+    assert x_col.dev == sum(1 for r in dev if _outside(o, r, "x")) and x_col.full > x_col.dev
+    assert (x_col.full, y_col.full) == (sum(_outside(o, [0, 0, 0, v, 0], "x") for v in x), y_col.full)
+    far = np.maximum(y_col.low - y, y - y_col.high)
+    assert y_col.most_extreme_full == y[np.argmax(far)]
     dev_y = np.array([float(r[4]) for r in dev])
-    assert y_col["most_extreme_dev"] == dev_y[np.argmax(np.maximum(y_col["low"] - dev_y, dev_y - y_col["high"]))]
+    assert y_col.most_extreme_dev == dev_y[np.argmax(np.maximum(y_col.low - dev_y, dev_y - y_col.high))]
     md = (tmp_path / "dev1.csv.report.md").read_text()
     assert "| x | " in md and "| 1e+06 | 1e+06 |" in md
 
 
-def _outside(o: dict[str, Any], row: list[str], only: str | None = None) -> bool:
+def _outside(o: OutlierReport, row: list[str], only: str | None = None) -> bool:
     cols = {"id": 0, "x": 3, "y": 4}
     return any(
-        not c["low"] <= float(row[cols[name]]) <= c["high"] for name, c in o["columns"].items() if only in (None, name)
+        not float(c.low or 0) <= float(row[cols[name]]) <= float(c.high or 0)
+        for name, c in o.columns.items()
+        if only in (None, name)
     )

@@ -12,9 +12,10 @@ import pytest
 from alops.config import load_config
 from alops.devset.check import report as check_report
 from alops.devset.check import stats
+from alops.devset.check.result import Finding, ShareRange
 from alops.devset.check.run import CheckResult, check
-from alops.devset.dataset import read as check_read
-from alops.errors import ConfigError
+from alops.devset.dataset import scan
+from alops.errors import EXIT_DATA, ConfigError, DataError
 
 from devset_data import (
     HEADER,
@@ -32,6 +33,11 @@ from devset_data import (
 
 FULL = rows(10_000)
 DEV = sample(FULL)
+
+
+def counts(finding: Finding) -> ShareRange:
+    assert finding.share is not None, finding
+    return finding.share
 
 
 def run(root: Path, full: list[list[object]], dev: list[list[object]], extra: str = "") -> CheckResult:
@@ -116,7 +122,7 @@ def test_outliers_in_the_share_the_builder_keeps_pass(tmp_path: Path) -> None:
     result = run(tmp_path, full, builder_sample(full, is_outlier), OUTLIERS)
     assert result.representative, check_report.summary(result)
     share = next(f for f in result.findings if f.column == "outliers")
-    assert share.values["full"] == pytest.approx(100, abs=30) and share.passed
+    assert counts(share).full == pytest.approx(100, abs=30) and share.passed
 
 
 def test_outliers_are_capped_at_max_share(tmp_path: Path) -> None:
@@ -145,7 +151,7 @@ def test_iqr_outliers_use_the_bounds_of_the_full_data(tmp_path: Path) -> None:
     result = run(tmp_path, full, builder_sample(full, is_outlier), "outliers: {columns: [x0]}")
     share = next(f for f in result.findings if f.column == "outliers")
     # x0 is normal: 1.5 IQR flags about 0.7 % of regular rows, plus the 1 % planted.
-    assert 150 < share.values["full"] < 220 and share.passed
+    assert 150 < counts(share).full < 220 and share.passed
 
 
 def test_corrupt_rows_in_proportion_pass_and_missing_ones_fail(tmp_path: Path) -> None:
@@ -154,7 +160,7 @@ def test_corrupt_rows_in_proportion_pass_and_missing_ones_fail(tmp_path: Path) -
     result = run(tmp_path, full, dev)
     assert result.representative, check_report.summary(result)
     share = next(f for f in result.findings if f.column == "corrupt rows")
-    assert (share.values["full"], share.values["dev"]) == (100, 10)
+    assert (counts(share).full, counts(share).dev) == (100, 10)
     clean = [r for r in dev if not is_corrupt(r)]
     result = run(tmp_path, full, clean)
     assert failed(result) == {("corrupt rows", "share")}
@@ -203,7 +209,7 @@ def test_a_folder_of_files_compares_the_manifest_and_counts_files_that_do_not_op
     assert {(f.column, f.test) for f in result.findings if f.test != "share"} >= {("label", "chi2"), ("size", "ks")}
     assert ("path", "the file path of each sample") in result.skipped
     share = next(f for f in result.findings if f.column == "corrupt rows")
-    assert (share.values["full"], share.values["dev"]) == (30, 3)
+    assert (counts(share).full, counts(share).dev) == (30, 3)
     for p in (tmp_path / "data/dev").glob("*.bin"):
         p.unlink()  # every dev file gone: all corrupt
     assert failed(check(config)) == {("corrupt rows", "share")}
@@ -218,7 +224,7 @@ def test_a_line_that_is_not_utf8_is_a_corrupt_row_not_an_error(tmp_path: Path) -
         fh.write(b"r999999,A,train,1.0,2.0,3,r\xe9d\n")  # Latin-1, not UTF-8
     result = check(load_config(write_config(tmp_path)))
     share = next(f for f in result.findings if f.column == "corrupt rows")
-    assert (share.values["full"], result.full_rows) == (101, 10_001) and result.representative
+    assert (counts(share).full, result.full_rows) == (101, 10_001) and result.representative
 
 
 def test_without_a_label_column_the_label_test_is_left_out(tmp_path: Path) -> None:
@@ -238,7 +244,7 @@ def test_neither_chunk_size_nor_threads_change_the_result(tmp_path: Path, monkey
     write_csv(tmp_path / "data/dev.csv", DEV)
     config = load_config(write_config(tmp_path, extra=OUTLIERS))
     whole = check(config, threads=1)
-    monkeypatch.setattr(check_read, "_BLOCK_BYTES", 16 << 10)  # about 300 rows a chunk
+    monkeypatch.setattr(scan, "BLOCK_BYTES", 16 << 10)  # about 300 rows a block
     assert check(config, threads=1) == whole
     assert check(config, threads=4) == whole
 
@@ -293,7 +299,6 @@ def test_thresholds_come_from_alops_yaml(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ("rm-dev", "data/dev.csv does not exist: run `alops data pull` (or `dvc pull`) to get it"),
         ("no-label", "data/full.csv: no label column 'label' (its columns: id, split, x0, x1, x2, cat)"),
         ("empty-dev", "data/dev.csv has no rows: run `alops devset build`"),
         ("no-build", "datasets.dev.build is not set"),
@@ -304,9 +309,7 @@ def test_bad_input_names_the_file_and_column(tmp_path: Path, change: str, messag
     write_csv(tmp_path / "data/full.csv", FULL)
     write_csv(tmp_path / "data/dev.csv", DEV)
     path = write_config(tmp_path)
-    if change == "rm-dev":
-        (tmp_path / "data/dev.csv").unlink()
-    elif change == "no-label":
+    if change == "no-label":
         write_csv(tmp_path / "data/full.csv", [[*r[:1], *r[2:]] for r in FULL], [h for h in HEADER if h != "label"])
     elif change == "empty-dev":
         write_csv(tmp_path / "data/dev.csv", [])
@@ -318,6 +321,30 @@ def test_bad_input_names_the_file_and_column(tmp_path: Path, change: str, messag
     with pytest.raises(ConfigError) as err:
         check(load_config(path))
     assert message in str(err.value)
+
+
+def test_missing_data_is_a_data_error_that_says_how_to_get_it(tmp_path: Path) -> None:
+    write_csv(tmp_path / "data/full.csv", FULL)
+    path = write_config(tmp_path)
+    with pytest.raises(DataError) as err:
+        check(load_config(path))
+    assert (
+        str(err.value)
+        == "data/dev.csv does not exist: run `alops data pull` (or `dvc pull`) to get it, or fix the path"
+    )
+    assert err.value.exit_code == EXIT_DATA
+
+
+def test_a_dev_set_inside_the_full_data_is_refused_as_the_builder_refuses_it(tmp_path: Path) -> None:
+    write_csv(tmp_path / "data/full/a.csv", FULL)
+    write_csv(tmp_path / "data/full/dev.csv", DEV)
+    path = write_config(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        check(load_config(path), full="data/full", dev="data/full/dev.csv")
+    assert str(err.value) == (
+        "data/full/dev.csv is inside the full data data/full: keep the dev set somewhere else (e.g. data/dev), "
+        "or it would be read as part of the full data"
+    )
 
 
 # The statistics on their own.

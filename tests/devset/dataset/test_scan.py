@@ -8,7 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alops.devset.dataset import csvblock, csvtypes, scan
+from alops.devset.dataset import csvblock, scan
+from alops.devset.dataset.columns import Sampled
+from alops.devset.dataset.columns import _csv as sample_csv
+from alops.devset.dataset.locate import open_table
 from alops.errors import ConfigError
 
 COLUMNS = csvblock.Columns(("x", "y", "label"), ",", ("x", "y"), ("label",))
@@ -89,9 +92,10 @@ def test_parse_of_a_clean_block_and_of_nothing() -> None:
     assert (empty.count, empty.rows.tolist(), empty.numbers["x"].tolist()) == (0, [], [])
 
 
-def test_sample_types_columns_by_what_most_values_are() -> None:
+def test_sample_types_columns_by_what_most_values_are(tmp_path: Path) -> None:
     data = b"".join(b"%d,%d.5,t%d,%s\n" % (i, i, i, b"x" if i == 3 else b"%d" % i) for i in range(40))
-    sampled = csvtypes.sample(data, ("a", "b", "c", "d"), ",", set())
+    (tmp_path / "t.csv").write_bytes(b"a,b,c,d\n" + data)
+    sampled: Sampled = sample_csv(open_table(tmp_path / "t.csv", "", "csv"), data, set())
     assert sampled.numeric == ("a", "b", "d")  # d: 39 of 40 are numbers
     assert (sampled.rows, sampled.corrupt) == (40, 1)
     assert np.isnan(sampled.numbers["a"][3]) and sampled.numbers["a"][4] == 4.0

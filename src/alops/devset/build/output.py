@@ -16,6 +16,7 @@ from pathlib import Path
 
 from alops.devset.build import report
 from alops.devset.build.spec import BuildSpec
+from alops.devset.dataset.locate import Dataset
 from alops.errors import ConfigError
 
 #: Folders of tools whose contents alops never writes into.
@@ -52,6 +53,18 @@ def place(spec: BuildSpec) -> Path:
     if full.is_relative_to(at):
         _refuse(spec, f"holds the full data {spec.source}", "give the dev set a path of its own, e.g. data/dev")
     return at
+
+
+def check_kind(spec: BuildSpec, dataset: Dataset) -> None:
+    """ConfigError when the dev set of a single table would not be a table of the same kind (by its suffix)."""
+    if dataset.kind != "table":
+        return
+    source, output = dataset.path.suffix.lower(), Path(spec.output).suffix.lower()
+    if source != output and {source, output} != {".parquet", ".pq"}:
+        raise ConfigError(
+            f"{spec.at('output')}: {spec.output}: the dev set of {dataset.path.name} is a table of the same kind: "
+            f"give the output a {dataset.path.suffix} name"
+        )
 
 
 def check_replaceable(spec: BuildSpec, at: Path) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 #: What identifies a report as alops's (see :mod:`alops.devset.build.output`: alops only replaces an output it built).
 BUILT_BY = "alops devset build"
@@ -40,6 +39,41 @@ class CorruptRow:
 
 
 @dataclass(frozen=True)
+class ColumnOutlierReport:
+    """One column's outlier bounds, its outliers in the full data and the dev set, and the farthest of each.
+
+    JSON has no infinity: a bound or value of ±inf is written as text ("inf").
+    """
+
+    low: float | str | None
+    high: float | str | None
+    full: int
+    dev: int
+    most_extreme_full: float | str | None
+    most_extreme_dev: float | str | None
+
+
+@dataclass(frozen=True)
+class OutlierReport:
+    """The outlier rule and what it found."""
+
+    rule: str
+    threshold: float
+    columns: dict[str, ColumnOutlierReport]
+    full: int
+    dev: int
+    most_extreme_first: int  # outliers taken for being the farthest outside the bounds
+    max_share: float
+
+
+@dataclass(frozen=True)
+class CorruptReport:
+    full: int
+    dev: int
+    max_share: float
+
+
+@dataclass(frozen=True)
 class BuildReport:
     """What ``alops devset build`` did; :func:`write` puts it beside the dev set."""
 
@@ -54,8 +88,8 @@ class BuildReport:
     target: int
     stratified_by: list[str]
     strata: list[StratumCount]
-    outliers: dict[str, Any] | None  # rule, threshold, per column: bounds, counts, most extreme values; totals
-    corrupt: dict[str, Any]  # full, dev, max_share
+    outliers: OutlierReport | None  # None: no outlier rule
+    corrupt: CorruptReport
     corrupt_rows: list[CorruptRow]
     files_copied: int | None
     short: list[str]
@@ -118,27 +152,27 @@ def to_markdown(report: BuildReport) -> str:
     if r.outliers is not None:
         o = r.outliers
         lines += [
-            f"**Outliers** ({o['rule']}, threshold {o['threshold']:g}, over {len(o['columns'])} columns): "
-            f"{o['full']:,} rows of the full data, {o['dev']:,} in the dev set "
-            f"(their share of the full data, at most {o['max_share']:.1%} of the dev set; "
-            f"the {o.get('most_extreme_first', 0):,} farthest outside the bounds first, the rest spread over all "
+            f"**Outliers** ({o.rule}, threshold {o.threshold:g}, over {len(o.columns)} columns): "
+            f"{o.full:,} rows of the full data, {o.dev:,} in the dev set "
+            f"(their share of the full data, at most {o.max_share:.1%} of the dev set; "
+            f"the {o.most_extreme_first:,} farthest outside the bounds first, the rest spread over all "
             "outliers).",
             "",
         ]
-        if o["columns"]:
+        if o.columns:
             lines += [
                 "| column | low | high | full | dev | most extreme (full) | most extreme (dev) |",
                 "|---|---:|---:|---:|---:|---:|---:|",
             ]
-            for name, c in list(o["columns"].items())[:MAX_MD_STRATA]:
-                cells = [_num(c.get(k)) for k in ("low", "high")] + [f"{c['full']:,}", f"{c.get('dev', 0):,}"]
-                cells += [_num(c.get(k)) for k in ("most_extreme_full", "most_extreme_dev")]
+            for name, col in list(o.columns.items())[:MAX_MD_STRATA]:
+                cells = [_num(col.low), _num(col.high), f"{col.full:,}", f"{col.dev:,}"]
+                cells += [_num(col.most_extreme_full), _num(col.most_extreme_dev)]
                 lines.append(f"| {_cell(name)} | " + " | ".join(cells) + " |")
             lines.append("")
     c = r.corrupt
     lines.append(
-        f"**Corrupt rows**: {c['full']:,} in the full data, {c['dev']:,} in the dev set, copied as they are "
-        f"(their share of the full data, at most {c['max_share']:.1%} of the dev set)."
+        f"**Corrupt rows**: {c.full:,} in the full data, {c.dev:,} in the dev set, copied as they are "
+        f"(their share of the full data, at most {c.max_share:.1%} of the dev set)."
     )
     if r.corrupt_rows:
         lines.append("")
@@ -152,7 +186,7 @@ def to_markdown(report: BuildReport) -> str:
     return "\n".join(lines)
 
 
-def _num(value: Any) -> str:
+def _num(value: float | str | None) -> str:
     if value is None:
         return "–"
     return f"{value:.6g}" if isinstance(value, float | int) else str(value)

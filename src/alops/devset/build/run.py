@@ -1,8 +1,9 @@
 """``alops devset build``: the dev dataset from the full one, in one streaming pass.
 
-1. Locate the source and check the configured columns exist (:mod:`alops.devset.dataset.source`).
-2. Read a small, evenly spread sample to type the CSV columns and fix the
-   outlier bounds (:mod:`alops.devset.build.plan`), so each row is classified as it is read.
+1. Locate the source (:mod:`alops.devset.dataset.locate`) and check the configured
+   columns exist (:mod:`alops.devset.build.columns`).
+2. Read a small, evenly spread sample to type the CSV columns (:mod:`alops.devset.dataset.columns`)
+   and fix the outlier bounds (:mod:`alops.devset.build.settings`), so each row is classified as it is read.
 3. Stream every table: threads parse fixed byte blocks (:mod:`alops.devset.dataset.scan`,
    :mod:`alops.devset.dataset.csvblock`); each keeps only the rows that can still end up in the
    dev set (:mod:`alops.devset.build.sampler`), whose lines wait in a spill file.
@@ -18,16 +19,25 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from alops import atomic
+from alops.devset.build import columns as build_columns
 from alops.devset.build import output as output_guard
-from alops.devset.build import plan as plan_module
 from alops.devset.build import report, sampler, select, write
-from alops.devset.build.report import BuildReport, CorruptRow, StratumCount
+from alops.devset.build.report import (
+    BuildReport,
+    ColumnOutlierReport,
+    CorruptReport,
+    CorruptRow,
+    OutlierReport,
+    StratumCount,
+)
+from alops.devset.build.settings import settings as pass_settings
 from alops.devset.build.spec import BuildSpec
-from alops.devset.dataset import csvblock, datafiles, manifest, parquet, scan, source
+from alops.devset.dataset import columns, csvblock, datafiles, manifest, parquet, scan
+from alops.devset.dataset.locate import Dataset, Table, locate
 
 
 def build(spec: BuildSpec, *, threads: int | None = None, track: bool = True) -> BuildReport:
@@ -47,33 +57,45 @@ def build(spec: BuildSpec, *, threads: int | None = None, track: bool = True) ->
     with atomic.writing_to(output, elsewhere, shown=rel):
         stage = atomic.Stage(output)  # first undoes what a killed build left
     output_guard.check_replaceable(spec, output)
-    src = source.locate(spec)
-    strata = source.strata_columns(spec, src)
+    src = locate(
+        spec.root,
+        spec.source,
+        fmt=spec.format,
+        manifest=spec.manifest,
+        at=spec.at("source"),
+        manifest_at=spec.at("manifest"),
+        beside=(spec.output, spec.at("output")),
+    )
+    output_guard.check_kind(spec, src)
+    strata = build_columns.strata_columns(spec, src)
     text = {*strata, *([manifest.PATH_COLUMN] if src.files_base is not None else [])}
-    samples = plan_module.samples(src, text, spec.outliers)
+    rule = spec.outliers
+    samples = columns.sample(
+        src, text, lambda name: rule is not None and (rule.columns is None or name in rule.columns)
+    )
     numeric = {t.rel: samples[t.rel].numeric for t in src.tables}
     for t in src.tables:
-        source.check_numeric(spec, t, numeric[t.rel])
-    plan = plan_module.plan(spec, src, strata, samples)
+        build_columns.check_numeric(spec, t, numeric[t.rel])
+    settings = pass_settings(spec, src, strata, samples)
     try:
         with atomic.writing_to(output, elsewhere, shown=rel):
             new = stage.new(output.name)
             # Kept lines wait in an anonymous file in the staging folder (gone when closed, even after a crash).
             with tempfile.TemporaryFile(dir=stage.dir) as spill:
-                merger = select.Merger(plan, spill)
+                merger = select.Merger(settings, spill)
                 for i, table in enumerate(src.tables):
-                    for kept in _stream(plan, merger.running, i, table, numeric[table.rel], strata, threads):
+                    for kept in _stream(settings, merger.running, i, table, numeric[table.rel], strata, threads):
                         merger.add(kept)
                 chosen = merger.select()
                 spill.flush()  # the rows are read back by position, below Python's buffer
                 copied = write.dev_set(src, chosen, new, spec.manifest, spill)
             seconds = time.monotonic() - started  # the build itself; `dvc add` hashes the output again
             tracked = rel + ".dvc" if track else None
-            result = _report(spec, src, plan, merger, chosen, strata, copied, seconds, threads, tracked)
+            result = _report(spec, src, settings, merger, chosen, strata, copied, seconds, threads, tracked)
             report.write(result, new)
             swapped = [output.name, *(p.name for p in report.paths(output))]
-            kept = [output.name + ".dvc", ".gitignore"] if track else []
-            stage.commit(swapped, kept, between=(lambda: _track(rel, spec.root)) if track else None)
+            tracking = [output.name + ".dvc", ".gitignore"] if track else []
+            stage.commit(swapped, tracking, between=(lambda: _track(rel, spec.root)) if track else None)
     finally:
         stage.discard()
     return result
@@ -93,41 +115,41 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _columns(table: source.Table, numeric: tuple[str, ...], strata: tuple[str, ...], listed: bool) -> csvblock.Columns:
+def _columns(table: Table, numeric: tuple[str, ...], strata: tuple[str, ...], listed: bool) -> csvblock.Columns:
     assert table.csv is not None
     texts = (manifest.PATH_COLUMN,) if listed else ()
     return csvblock.Columns(table.names, table.csv.delimiter, numeric, strata, texts)
 
 
 def _stream(
-    plan: sampler.Plan,
+    settings: sampler.PassSettings,
     running: sampler.Running,
     i: int,
-    table: source.Table,
+    table: Table,
     numeric: tuple[str, ...],
     strata: tuple[str, ...],
     threads: int,
-) -> Any:
+) -> Iterator[sampler.Kept]:
     if table.kind == "parquet":
         first = 0
         for batch in parquet.batches(table.handle, table.path):
-            yield sampler.parquet_batch(plan, running, i, table.rel, batch, first, numeric)
+            yield sampler.parquet_batch(settings, running, i, table.rel, batch, first, numeric)
             first += batch.num_rows
         return
     assert table.csv is not None
-    columns = _columns(table, numeric, strata, plan.files_base is not None)
+    layout = _columns(table, numeric, strata, settings.files_base is not None)
     csv_table = table.csv
 
     def work(index: int, data: memoryview | bytes) -> sampler.Kept:
-        return sampler.csv_block(plan, running, i, csv_table, columns, index, data)
+        return sampler.csv_block(settings, running, i, csv_table, layout, index, data)
 
     yield from scan.scan(csv_table, work, threads=threads)
 
 
 def _report(
     spec: BuildSpec,
-    src: source.Source,
-    plan: sampler.Plan,
+    src: Dataset,
+    settings: sampler.PassSettings,
     merger: select.Merger,
     chosen: select.Selection,
     strata: tuple[str, ...],
@@ -154,25 +176,19 @@ def _report(
     rule = spec.outliers
     found = None
     if rule is not None:
-        found = {
-            "rule": rule.rule,
-            "threshold": rule.threshold,
-            "columns": {
-                name: {
-                    "low": _number(b.low),
-                    "high": _number(b.high),
-                    "full": chosen.columns[name].full,
-                    "dev": chosen.columns[name].dev,
-                    "most_extreme_full": _number(chosen.columns[name].full_farthest),
-                    "most_extreme_dev": _number(chosen.columns[name].dev_farthest),
-                }
-                for name, b in sorted(plan.bounds.items())
-            },
-            "full": chosen.outliers[0],
-            "dev": chosen.outliers[1],
-            "most_extreme_first": chosen.most_extreme,
-            "max_share": rule.max_share,
+        per_column = {
+            name: ColumnOutlierReport(
+                low=_number(b.low),
+                high=_number(b.high),
+                full=chosen.columns[name].full,
+                dev=chosen.columns[name].dev,
+                most_extreme_full=_number(chosen.columns[name].full_farthest),
+                most_extreme_dev=_number(chosen.columns[name].dev_farthest),
+            )
+            for name, b in sorted(settings.bounds.items())
         }
+        full, dev = chosen.outliers
+        found = OutlierReport(rule.rule, rule.threshold, per_column, full, dev, chosen.most_extreme, rule.max_share)
     out_paths = report.paths(output_guard.place(spec))
     return BuildReport(
         source=spec.source,
@@ -187,7 +203,7 @@ def _report(
         stratified_by=by,
         strata=counts,
         outliers=found,
-        corrupt={"full": chosen.corrupt[0], "dev": chosen.corrupt[1], "max_share": spec.corrupt_max_share},
+        corrupt=CorruptReport(chosen.corrupt[0], chosen.corrupt[1], spec.corrupt_max_share),
         corrupt_rows=bad,
         files_copied=copied,
         short=chosen.short,

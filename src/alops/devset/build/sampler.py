@@ -28,12 +28,15 @@ if TYPE_CHECKING:
 
     Ints = npt.NDArray[np.int64]
     Bools = npt.NDArray[np.bool_]
+    Floats = npt.NDArray[np.float64]
+    Keys = npt.NDArray[np.uint64]
+    Codes = tuple[npt.NDArray[np.int32], list[str]]
 
 REGULAR, OUTLIER, CORRUPT = 0, 1, 2
 
 
 @dataclass(frozen=True)
-class Plan:
+class PassSettings:
     """What every block needs to know, fixed before the pass."""
 
     seed: int
@@ -69,25 +72,33 @@ class Kept:
     block: int
     lines: int  # lines of the block, empty ones included (for line numbers)
     strata: list[tuple[str, ...]]  # the block's strata (table path first)
-    counts: Any  # regular rows per stratum of ``strata``
+    counts: Ints  # regular rows per stratum of ``strata``
     outliers: int
     corrupt: int
     by_column: dict[str, int]
-    keys: Any  # uint64 key of each kept row
-    kind: Any  # int8: REGULAR, OUTLIER or CORRUPT
-    stratum: Any  # int32 index into ``strata`` (-1: not a regular row)
-    where: Any  # int64: line of the block, empty lines counted (CSV), or row of the table (Parquet)
-    rows: Any  # the kept rows: CSV lines (a pyarrow binary array, or select.Spilled), or a Parquet record batch
+    keys: Keys  # the key of each kept row
+    kind: npt.NDArray[np.int8]  # REGULAR, OUTLIER or CORRUPT
+    stratum: npt.NDArray[np.int32]  # index into ``strata`` (-1: not a regular row)
+    where: Ints  # line of the block, empty lines counted (CSV), or row of the table (Parquet)
+    # The kept rows: CSV lines (a pyarrow binary array, or select.Spilled once in the spill file), or a
+    # Parquet record batch; Any because pyarrow ships no types.
+    rows: Any
+    score: Floats  # how far outside the bounds each kept row is (outliers.scores; 0: not an outlier)
+    out_values: Floats  # (kept outliers x sorted bound columns): the kept outliers' values
     text: bool = False  # CSV lines
     paths: list[str | None] | None = None  # a folder of files: each kept row's file
     why: dict[int, str] = field(default_factory=dict)  # kept row → why it is corrupt
-    score: Any = None  # float64: how far outside the bounds each kept row is (outliers.scores; 0: not an outlier)
-    out_values: Any = None  # float64 (kept outliers x sorted bound columns): the kept outliers' values
     extremes: dict[str, tuple[float, float]] = field(default_factory=dict)  # column → the block's farthest outlier
 
 
 def csv_block(
-    plan: Plan, running: Running, t: int, table: CsvTable, columns: csvblock.Columns, index: int, data: Any
+    settings: PassSettings,
+    running: Running,
+    t: int,
+    table: CsvTable,
+    columns: csvblock.Columns,
+    index: int,
+    data: bytes | memoryview,
 ) -> Kept:
     """Parse, classify and thin one CSV block."""
     import numpy as np
@@ -95,12 +106,12 @@ def csv_block(
     import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
 
     parsed = csvblock.parse(data, columns)
-    every = keys.row_keys(keys.block_base(plan.seed, table.rel, index), 0, parsed.count)
+    every = keys.row_keys(keys.block_base(settings.seed, table.rel, index), 0, parsed.count)
     names: list[str | None] | None = None
-    if plan.files_base is not None:
+    if settings.files_base is not None:
         names = list(parsed.texts.get(manifest.PATH_COLUMN, []))
     rows = _Rows(every[parsed.rows], parsed.numbers, parsed.codes, names, every[parsed.corrupt], parsed.corrupt)
-    core = _classify(plan, running, table.rel, rows, parsed.reasons, parsed.rows)
+    core = _classify(settings, running, table.rel, rows, parsed.reasons, parsed.rows)
     where = parsed.whole(core.lines)
     # The kept lines are copied out of the block in C++ (the GIL is free meanwhile).
     lines = pc.take(csvblock.lines_array(data, parsed.bounds), pa.array(where), memory_pool=csvblock.pool())
@@ -108,7 +119,7 @@ def csv_block(
 
 
 def parquet_batch(
-    plan: Plan, running: Running, t: int, rel: str, batch: Any, first: int, numeric: tuple[str, ...]
+    settings: PassSettings, running: Running, t: int, rel: str, batch: Any, first: int, numeric: tuple[str, ...]
 ) -> Kept:
     """Classify and thin one Parquet record batch whose first row is row ``first`` of the table."""
     import numpy as np
@@ -117,23 +128,23 @@ def parquet_batch(
     from alops.devset.dataset import parquet
 
     n = batch.num_rows
-    every = keys.row_keys(keys.block_base(plan.seed, rel, 0), first, n)
+    every = keys.row_keys(keys.block_base(settings.seed, rel, 0), first, n)
     numbers = {name: parquet.floats(batch.column(name)) for name in numeric}
-    codes = {name: parquet.texts(batch.column(name)) for name in plan.strata}
-    names = batch.column(manifest.PATH_COLUMN).to_pylist() if plan.files_base is not None else None
+    codes = {name: parquet.texts(batch.column(name)) for name in settings.strata}
+    names = batch.column(manifest.PATH_COLUMN).to_pylist() if settings.files_base is not None else None
     rows = _Rows(every, numbers, codes, names, np.zeros(0, np.uint64), np.zeros(0, np.int64))
-    core = _classify(plan, running, rel, rows, {}, np.arange(n, dtype=np.int64))
+    core = _classify(settings, running, rel, rows, {}, np.arange(n, dtype=np.int64))
     return core.kept(t, first // parquet.BATCH_ROWS, 0, core.lines + first, batch.take(pa.array(core.lines)))
 
 
 @dataclass
 class _Rows:
-    keys: Any  # of the rows that parsed
-    numbers: dict[str, Any]
-    codes: dict[str, tuple[Any, list[str]]]
+    keys: Keys  # of the rows that parsed
+    numbers: dict[str, Floats]
+    codes: dict[str, Codes]
     paths: list[str | None] | None
-    corrupt_keys: Any  # keys of the lines that did not parse
-    corrupt_lines: Any  # and their line indices
+    corrupt_keys: Keys  # keys of the lines that did not parse
+    corrupt_lines: Ints  # and their line indices
 
 
 @dataclass
@@ -141,21 +152,21 @@ class _Core:
     """The classification of one block, its kept rows sorted by line (or row) index."""
 
     strata: list[tuple[str, ...]]
-    counts: Any
+    counts: Ints
     outliers: int
     corrupt: int
     by_column: dict[str, int]
-    lines: Any  # line (row) index of each kept row, ascending
-    keys: Any
-    kind: Any
-    stratum: Any
+    lines: Ints  # line (row) index of each kept row, ascending
+    keys: Keys
+    kind: npt.NDArray[np.int8]
+    stratum: npt.NDArray[np.int32]
     paths: list[str | None] | None
     why: dict[int, str]
-    score: Any = None
-    out_values: Any = None
+    score: Floats
+    out_values: Floats
     extremes: dict[str, tuple[float, float]] = field(default_factory=dict)
 
-    def kept(self, t: int, block: int, lines: int, where: Any, rows: Any, *, text: bool = False) -> Kept:
+    def kept(self, t: int, block: int, lines: int, where: Ints, rows: Any, *, text: bool = False) -> Kept:
         return Kept(
             table=t,
             block=block,
@@ -170,45 +181,47 @@ class _Core:
             stratum=self.stratum,
             where=where,
             rows=rows,
+            score=self.score,
+            out_values=self.out_values,
             text=text,
             paths=self.paths,
             why=self.why,
-            score=self.score,
-            out_values=self.out_values,
             extremes=self.extremes,
         )
 
 
-def _classify(plan: Plan, running: Running, rel: str, rows: _Rows, reasons: dict[int, str], lines: Ints) -> _Core:
+def _classify(
+    settings: PassSettings, running: Running, rel: str, rows: _Rows, reasons: dict[int, str], lines: Ints
+) -> _Core:
     """Which rows are regular, outliers or corrupt, and which of them stay candidates."""
     import numpy as np
 
     n = len(rows.keys)
     broken = np.zeros(n, dtype=bool)
     why = dict(reasons)
-    if plan.files_base is not None and rows.paths is not None:
-        for i, problem in enumerate(manifest.problems(plan.files_base, rows.paths)):
+    if settings.files_base is not None and rows.paths is not None:
+        for i, problem in enumerate(manifest.problems(settings.files_base, rows.paths)):
             if problem is not None:
                 broken[i] = True
                 why[int(lines[i])] = problem
-    is_out, by_column = outliers.flags(plan.bounds, rows.numbers, n)
+    is_out, by_column = outliers.flags(settings.bounds, rows.numbers, n)
     is_out &= ~broken
     regular = ~is_out & ~broken
-    strata, local = _strata(rel, plan.strata, rows.codes, n)
+    strata, local = _strata(rel, settings.strata, rows.codes, n)
     counts = np.bincount(local[regular], minlength=len(strata)).astype(np.int64)
     n_out = int(is_out.sum())
     n_bad = len(rows.corrupt_keys) + int(broken.sum())
-    if plan.count is not None:  # the rate is at most count / rows seen so far
-        rate = min(1.0, plan.count / max(running.regular + int(counts.sum()), 1))
-        special = min(1.0, plan.count / (running.total + n + len(rows.corrupt_keys)))
+    if settings.count is not None:  # the rate is at most count / rows seen so far
+        rate = min(1.0, settings.count / max(running.regular + int(counts.sum()), 1))
+        special = min(1.0, settings.count / (running.total + n + len(rows.corrupt_keys)))
     else:
-        rate, special = plan.regular_rate, plan.fraction or 1.0
+        rate, special = settings.regular_rate, settings.fraction or 1.0
     cuts = np.array(
         [keys.cut(rate, running.strata.get(s, 0) + int(c)) for s, c in zip(strata, counts, strict=True)], np.uint64
     )
     keep = regular & (rows.keys <= cuts[local])
     keep |= is_out & (rows.keys <= np.uint64(keys.cut(special, running.outliers + n_out)))
-    score = np.where(is_out, outliers.scores(plan.bounds, rows.numbers, n), 0.0)
+    score = np.where(is_out, outliers.scores(settings.bounds, rows.numbers, n), 0.0)
     keep |= _most_extreme(is_out, score, rows.keys, running.extreme)
     bad_cut = np.uint64(keys.cut(special, running.corrupt + n_bad))
     keep |= broken & (rows.keys <= bad_cut)
@@ -223,7 +236,7 @@ def _classify(plan: Plan, running: Running, rel: str, rows: _Rows, reasons: dict
     at = at[order]
     source_row = np.concatenate([np.flatnonzero(keep), np.full(int(unparsed.sum()), -1)])[order]
     kept_kind = np.concatenate([kind[keep], np.full(int(unparsed.sum()), CORRUPT, np.int8)])[order]
-    names = sorted(plan.bounds)
+    names = sorted(settings.bounds)
     out_rows = source_row[kept_kind == OUTLIER]
     nan = np.full(len(out_rows), np.nan)
     columns = [rows.numbers[c][out_rows] if c in rows.numbers else nan for c in names]
@@ -231,7 +244,7 @@ def _classify(plan: Plan, running: Running, rel: str, rows: _Rows, reasons: dict
     extremes = {}
     for name in names:
         values = rows.numbers.get(name)
-        found = outliers.farthest(plan.bounds[name], values[is_out]) if values is not None else None
+        found = outliers.farthest(settings.bounds[name], values[is_out]) if values is not None else None
         if found is not None:
             extremes[name] = found
     return _Core(
@@ -254,7 +267,7 @@ def _classify(plan: Plan, running: Running, rel: str, rows: _Rows, reasons: dict
     )
 
 
-def _most_extreme(is_out: Bools, score: Any, row_keys: Any, threshold: tuple[float, int]) -> Bools:
+def _most_extreme(is_out: Bools, score: Floats, row_keys: Keys, threshold: tuple[float, int]) -> Bools:
     """The outliers that can still be among the keys.MOST_EXTREME most extreme of the data (by distance,
     then key): at least as extreme as ``threshold``, and among that many most extreme of the block."""
     import numpy as np
@@ -268,9 +281,7 @@ def _most_extreme(is_out: Bools, score: Any, row_keys: Any, threshold: tuple[flo
     return out
 
 
-def _strata(
-    rel: str, columns: tuple[str, ...], codes: dict[str, tuple[Any, list[str]]], n: int
-) -> tuple[list[tuple[str, ...]], Any]:
+def _strata(rel: str, columns: tuple[str, ...], codes: dict[str, Codes], n: int) -> tuple[list[tuple[str, ...]], Ints]:
     """The strata of a block (their values, table path first) and each row's stratum index.
 
     Combinations are numbered one column at a time: the ids so far times the next

@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from alops.devset.build import keys
-from alops.devset.build.sampler import CORRUPT, OUTLIER, REGULAR, Kept, Plan, Running
+from alops.devset.build.sampler import CORRUPT, OUTLIER, REGULAR, Kept, PassSettings, Running
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
     Bools = npt.NDArray[np.bool_]
+    Floats = npt.NDArray[np.float64]
 
 
 @dataclass
@@ -47,7 +48,7 @@ class Selection:
     outliers: tuple[int, int]  # full data, dev set
     corrupt: tuple[int, int]
     by_column: dict[str, int]
-    short: list[str] = field(default_factory=list)  # strata that ran out of candidates (see plan.SHARE_MARGIN)
+    short: list[str] = field(default_factory=list)  # strata that ran out of candidates (see settings.SHARE_MARGIN)
     most_extreme: int = 0  # outliers taken for being the most extreme (the rest are spread by key)
     columns: dict[str, ColumnOutliers] = field(default_factory=dict)
 
@@ -67,10 +68,10 @@ class Spilled:
     """Kept CSV lines moved to the spill file: where they start there, and each line's offset."""
 
     at: int
-    offsets: Any  # int32, one more than lines; the first is 0
+    offsets: npt.NDArray[np.int32]  # one more than lines; the first is 0
 
     def read(self, spill: BinaryIO) -> Any:
-        """The lines back, as a pyarrow binary array."""
+        """The lines back, as a pyarrow binary array (Any: pyarrow ships no types)."""
         import os
 
         import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
@@ -88,8 +89,8 @@ class Merger:
     block), so memory holds only their keys and offsets, whatever the sample's size.
     """
 
-    def __init__(self, plan: Plan, spill: BinaryIO | None = None) -> None:
-        self.plan = plan
+    def __init__(self, settings: PassSettings, spill: BinaryIO | None = None) -> None:
+        self.settings = settings
         self.spill = spill
         self.running = Running()
         self.blocks: list[Kept] = []
@@ -98,7 +99,9 @@ class Merger:
         self.lines_before: dict[tuple[int, int], int] = {}
         self._lines: dict[int, int] = {}
         self.extremes: dict[str, tuple[float, float]] = {}  # column → its farthest outlier (distance, value)
-        self._top: tuple[Any, Any] | None = None  # (distances, keys) of the most extreme outliers so far
+        self._top: tuple[Floats, npt.NDArray[np.uint64]] | None = (
+            None  # (distances, keys) of the most extreme outliers so far
+        )
 
     def add(self, kept: Kept) -> None:
         """Count ``kept`` and hold its candidates."""
@@ -130,8 +133,6 @@ class Merger:
         """Keep the (distance, key) of the keys.MOST_EXTREME most extreme outliers; the last is the bar."""
         import numpy as np
 
-        if kept.score is None:
-            return
         out = kept.kind == OUTLIER
         score, key = kept.score[out], kept.keys[out]
         if self._top is not None:
@@ -161,10 +162,10 @@ class Merger:
         """Choose the dev set from everything merged."""
         import numpy as np
 
-        plan, run = self.plan, self.running
-        n = _size(plan, run.total)
-        k_out = keys.share_count(run.outliers, run.total, n, plan.outlier_share)
-        k_bad = keys.share_count(run.corrupt, run.total, n, plan.corrupt_share)
+        settings, run = self.settings, self.running
+        n = _size(settings, run.total)
+        k_out = keys.share_count(run.outliers, run.total, n, settings.outlier_share)
+        k_bad = keys.share_count(run.corrupt, run.total, n, settings.corrupt_share)
         regular_n = max(n - k_out - k_bad, 0)
         by_values = sorted(self.ids)  # quotas in a fixed order of strata, not the order they were met
         full = [run.strata.get(v, 0) for v in by_values]
@@ -190,7 +191,7 @@ class Merger:
         rank = np.arange(len(order)) - first
         chosen[order[rank < quota[groups]]] = True
         got = np.bincount(stratum[chosen], minlength=len(self.ids)) if len(self.ids) else np.zeros(0, np.int64)
-        special = plan.fraction if plan.count is None else min(1.0, plan.count / max(run.total, 1))
+        special = settings.fraction if settings.count is None else min(1.0, settings.count / max(run.total, 1))
         # The most extreme outliers first (up to half the outliers' places), the rest spread over all outliers.
         score = np.concatenate([b.score for b in self.blocks]) if self.blocks else np.zeros(0)
         outlying = np.flatnonzero(kind == OUTLIER)
@@ -219,18 +220,18 @@ class Merger:
             short=short,
         )
 
-    def _columns(self, per_block: list[Any]) -> dict[str, ColumnOutliers]:
+    def _columns(self, per_block: list[Bools]) -> dict[str, ColumnOutliers]:
         """Per column with bounds: its outliers in the full data and in the dev set, and the farthest of each."""
         import numpy as np
 
         from alops.devset.build import outliers
 
-        names = sorted(self.plan.bounds)
+        names = sorted(self.settings.bounds)
         parts = [b.out_values[m[b.kind == OUTLIER]] for b, m in zip(self.blocks, per_block, strict=True)]
         values = np.concatenate(parts) if parts else np.zeros((0, len(names)))
         out = {}
         for j, name in enumerate(names):
-            b = self.plan.bounds[name]
+            b = self.settings.bounds[name]
             dev = outliers.farthest(b, values[:, j])
             full = self.extremes.get(name)
             out[name] = ColumnOutliers(
@@ -242,15 +243,15 @@ class Merger:
         return out
 
     def _rate(self, run: Running) -> float:
-        if self.plan.count is not None:
-            return min(1.0, self.plan.count / max(run.regular, 1))
-        return self.plan.regular_rate
+        if self.settings.count is not None:
+            return min(1.0, self.settings.count / max(run.regular, 1))
+        return self.settings.regular_rate
 
 
-def _size(plan: Plan, total: int) -> int:
-    if plan.count is not None:
-        return min(plan.count, total)
-    return min(total, max(1, round((plan.fraction or 0.0) * total))) if total else 0
+def _size(settings: PassSettings, total: int) -> int:
+    if settings.count is not None:
+        return min(settings.count, total)
+    return min(total, max(1, round((settings.fraction or 0.0) * total))) if total else 0
 
 
 def _show(values: tuple[str, ...]) -> str:

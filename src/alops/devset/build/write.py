@@ -9,17 +9,24 @@ the chosen files.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from alops.devset.build import sampler, select
 from alops.devset.dataset import manifest as listing
-from alops.devset.dataset import parquet, source
+from alops.devset.dataset import parquet
+from alops.devset.dataset.locate import Dataset, Table
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Bools = npt.NDArray[np.bool_]
 
 
-def dev_set(src: source.Source, chosen: select.Selection, output: Path, manifest: str, spill: BinaryIO) -> int | None:
+def dev_set(src: Dataset, chosen: select.Selection, output: Path, manifest: str, spill: BinaryIO) -> int | None:
     """Write the dev set to ``output`` (a new path) in the source's layout; for a folder of files, how many
     files were placed."""
-    per_table: dict[int, list[tuple[sampler.Kept, Any]]] = {}
+    per_table: dict[int, list[tuple[sampler.Kept, Bools]]] = {}
     for kept, mask in zip(chosen.blocks, chosen.chosen, strict=True):
         per_table.setdefault(kept.table, []).append((kept, mask))
     if src.kind == "table":
@@ -37,7 +44,7 @@ def dev_set(src: source.Source, chosen: select.Selection, output: Path, manifest
     return placed
 
 
-def one_table(table: source.Table, parts: list[tuple[sampler.Kept, Any]], dest: Path, spill: BinaryIO) -> None:
+def one_table(table: Table, parts: list[tuple[sampler.Kept, Bools]], dest: Path, spill: BinaryIO) -> None:
     """Write the chosen rows of ``parts`` (kept rows, chosen mask) of one table to ``dest``."""
     import numpy as np
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]

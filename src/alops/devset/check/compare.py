@@ -9,27 +9,28 @@ Holm-adjusted together.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from alops.devset.check import stats
-from alops.devset.check.columns import Plan
 from alops.devset.check.counts import Tally
+from alops.devset.check.report import categorical_detail, numeric_detail
+from alops.devset.check.result import Finding, ShareRange
+from alops.devset.check.roles import ColumnRoles
 from alops.devset.check.spec import CheckSpec
 
 
 @dataclass(frozen=True)
-class Finding:
-    """One test of one column (or of the rows as a whole) and its outcome."""
+class _Test:
+    """A KS or χ² test before the Holm adjustment."""
 
     column: str
-    kind: str  # label, numeric, categorical, rows, columns
-    test: str  # chi2, ks, psi, share, presence
-    statistic: float | None
-    pvalue: float | None  # Holm-adjusted
-    threshold: float | None
-    passed: bool
-    detail: str = ""
-    values: dict[str, float] = field(default_factory=dict)
+    kind: str
+    test: str  # chi2 or ks
+    statistic: float
+    pvalue: float
+    detail: str
+    dof: int | None = None
+    exact: bool | None = None
 
 
 def presence(dev: list[str], full: list[str]) -> list[Finding]:
@@ -47,50 +48,51 @@ def presence(dev: list[str], full: list[str]) -> list[Finding]:
     return out
 
 
-def compare(spec: CheckSpec, plan: Plan, dev: Tally, full: Tally) -> list[Finding]:
-    from alops.devset.check.report import categorical_detail, numeric_detail
-
-    tests: list[tuple[str, str, str, float, float, str, dict[str, float]]] = []  # column, kind, test, stat, p, detail
+def compare(spec: CheckSpec, roles: ColumnRoles, dev: Tally, full: Tally) -> list[Finding]:
+    tests: list[_Test] = []
     psis: list[Finding] = []
-    for name in plan.texts:
-        kind = "label" if name == plan.label else "categorical"
+    for name in roles.texts:
+        kind = "label" if name == roles.label else "categorical"
         d, f = dev.categories.get(name, Counter()), full.categories.get(name, Counter())
         cells = stats.cells(d, f)
         statistic, dof, p = stats.chi2_test(cells, dev.regular, full.regular)
         detail = categorical_detail(d, f, unlabelled=kind == "label")
-        tests.append((name, kind, "chi2", statistic, p, detail, {"dof": float(dof)}))
+        tests.append(_Test(name, kind, "chi2", statistic, p, detail, dof=dof))
         psi = stats.psi([o for o, _ in cells], [e for _, e in cells])
         psis.append(Finding(name, kind, "psi", psi, None, spec.psi_max, psi <= spec.psi_max, detail))
-    for name in plan.numeric:
+    for name in roles.numeric:
         d_bins, f_bins = dev.bins[name], full.bins[name]
         statistic = stats.ks_statistic(d_bins, f_bins)
         n, population = int(d_bins.sum()), int(f_bins.sum())
         # Exact when every dev value is a bin edge: no dev value falls strictly between two edges.
         exact = int(d_bins[0::2].sum()) == 0
         detail = numeric_detail(dev.moments.get(name), full.moments.get(name))
-        tests.append(
-            (
-                name,
-                "numeric",
-                "ks",
-                statistic,
-                stats.ks_pvalue(statistic, n, population),
-                detail,
-                {"exact": float(exact)},
-            )
-        )
+        p = stats.ks_pvalue(statistic, n, population)
+        tests.append(_Test(name, "numeric", "ks", statistic, p, detail, exact=exact))
         groups = stats.psi_groups(f_bins)
         psi = stats.psi(
             [*stats.grouped(d_bins, groups), float(dev.missing[name])],
             [*stats.grouped(f_bins, groups), float(full.missing[name])],
         )
         psis.append(Finding(name, "numeric", "psi", psi, None, spec.psi_max, psi <= spec.psi_max, detail))
-    adjusted = stats.holm([t[4] for t in tests])
+    adjusted = stats.holm([t.pvalue for t in tests])
     out = []
-    for (name, kind, test, statistic, raw, detail, values), p in zip(tests, adjusted, strict=True):
-        threshold = spec.chi2_pvalue if test == "chi2" else spec.ks_pvalue
+    for t, p in zip(tests, adjusted, strict=True):
+        threshold = spec.chi2_pvalue if t.test == "chi2" else spec.ks_pvalue
         out.append(
-            Finding(name, kind, test, statistic, p, threshold, p >= threshold, detail, {**values, "pvalue_raw": raw})
+            Finding(
+                t.column,
+                t.kind,
+                t.test,
+                t.statistic,
+                p,
+                threshold,
+                p >= threshold,
+                t.detail,
+                pvalue_raw=t.pvalue,
+                dof=t.dof,
+                exact=t.exact,
+            )
         )
     order = {f.column: i for i, f in enumerate(out)}
     return sorted([*out, *psis], key=lambda f: (order[f.column], f.test == "psi"))
@@ -111,12 +113,7 @@ def shares(spec: CheckSpec, dev: Tally, full: Tally) -> list[Finding]:
             f"{d} of {dev.rows} dev rows ({d / dev.rows:.2%}); expected {expected:.1f} "
             f"(full data {full_share:.2%}, at most {cap:.2%}), allowed {max(expected - slack, 0):.1f}–{expected + slack:.1f}"
         )
-        values = {
-            "dev": float(d),
-            "full": float(f),
-            "expected": expected,
-            "low": max(expected - slack, 0.0),
-            "high": expected + slack,
-        }
-        out.append(Finding(what, "rows", "share", d / dev.rows, None, spec.share_tolerance, passed, detail, values))
+        counts = ShareRange(d, f, expected, max(expected - slack, 0.0), expected + slack)
+        share = d / dev.rows
+        out.append(Finding(what, "rows", "share", share, None, spec.share_tolerance, passed, detail, share=counts))
     return out

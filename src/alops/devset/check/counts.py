@@ -1,8 +1,8 @@
 """The running counts of `alops devset check`.
 
-A :class:`Tally` takes typed chunks of rows and keeps only counts (see
+A :class:`Tally` takes typed blocks of rows (:mod:`alops.devset.dataset.blocks`) and keeps only counts (see
 ``alops.devset.check.stats``), so the full data streams through it in bounded memory;
-tallies of chunks read on different threads merge. Corrupt rows (lines that do
+tallies of blocks read on different threads merge. Corrupt rows (lines that do
 not parse, cells that are not numbers in a numeric column, files that do not
 open) and outliers are counted, and left out of the per-column distributions:
 the builder includes them up to a capped share, so comparing them column by
@@ -14,16 +14,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from alops.devset.check import stats
-from alops.devset.check.columns import Plan, Rows
+from alops.devset.check.roles import ColumnRoles
+from alops.devset.dataset.blocks import Block
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
     Floats = npt.NDArray[np.float64]
+    Ints = npt.NDArray[np.int64]
 
 #: Distinct full-data values kept per column; the rest are counted together (memory stays bounded).
 MAX_FULL_CATEGORIES = 10_000
@@ -34,25 +36,25 @@ OTHER = "(other values)"
 class Tally:
     """Counts of one dataset: rows, corrupt rows, outliers, and the distribution of every compared column."""
 
-    plan: Plan
+    roles: ColumnRoles
     edges: dict[str, Floats]
     bounds: dict[str, tuple[float, float]]
     rows: int = 0
     corrupt: int = 0
     outliers: int = 0
     regular: int = 0
-    bins: dict[str, Any] = field(default_factory=dict)
+    bins: dict[str, Ints] = field(default_factory=dict)
     missing: Counter[str] = field(default_factory=Counter)
     moments: dict[str, stats.Moments] = field(default_factory=dict)
     categories: dict[str, Counter[str | None]] = field(default_factory=dict)
 
-    def add(self, part: Rows) -> None:
+    def add(self, part: Block) -> None:
         import numpy as np
         import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
         import pyarrow.compute as pc  # type: ignore[import-untyped,unused-ignore]
 
-        self.rows += part.rows + part.invalid
-        self.corrupt += part.invalid + int(part.corrupt.sum())
+        self.rows += part.rows + part.unparsed
+        self.corrupt += part.unparsed + int(part.corrupt.sum())
         outlier = np.zeros(part.rows, dtype=bool)
         for name, (low, high) in self.bounds.items():
             x = part.numbers[name]
@@ -62,20 +64,20 @@ class Tally:
         self.outliers += int(outlier.sum())
         keep = ~(part.corrupt | outlier)
         self.regular += int(keep.sum())
-        for name in self.plan.numeric:
+        for name in self.roles.numeric:
             x = part.numbers[name][keep]
             self.missing[name] += int(np.isnan(x).sum())
             counts = stats.bin_counts(self.edges[name], x)
             self.bins[name] = counts + self.bins[name] if name in self.bins else counts
             self.moments.setdefault(name, stats.Moments()).add(x)
         mask = pa.array(keep)
-        for name, arr in part.texts.items():
-            found = pc.value_counts(arr.filter(mask))
+        for name in self.roles.texts:
+            found = pc.value_counts(part.texts[name].filter(mask))
             values, counts = found.field("values").to_pylist(), found.field("counts").to_pylist()
             self._count(name, zip(values, counts, strict=True))
 
     def merge(self, other: Tally) -> None:
-        """Add the counts of ``other`` (a Tally of other rows, with the same plan, edges and bounds)."""
+        """Add the counts of ``other`` (a Tally of other rows, with the same roles, edges and bounds)."""
         self.rows += other.rows
         self.corrupt += other.corrupt
         self.outliers += other.outliers

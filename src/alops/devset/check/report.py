@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from alops.devset.check.run import CheckResult, Finding
+    from alops.devset.check.result import CheckResult, Finding
     from alops.devset.check.stats import Moments
 
 #: Where `alops devset check` writes its report unless told: inside the project, in a folder git ignores
@@ -92,10 +92,11 @@ def markdown(result: CheckResult) -> str:
     lines += ["", "| rows | dev set | expected | allowed | result |", "|---|---|---|---|---|"]
     for f in result.findings:
         if f.kind == "rows":
-            v = f.values
+            v = f.share
+            assert v is not None
             lines.append(
-                f"| {f.column} | {v['dev']:.0f} ({f.statistic or 0:.2%}) | {v['expected']:.1f} "
-                f"| {v['low']:.1f}–{v['high']:.1f} | {'✅ pass' if f.passed else '❌ fail'} |"
+                f"| {f.column} | {v.dev} ({f.statistic or 0:.2%}) | {v.expected:.1f} "
+                f"| {v.low:.1f}–{v.high:.1f} | {'✅ pass' if f.passed else '❌ fail'} |"
             )
     if result.failures:
         lines += ["", "### Why", ""]
@@ -168,8 +169,23 @@ def _finding(f: Finding) -> dict[str, Any]:
         "threshold": f.threshold,
         "passed": f.passed,
         "detail": f.detail,
-        **{k: _finite(v) for k, v in f.values.items()},
+        **_test_values(f),
     }
+
+
+def _test_values(f: Finding) -> dict[str, float | None]:
+    """The numbers each kind of test adds (as they were written before they were typed: all floats)."""
+    out: dict[str, float | None] = {}
+    if f.dof is not None:
+        out["dof"] = float(f.dof)
+    if f.exact is not None:
+        out["exact"] = float(f.exact)
+    if f.pvalue_raw is not None:
+        out["pvalue_raw"] = _finite(f.pvalue_raw)
+    if f.share is not None:
+        s = f.share
+        out.update(dev=float(s.dev), full=float(s.full), expected=s.expected, low=s.low, high=s.high)
+    return out
 
 
 def _finite(value: float | None) -> float | None:

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     Ints = npt.NDArray[np.int64]
     Floats = npt.NDArray[np.float64]
 
-#: A number, as both commands read one (see :mod:`alops.devset.dataset.cells`).
-NUMBER = cells.NUMBER
 #: Corrupt cells per column and block whose value is quoted in the reason.
 MAX_REASONS = 20
 
@@ -346,7 +344,7 @@ def _fill(out: Parsed, table: Any, good: Ints, bad: dict[int, str], columns: Col
         out.numbers[name] = values
         if np.isfinite(values.sum()):  # one pass: a NaN or an infinity anywhere makes the sum one
             continue
-        # pyarrow reads "nan" and "inf" as numbers; NUMBER does not: corrupt, like any non-number.
+        # pyarrow reads "nan" and "inf" as numbers; cells.NUMBER does not: corrupt, like any non-number.
         odd = ~np.isfinite(values) & ~_null(table, name)
         for i in np.flatnonzero(odd & finite):
             bad.setdefault(int(good[i]), f"column {name!r}: not a finite number")
