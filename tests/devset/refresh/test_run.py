@@ -356,3 +356,25 @@ def test_destination_unknown_says_what_to_set(env: dict[str, str], message: str)
 def test_destination_checks_the_token_first() -> None:
     with pytest.raises(DataError, match="^ALOPS_GITLAB_TOKEN is not set: "):
         refresh_mod.destination({"ALOPS_GITLAB_TOKEN": "  "})
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "by"),
+    [
+        ("https://gitlab.example.com/grp/proj/-/pipelines/5", "`alops devset refresh` in pipeline https://"),
+        ("javascript:alert(1)", "`alops devset refresh`: "),  # only a web address becomes a link
+        ("", "`alops devset refresh`: "),
+    ],
+)
+def test_the_merge_request_description_names_the_pipeline_only_by_its_web_address(
+    drifted: Path, pipeline: str, by: str
+) -> None:
+    from alops.devset.check.run import check
+
+    failed = check(load_config(drifted / "alops.yaml"))
+    assert not failed.representative
+    text = refresh_mod.description(failed, failed, {"CI_PIPELINE_URL": pipeline})
+    assert text.startswith(f"Opened by {by}")
+    assert "javascript" not in text
+    assert "\n\n**After the rebuild:** The dev set `data/dev.csv` no longer represents the full data " in text
+    assert "\n\n## Dev set check: ❌ not representative\n\n" in text  # then the failed check in full
