@@ -55,7 +55,12 @@ def test_check_passes_and_writes_the_report(data: Path) -> None:
 def test_check_fails_with_exit_5_and_says_which_column(data: Path) -> None:
     write_csv(data / "data/full.csv", shifted(FULL, "x0", 2.0))
     code, out, err = invoke(data, "check", "--report-dir", "out")
-    assert (code, err) == (EXIT_NOT_REPRESENTATIVE, "")
+    assert code == EXIT_NOT_REPRESENTATIVE
+    # Exit 5 leaves as every AlopsError does: "Error: " and the verdict on stderr.
+    assert err == (
+        "Error: The dev set data/dev.csv no longer represents the full data data/full.csv: 2 of 13 tests failed: "
+        "x0 (KS), x0 (PSI). Rebuild it with `alops devset refresh` (or `alops devset build`).\n"
+    )
     lines = out.splitlines()
     assert lines[0] == (
         "Dev set data/dev.csv (400 rows) vs full data data/full.csv (4,000 rows): NOT representative, "

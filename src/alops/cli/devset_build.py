@@ -59,8 +59,9 @@ def build(
     so); an interrupted build is undone by the next one.
 
     \b
-    Exit codes: 0 built; 2 bad alops.yaml, missing data, or an output it must
-    not replace; 3 DVC failed, or the disk is full or read-only; 130 interrupted.
+    Exit codes: 0 built; 2 bad alops.yaml, a file that is not a table, or an
+    output it must not replace; 3 DVC failed, or the disk is full or read-only;
+    4 data missing or unreadable (`alops data pull`); 130 interrupted.
     """
     from alops.config import load_config
     from alops.devset.build.run import build as build_devset

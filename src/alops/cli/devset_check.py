@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from alops.errors import EXIT_NOT_REPRESENTATIVE
+from alops.errors import NotRepresentativeError
 
 _REPORT_DIR = click.option(
     "--report-dir",
@@ -33,7 +33,8 @@ def check(obj: dict[str, str], full_path: str | None, dev_path: str | None, repo
 
     \b
     Exit codes: 0 representative; 5 not representative (rebuild it: the report
-    says which column and why); 2 missing data or bad alops.yaml.
+    says which column and why); 2 bad alops.yaml, or a file that is not a
+    table; 4 data missing or unreadable (`alops data pull`).
     """
     from alops.config import load_config
     from alops.devset.check import report as check_report
@@ -45,7 +46,8 @@ def check(obj: dict[str, str], full_path: str | None, dev_path: str | None, repo
     click.echo(check_report.summary(result))
     click.echo(f"Report: {markdown} and {json_file}")
     if not result.representative:
-        raise click.exceptions.Exit(EXIT_NOT_REPRESENTATIVE)
+        # Exit 5 leaves the way every documented exit code does: an AlopsError that main() maps.
+        raise NotRepresentativeError(check_report.verdict(result))
 
 
 @click.command()

@@ -30,7 +30,7 @@ from click.testing import CliRunner
 
 from alops.cli import cli
 from alops.devset.dataset import datafiles, parquet, scan
-from alops.errors import EXIT_CONFIG
+from alops.errors import EXIT_CONFIG, EXIT_DATA
 
 #: Longest a command may take on any of these files (a hang fails the test, it does not block it).
 DEADLINE_S = 120
@@ -303,7 +303,7 @@ def test_the_builder_and_the_check_agree_on_corrupt_rows_and_numeric_columns(rep
 def test_a_table_that_changes_while_it_is_read(
     repo: Path, deadline: None, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
-    """Plain reads, not a memory map: a table cut short under alops is exit 2, not SIGBUS."""
+    """Plain reads, not a memory map: a table cut short under alops is exit 4 (run again), not SIGBUS."""
     configure(repo, "data/full.csv", "data/dev.csv", label="label")
     full = repo / "data/full.csv"
     real = scan.blocks
@@ -328,7 +328,7 @@ def test_a_table_that_changes_while_it_is_read(
         if command == "check":
             write_clean(repo / "data/dev.csv")
         code, out = alops(repo, command, *(["--no-track"] if command == "build" else []))
-        assert (code, message.get(how, "changed while alops read it") in out) == (EXIT_CONFIG, True), out
+        assert (code, message.get(how, "changed while alops read it") in out) == (EXIT_DATA, True), out
         assert "full.csv" in out
 
 
@@ -352,7 +352,8 @@ def test_a_parquet_table_that_changes_while_it_is_read(repo: Path, monkeypatch: 
         if command == "check":
             write_clean(repo / "data/dev.parquet")
         code, out = alops(repo, command, *(["--no-track"] if command == "build" else []))
-        assert (code, message[how] in out) == (EXIT_CONFIG, True), out
+        # A Parquet file cut short does not parse (bad input, 2); one deleted is gone (4).
+        assert (code, message[how] in out) == (EXIT_CONFIG if how == "truncated" else EXIT_DATA, True), out
 
 
 # --- a folder of tables -------------------------------------------------------------------------
@@ -423,8 +424,8 @@ FOLDER_CASES: list[tuple[Callable[[Path], None], tuple[int, str], tuple[int, str
     (hidden_link, (0, "200 of 400 rows"), (0, "representative")),
     (link_inside, (0, "600 of 1,200 rows"), (0, "representative")),
     (empty_table_in_folder, (EXIT_CONFIG, "b.csv is empty"), (EXIT_CONFIG, "b.csv is empty")),
-    (dangling_link, (EXIT_CONFIG, "b.csv: is a link to gone.csv, which does not exist"), (2, "does not exist")),
-    (link_loop, (EXIT_CONFIG, "b.csv: cannot be read: Too many levels of symbolic links"), (2, "symbolic links")),
+    (dangling_link, (EXIT_DATA, "b.csv: is a link to gone.csv, which does not exist"), (EXIT_DATA, "does not exist")),
+    (link_loop, (EXIT_DATA, "b.csv: cannot be read: Too many levels of symbolic links"), (EXIT_DATA, "symbolic links")),
 ]
 
 
@@ -686,7 +687,7 @@ def test_a_table_name_with_a_newline_stays_on_its_line_in_the_markdown_report(re
     assert line.startswith("- `a\\nb\\|c'.csv` line 402: ")
 
 
-def test_a_table_deleted_before_the_report_is_exit_2(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_table_deleted_before_the_report_is_exit_4(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Deleted after it was read, when the report adds up the bytes read: a message, not a traceback."""
     (repo / "data" / "full.csv").write_text(GOOD)
     configure(repo, "data/full.csv", "data/dev.csv")
@@ -698,6 +699,6 @@ def test_a_table_deleted_before_the_report_is_exit_2(repo: Path, monkeypatch: py
 
     monkeypatch.setattr(datafiles, "size", gone)
     code, out = alops(repo, "build", "--no-track")
-    assert code == EXIT_CONFIG
+    assert code == EXIT_DATA
     assert "data/full.csv: deleted while alops read it: run again once nothing writes to the data" in out
     assert not (repo / "data" / "dev.csv").exists()

@@ -18,6 +18,9 @@ here, so both refuse the same things:
 * File names are shown escaped (:func:`shown`): bytes that are not UTF-8 and
   control characters never reach a terminal or a report as they are. A table
   whose name is not UTF-8 is refused: rows are keyed by their table's name.
+* Data that is not there, cannot be read, or changes while it is read is a
+  :class:`~alops.errors.DataError` (exit 4: get it again, run again); a file that
+  is there but is not something alops reads is a ConfigError (exit 2).
 * Limits, documented in the README: at most ``MAX_COLUMNS`` columns, a header
   line of at most ``MAX_HEADER_BYTES``, other lines of at most about ``MAX_LINE_BYTES``.
 """
@@ -32,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from alops.errors import ConfigError
+from alops.errors import ConfigError, DataError
 
 #: The tables alops reads, by file suffix (lowercase), for both commands.
 TABLE_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -78,11 +81,12 @@ def kind(mode: int) -> str:
 
 
 def open_regular(path: Path) -> BinaryIO:
-    """``path`` opened for reading (unbuffered); ConfigError when it is not a readable regular file."""
+    """``path`` opened for reading (unbuffered); DataError when it cannot be read, ConfigError when it is
+    not a regular file."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
-        raise ConfigError(f"{shown(path)}: cannot be read: {_why(exc)}") from None
+        raise DataError(f"{shown(path)}: cannot be read: {_why(exc)}") from None
     except ValueError:  # a NUL byte in the name
         raise ConfigError(f"{shown(path)}: not a file name alops can open") from None
     try:
@@ -102,29 +106,29 @@ def check_regular(path: Path) -> None:
 
 
 def still_there(path: Path, opened: os.stat_result) -> None:
-    """ConfigError when ``path`` no longer names the file that was read (``opened``: its ``fstat``)."""
+    """DataError when ``path`` no longer names the file that was read (``opened``: its ``fstat``)."""
     try:
         now = os.stat(path)
     except OSError:
         now = None
     if now is None or (now.st_dev, now.st_ino) != (opened.st_dev, opened.st_ino):
-        raise ConfigError(
+        raise DataError(
             f"{shown(path)}: {'deleted' if now is None else 'replaced'} while alops read it: "
             "run again once nothing writes to the data"
         )
     if now.st_size != opened.st_size:
-        raise ConfigError(
+        raise DataError(
             f"{shown(path)}: changed while alops read it ({opened.st_size:,} bytes, now {now.st_size:,}): "
             "run again once nothing writes to the data"
         )
 
 
 def size(path: Path) -> int:
-    """The size of a table that was read; ConfigError when it has gone since (exit 2, not a traceback)."""
+    """The size of a table that was read; DataError when it has gone since (exit 4, not a traceback)."""
     try:
         return os.stat(path).st_size
     except OSError:
-        raise ConfigError(
+        raise DataError(
             f"{shown(path)}: deleted while alops read it: run again once nothing writes to the data"
         ) from None
 
@@ -182,7 +186,7 @@ def walk(folder: Path, wanted: Callable[[str], bool]) -> list[Path]:
         try:
             entries = list(os.scandir(here))
         except OSError as exc:
-            raise ConfigError(f"{shown(here)}: cannot be listed: {_why(exc)}") from None
+            raise DataError(f"{shown(here)}: cannot be listed: {_why(exc)}") from None
         for entry in entries:
             if entry.name.startswith("."):
                 continue
@@ -212,11 +216,11 @@ def walk(folder: Path, wanted: Callable[[str], bool]) -> list[Path]:
                 mode = os.stat(path).st_mode
             except OSError as exc:
                 if is_link and exc.errno == errno.ENOENT:
-                    raise ConfigError(
+                    raise DataError(
                         f"{shown(path)}: is a link to {shown(os.readlink(path))}, which does not exist: "
                         "get the file (`dvc pull`, `dvc checkout`) or remove the link"
                     ) from None
-                raise ConfigError(f"{shown(path)}: cannot be read: {_why(exc)}") from None
+                raise DataError(f"{shown(path)}: cannot be read: {_why(exc)}") from None
             if not stat.S_ISREG(mode):
                 raise ConfigError(f"{shown(path)}: is {kind(mode)}, not a file: alops reads only regular files")
             found.append(path)

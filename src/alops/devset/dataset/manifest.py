@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from alops.devset.dataset import datafiles
-from alops.errors import ConfigError
+from alops.errors import ConfigError, DataError
 
 #: The manifest column naming each file, relative to the manifest's folder.
 PATH_COLUMN = "path"
@@ -54,7 +54,7 @@ def problem(base: Path, name: object) -> str | None:
     try:
         with datafiles.open_regular(path) as fh:
             fh.read(1)
-    except ConfigError:
+    except (ConfigError, DataError):  # not a regular file, or unreadable
         return f"file {name!r} cannot be read"
     except OSError as exc:
         return f"file {name!r} cannot be read: {exc.strerror or exc}"

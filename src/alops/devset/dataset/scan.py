@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from alops.devset.dataset import datafiles
-from alops.errors import ConfigError
+from alops.errors import ConfigError, DataError
 
 T = TypeVar("T")
 #: Blocks start at multiples of this (moved to the next line start): part of every row's key, so
@@ -66,7 +66,7 @@ def open_csv(path: Path, rel: str) -> CsvTable:
             first = fh.readline(datafiles.MAX_HEADER_BYTES + 1)
             size = os.fstat(fh.fileno()).st_size
         except OSError as exc:
-            raise ConfigError(f"{datafiles.shown(path)}: cannot be read: {exc.strerror or exc}") from None
+            raise DataError(f"{datafiles.shown(path)}: cannot be read: {exc.strerror or exc}") from None
     if len(first) > datafiles.MAX_HEADER_BYTES:
         raise ConfigError(
             f"{datafiles.shown(path)}:1: the header line is longer than {datafiles.MAX_HEADER_BYTES >> 20} MiB: "
@@ -140,8 +140,8 @@ def blocks(table: CsvTable, block_bytes: int | None = None) -> Iterator[tuple[in
     Block ``k`` ends at the first line start at or after ``data_start + (k+1) *
     block_bytes``; the last line gets a line break if the file has none. The
     file is read with plain reads, not mapped in memory: a table truncated
-    while it is read is an error, not a SIGBUS. ConfigError when the file
-    changes size while it is read, or holds a line over ``datafiles.MAX_LINE_BYTES``.
+    while it is read is an error, not a SIGBUS. DataError when the file
+    changes size while it is read; ConfigError when it holds a line over ``datafiles.MAX_LINE_BYTES``.
     """
     block_bytes = block_bytes or BLOCK_BYTES
     size = table.size
@@ -186,9 +186,7 @@ class _Reader:
             try:
                 chunk = self.fh.read(upto - self.pos)
             except OSError as exc:
-                raise ConfigError(
-                    f"{datafiles.shown(self.table.path)}: cannot be read: {exc.strerror or exc}"
-                ) from None
+                raise DataError(f"{datafiles.shown(self.table.path)}: cannot be read: {exc.strerror or exc}") from None
             if not chunk:
                 self._changed()
             self.buf += chunk
@@ -218,7 +216,7 @@ class _Reader:
             self._fill(self.pos + READ_AHEAD)
 
     def unchanged(self) -> None:
-        """ConfigError when the file changed size, or its name no longer leads to it (deleted, replaced)."""
+        """DataError when the file changed size, or its name no longer leads to it (deleted, replaced)."""
         mine = os.fstat(self.fh.fileno())
         if mine.st_size != self.table.size:
             self._changed(mine.st_size)
@@ -227,7 +225,7 @@ class _Reader:
     def _changed(self, now: int | None = None) -> None:
         if now is None:
             now = os.fstat(self.fh.fileno()).st_size
-        raise ConfigError(
+        raise DataError(
             f"{datafiles.shown(self.table.path)}: changed while alops read it ({self.table.size:,} bytes, "
             f"now {now:,}): run again once nothing writes to it"
         )
