@@ -24,6 +24,7 @@ from typing import Any
 
 from alops.dvc import bounds, ops
 from alops.dvc.failure import Failure, Recorder, classify
+from alops.dvc.session import Session
 
 
 def main(argv: Sequence[str]) -> int:
@@ -38,18 +39,20 @@ def main(argv: Sequence[str]) -> int:
     recorder = Recorder()
     for name in ("dvc", "dvc_objects", "dvc_data"):  # the loggers DVC's own setup gives handlers
         logging.getLogger(name).addHandler(recorder)
-    session = ops.Session(Path.cwd(), quiet=bool(request.get("quiet")))
+    session = Session(Path.cwd(), quiet=bool(request.get("quiet")))
     done: list[dict[str, Any]] = []
     op = ""
     try:
         for step in request["ops"]:
             op = str(step["op"])
-            run: Callable[[ops.Session, dict[str, Any]], dict[str, Any]] = ops.OPS[op]
+            run: Callable[[Session, dict[str, Any]], dict[str, Any]] = ops.OPS[op]
             started = time.monotonic()
             done.append(run(session, step) | {"seconds": time.monotonic() - started})
             if done[-1].get("stop"):
                 break
-    except BaseException as exc:  # noqa: BLE001 - every failure is reported, typed; Ctrl-C re-raised by classify
+    except BaseException as exc:  # noqa: BLE001 - every failure is reported, typed
+        if isinstance(exc, KeyboardInterrupt) and not recorder.gave_up.is_set():
+            return 130  # Ctrl-C (the parent got it too, and says so): no traceback, no result
         failure = classify(exc, recorder, op, session.phase)
         if failure.kind in ("repro", "tool"):  # as DVC's command line says it, for a streamed log
             print(failure.said[-1], file=sys.stderr)
@@ -61,7 +64,7 @@ def main(argv: Sequence[str]) -> int:
     return 0
 
 
-def _write(path: Path, done: list[dict[str, Any]], failure: Failure | None, session: ops.Session | None = None) -> None:
+def _write(path: Path, done: list[dict[str, Any]], failure: Failure | None, session: Session | None = None) -> None:
     remote = session.remote.to_json() if session is not None and session.remote is not None else None
     answer = {"results": done, "failure": failure.to_json() if failure else None, "remote": remote}
     path.write_text(json.dumps(answer), "utf-8")

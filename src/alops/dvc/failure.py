@@ -119,8 +119,6 @@ def classify(exc: BaseException, recorder: Recorder, op: str, phase: str = "") -
         if found is not None:
             found.phase = phase
             return found
-    if isinstance(exc, KeyboardInterrupt) and not recorder.gave_up.is_set():
-        raise exc
     kind = "repro" if isinstance(exc, ReproductionError) or op == "repro" else "tool"
     return Failure(kind, op, said=[*said, f"ERROR: {message(exc)}"][-20:])
 
