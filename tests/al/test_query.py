@@ -189,7 +189,7 @@ def test_the_message_names_the_sample_id_and_counts_the_other_bad_rows() -> None
     p = softmax_pool(20, classes=3, dtype=np.float64)
     p[[2, 5, 6]] = [0.5, 0.5, 0.5]
     ids = np.array([100 + i for i in range(20)])
-    with pytest.raises(DataError, match=r"^row 2 \(id 102\) of the pool sums to 1.5, 0.5 off 1 .*; 2 more rows"):
+    with pytest.raises(DataError, match=r"^row 2 \(id 102\) of the pool sums to 1.5, 0.5 off 1 .*; 2 more such rows"):
         query(ArrayPool(p, ids=ids), "entropy", 2)
 
 

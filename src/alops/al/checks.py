@@ -56,7 +56,7 @@ def check_block(
         problem = f"sums to {sums[row]:.6g}, {abs(sums[row] - 1):.3g} off 1 (allowed: {atol:g})"
     where = f"row {start + row}" + ("" if ids is None else f" (id {excerpt(_plain(ids[row]))})")
     bad = int(rows.sum())
-    others = f"; {bad - 1} more rows in the same block of {len(block)}" if bad > 1 else ""
+    others = f"; {bad - 1} more such row{'s' if bad > 2 else ''} in the same block of {len(block)}" if bad > 1 else ""
     raise DataError(f"{where} of the pool {problem}{others}: {_FIX}")
 
 

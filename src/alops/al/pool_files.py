@@ -88,7 +88,7 @@ def _chunk(path: Path, batch: Any, start: int, id_column: str | None) -> Chunk:
     names = [name for name in batch.schema.names if name != id_column]
     for name in names:
         kind = batch.schema.field(name).type
-        if not (pa.types.is_floating(kind) or pa.types.is_integer(kind)):
+        if not (pa.types.is_floating(kind) or pa.types.is_integer(kind) or pa.types.is_null(kind)):
             raise DataError(
                 f"{path}: column {name!r} holds {kind}, not numbers: every column but the id column "
                 f"({id_column!r}) must be a class probability"
@@ -97,7 +97,8 @@ def _chunk(path: Path, batch: Any, start: int, id_column: str | None) -> Chunk:
     probs = np.empty((batch.num_rows, len(names)), np.float32 if floats32 else np.float64)
     for j, name in enumerate(names):
         # Empty cells become NaN, which validation reports with their row.
-        probs[:, j] = batch.column(name).to_numpy(zero_copy_only=False)
+        column = batch.column(name)
+        probs[:, j] = np.nan if pa.types.is_null(column.type) else column.to_numpy(zero_copy_only=False)
     ids = None
     if id_column is not None and id_column in batch.schema.names:
         ids = batch.column(id_column).to_numpy(zero_copy_only=False)
