@@ -49,9 +49,9 @@ def sources(remote: Remote, env: Mapping[str, str]) -> list[str]:
     found += [f"remote option {k}" for k in _REMOTE_SOURCES if remote.options.get(k)]
     if remote.options.get("allow_anonymous_login", "").lower() in ("true", "1", "yes"):
         found.append("remote option allow_anonymous_login")
-    home = env.get("HOME") or os.path.expanduser("~")
-    shared = env.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join(home, ".aws", "credentials")
-    if Path(shared).is_file():
+    home = env.get("HOME") or _home_of_user()
+    shared = env.get("AWS_SHARED_CREDENTIALS_FILE") or (os.path.join(home, ".aws", "credentials") if home else "")
+    if shared and Path(shared).is_file():
         found.append("shared credentials file")
     return found
 
@@ -104,6 +104,17 @@ def missing(remote: Remote, *, dataset: str, env: Mapping[str, str], refused: bo
         f"{what} {problem}: give every branch a read-only key of the dev data as masked CI/CD variables "
         f"{variables} (not protected; see ci-templates/README.md, 'Credentials')"
     )
+
+
+def _home_of_user() -> str:
+    # Where botocore looks when HOME is unset (os.path.expanduser falls back to the password
+    # database); not this process's HOME, which the environment passed in may not share.
+    import pwd
+
+    try:
+        return pwd.getpwuid(os.getuid()).pw_dir
+    except KeyError:
+        return ""
 
 
 def _safe(ref: str | None) -> str:
