@@ -69,7 +69,9 @@ def running_dvc_add(pid: int) -> bool:
             args = Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"add" in args and any(b"dvc" in a for a in args):  # python -m dvc (or a wrapper module) add
+        # `python -m dvc add`, or alops's DVC child (`python -m alops.dvc.child '{"ops": [{"op": "add", …'`).
+        adding = b"add" in args or any(b'"op": "add"' in a for a in args)
+        if adding and any(b"dvc" in a for a in args):
             return True
     return False
 
@@ -267,3 +269,22 @@ def test_what_older_builds_left_beside_the_output_is_cleaned_up_or_restored(tmp_
     atomic.Stage(tmp_path / "dev")
 
     assert snapshot(tmp_path) == {"dev": None, "dev/a.csv": b"the dev set\n"}
+
+
+def test_one_table_writes_the_header_and_the_chosen_lines_as_they_were_read(tmp_path: Path) -> None:
+    import numpy as np
+
+    from alops.devset.build import sampler
+    from alops.devset.build import write as write_module
+    from alops.devset.dataset import csvblock
+    from alops.devset.dataset.locate import open_table
+
+    data = b"a, 1\r\nb,2\nb,n/a\na,3\n"
+    (tmp_path / "t.csv").write_bytes(b"label,x\n" + data)
+    table = open_table(tmp_path / "t.csv", "", "csv")
+    fixed = sampler.PassSettings(seed=0, fraction=1.0, count=None, regular_rate=1.0, strata=("label",), bounds={})
+    columns = csvblock.Columns(table.names, ",", ("x",), ("label",))
+    kept = sampler.csv_block(fixed, sampler.Running(), 0, table, columns, 0, data)
+    with (tmp_path / "spill").open("w+b") as spill:
+        write_module.one_table(table, [(kept, np.array([True, False, True, False]))], tmp_path / "dev.csv", spill)
+    assert (tmp_path / "dev.csv").read_bytes() == b"label,x\na, 1\r\nb,n/a\n"  # a corrupt line too, verbatim
