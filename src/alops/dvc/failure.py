@@ -98,6 +98,7 @@ def classify(exc: BaseException, recorder: Recorder, op: str, phase: str = "") -
     """The failure ``exc`` (and the exceptions DVC logged before it) stands for."""
     from dvc.exceptions import (  # type: ignore[import-untyped,unused-ignore]
         DownloadError,
+        DvcException,
         NotDvcRepoError,
         ReproductionError,
         UploadError,
@@ -120,7 +121,9 @@ def classify(exc: BaseException, recorder: Recorder, op: str, phase: str = "") -
             found.phase = phase
             return found
     kind = "repro" if isinstance(exc, ReproductionError) or op == "repro" else "tool"
-    return Failure(kind, op, said=[*said, f"ERROR: {message(exc)}"][-20:])
+    # DVC's own errors say what is wrong; anything else is named by its type too (a KeyError's text is only a key).
+    what = message(exc) if isinstance(exc, DvcException) else f"{type(exc).__name__}: {message(exc)}"
+    return Failure(kind, op, said=[*said, f"ERROR: {what}"][-20:])
 
 
 def _remote_failure(causes: list[BaseException], op: str, said: list[str]) -> Failure | None:
