@@ -63,7 +63,8 @@ def table_chunks(path: Path, suffix: str, id_column: str | None, chunk_rows: int
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            batches = pq.ParquetFile(path).iter_batches(batch_size=chunk_rows)
+            # Without pre-buffering and threads, the reader holds one row group's pages, not several.
+            batches = pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=chunk_rows, use_threads=False)
         else:
             import pyarrow.csv as pcsv
 

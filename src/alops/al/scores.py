@@ -52,8 +52,9 @@ def entropy(t: Floats) -> Floats64:
     total = p.sum(axis=0)
     # A row of zeros cannot pass validation; the guard only keeps numpy quiet here.
     p /= np.where(total > 0, total, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * np.log(p), 0.0)
+    terms = np.zeros_like(p)
+    np.log(p, out=terms, where=p > 0)  # 0 ln 0 = 0
+    terms *= p
     return np.asarray(-terms.sum(axis=0), dtype=np.float64)
 
 
