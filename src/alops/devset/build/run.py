@@ -50,7 +50,7 @@ def build(spec: BuildSpec, *, threads: int | None = None, track: bool = True) ->
     previous dev set as it was, or (a kill in the swap itself) the next build restores it.
     """
     started = time.monotonic()
-    threads = threads or default_threads()
+    threads = threads or scan.default_threads()
     output = output_guard.place(spec)
     rel = os.path.relpath(output, spec.root.resolve())
     elsewhere = " (or point datasets.dev.build.output elsewhere)"
@@ -105,14 +105,6 @@ def _track(rel: str, root: Path) -> None:
     from alops import dvc
 
     dvc.add([rel], cwd=root)
-
-
-def default_threads() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - macOS, Windows
-        return max(1, os.cpu_count() or 1)
 
 
 def _columns(table: Table, numeric: tuple[str, ...], strata: tuple[str, ...], listed: bool) -> csvblock.Columns:

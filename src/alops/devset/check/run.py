@@ -25,7 +25,7 @@ from alops.devset.check.compare import compare, presence, shares
 from alops.devset.check.counts import Tally
 from alops.devset.check.result import CheckResult, Finding
 from alops.devset.check.spec import DEFAULT_LABEL, CheckSpec, spec_from
-from alops.devset.dataset import columns
+from alops.devset.dataset import columns, scan
 from alops.devset.dataset.blocks import Block, Wanted, blocks
 from alops.devset.dataset.locate import Dataset, locate
 from alops.devset.dataset.manifest import PATH_COLUMN
@@ -69,7 +69,7 @@ def check(
         dev_tally.add(part)
     wanted = Wanted(tuple(dict.fromkeys((*roles.numeric, *roles.outliers))), (*roles.texts, *paths), numeric_in)
     counting = functools.partial(_count, roles, edges, bounds)
-    for counted in blocks(full_data, wanted, counting, threads=threads or _threads()):
+    for counted in blocks(full_data, wanted, counting, threads=threads or scan.default_threads()):
         full_tally.merge(counted)
     for tally, data in ((full_tally, full_data), (dev_tally, dev_data)):  # the full data first: its cause
         if tally.rows == 0:
@@ -95,12 +95,6 @@ def _count(roles: ColumnRoles, edges: dict[str, Floats], bounds: dict[str, tuple
     tally = Tally(roles, edges, bounds)
     tally.add(block)
     return tally
-
-
-def _threads() -> int:
-    from alops.devset.build.run import default_threads
-
-    return default_threads()
 
 
 def _rebuild_hint(is_dev: bool) -> str:

@@ -284,6 +284,14 @@ def scan(
                 future.cancel()
 
 
+def default_threads() -> int:
+    """The CPUs this process may run on: the threads that parse blocks unless told."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
 def presample(tables: list[CsvTable], budget: int = 4 << 20, pieces: int = 64) -> dict[str, bytes]:
     """Whole lines from places spread evenly over each table, about ``budget`` bytes in all.
 
