@@ -61,7 +61,7 @@ def main() -> int:
         (work / "home").mkdir()
         os.environ.clear()
         os.environ.update(env)  # prepare_project's set-up helpers run DVC in this process's environment
-        prepare_project(work / "project", work / "remote")
+        prepare_project(work / "project", work / "remote", env=dict(os.environ))
         py = sys.executable
 
         def clone(name: str) -> Path:

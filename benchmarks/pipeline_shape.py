@@ -20,6 +20,7 @@ executor, and `alops run` runs the same flow in a fresh clone.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -184,7 +185,9 @@ def main() -> int:
         isolate(tmp / "home")
         from alops.demo import prepare_project
 
-        sizes = dataset_sizes(prepare_project(tmp / "sizes" / "project", tmp / "sizes" / "remote"))
+        sizes = dataset_sizes(
+            prepare_project(tmp / "sizes" / "project", tmp / "sizes" / "remote", env=dict(os.environ))
+        )
         static_table(tmp, sizes)
         return 0 if args.no_run else wall_times(tmp / "run")
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -32,7 +33,7 @@ def template(clean_env: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.getbasetemp() / "example-project"
     if not (base / "ready").exists():
         shutil.rmtree(base, ignore_errors=True)
-        prepare_project(base / "repo", base / "remote")
+        prepare_project(base / "repo", base / "remote", env=dict(os.environ))
         (base / "ready").touch()
     return base
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from alops.demo import FLOWS, demo, prepare_project, render, skeleton
+from alops.demo import FLOWS, demo, environment, prepare_project, render, skeleton
 from alops.errors import ConfigError
 
 
@@ -38,7 +39,7 @@ def test_prepare_project_refuses_a_directory_in_use(tmp_path: Path) -> None:
     (tmp_path / "dest").mkdir()
     (tmp_path / "dest/keep.txt").write_text("mine")
     with pytest.raises(ConfigError, match=r"dest is not empty: choose a new directory for the example project"):
-        prepare_project(tmp_path / "dest", tmp_path / "remote")
+        prepare_project(tmp_path / "dest", tmp_path / "remote", env=dict(os.environ))
 
 
 def test_the_skeleton_is_found_from_the_source_tree() -> None:
@@ -46,10 +47,21 @@ def test_the_skeleton_is_found_from_the_source_tree() -> None:
 
 
 @pytest.mark.slow
+def test_the_demo_environment_leaves_out_caches_credentials_and_ci() -> None:
+    shell = {"PATH": "/bin", "HOME": "/h", "ALOPS_DVC_CACHE_DIR": "/shared", "AWS_SECRET_ACCESS_KEY": "s"}
+    shell |= {"DVC_GLOBAL_CONFIG_DIR": "/g", "CI": "true", "CI_COMMIT_BRANCH": "main", "GITLAB_CI": "true"}
+    assert environment(shell) == {"PATH": "/bin", "HOME": "/h", "DVC_NO_ANALYTICS": "1"}
+
+
 def test_demo_runs_the_feature_and_the_experiment_flow(tmp_path: Path) -> None:
     steps: list[str] = []
+    shared = tmp_path / "shared-cache"  # a runner's shared cache in the shell: the demo must not use it
 
-    report = demo(tmp_path, progress=steps.append)
+    report = demo(
+        tmp_path / "work", env=environment({**os.environ, "ALOPS_DVC_CACHE_DIR": str(shared)}), progress=steps.append
+    )
+
+    assert not shared.exists()
 
     assert len(steps) == 3 and steps[1] == "Running feature/demo in a fresh clone (feature-demo/)"
     feature, experiment = report.flows

@@ -12,7 +12,6 @@ checkout (``pip install -e .``); an installed wheel does not carry it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import time
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alops import dvc, proc
+from alops import env as variables
 from alops.data import count_files, outputs
 from alops.errors import ConfigError, ToolError
 from alops.text import redact_output
@@ -29,6 +29,8 @@ REMOTE_NAME = "storage"
 ORIGIN = "git@gitlab.example.com:grp/proj.git"
 FLOWS = ("feature/demo", "experiment/demo")
 # What a run of the skeleton leaves behind; never copied into a new project.
+#: Prefixes of the variables :func:`environment` leaves out.
+_NOT_FOR_THE_DEMO = ("ALOPS_", "AWS_", "DVC_", "CI", "GITLAB_")
 _GENERATED = {".git", ".dvc", "data", "models", "metrics", "dvc.lock", ".venv"}
 # The example repository's one commit: with this identity unless git's
 # environment variables give one (a fresh machine may have no user.name), and
@@ -79,7 +81,7 @@ def skeleton() -> Path:
     return path
 
 
-def prepare_project(dest: Path, remote: Path) -> Path:
+def prepare_project(dest: Path, remote: Path, *, env: Mapping[str, str]) -> Path:
     """Make ``dest`` a git+DVC repository of the example project, its data pushed to ``remote``.
 
     ``remote`` (a local directory) becomes the default DVC remote ``storage``,
@@ -92,17 +94,17 @@ def prepare_project(dest: Path, remote: Path) -> Path:
         raise ConfigError(f"{dest} is not empty: choose a new directory for the example project")
     shutil.copytree(skeleton(), dest, ignore=_ignore, dirs_exist_ok=True)
     _git(dest, "init", "--quiet", "--initial-branch=main")
-    dvc.init(cwd=dest)
-    made = proc.run([sys.executable, "scripts/make_data.py"], cwd=dest, check=False)
+    dvc.init(cwd=dest, env=env)
+    made = proc.run([sys.executable, "scripts/make_data.py"], cwd=dest, check=False, env=env)
     if made.returncode != 0:
         if "No module named 'sklearn'" in made.stderr:
             raise ToolError("the example project needs scikit-learn: run `pip install 'alops[example]'`")
         raise ToolError(f"scripts/make_data.py failed:\n{redact_output(made.stderr).strip()[-2000:]}")
     _build_dev_set(dest)
-    dvc.add(["data/full", "data/dev"], cwd=dest)
+    dvc.add(["data/full", "data/dev"], cwd=dest, env=env)
     remote.mkdir(parents=True, exist_ok=True)
-    dvc.add_remote(REMOTE_NAME, str(remote), cwd=dest, default=True)
-    dvc.push(run_cache=False, cwd=dest)
+    dvc.add_remote(REMOTE_NAME, str(remote), cwd=dest, default=True, env=env)
+    dvc.push(run_cache=False, cwd=dest, env=env)
     _git(dest, "add", "--all")
     message = "Example project: data tracked by DVC on remote `storage`"
     _git(dest, *_COMMIT, "commit", "--quiet", "--no-verify", "-m", message)
@@ -112,17 +114,27 @@ def prepare_project(dest: Path, remote: Path) -> Path:
     return dest
 
 
-def demo(
-    workdir: Path, *, progress: Callable[[str], None] | None = None, env: Mapping[str, str] | None = None
-) -> DemoReport:
+def environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment the demo runs DVC and the stages in: ``env`` without what would reach past the demo.
+
+    A developer's shell or a CI job may set a shared DVC cache (``ALOPS_DVC_CACHE_DIR``),
+    cloud credentials (``AWS_*``), DVC's config folders (``DVC_*``) or a CI context
+    (``CI*``, ``GITLAB_*``); the demo uses its own local remote and cache, and none of them.
+    """
+    out = {k: v for k, v in env.items() if not k.startswith(_NOT_FOR_THE_DEMO)}
+    out[variables.DVC_NO_ANALYTICS] = "1"
+    return out
+
+
+def demo(workdir: Path, *, env: Mapping[str, str], progress: Callable[[str], None] | None = None) -> DemoReport:
     """Prepare the example project in ``workdir``, then run the feature and experiment flows.
 
     Each flow runs in a fresh clone, so its data really comes from the DVC
     remote. Each pushes what its flow pushes in CI, explicitly (as ``alops run
     --push`` / ``--no-push``): the experiment flow's push is part of what the
     demo shows, and a local ``alops run`` pushes nothing unless told to.
-    ``env`` is the environment DVC runs in (default: this process's); the
-    plans never read it. ``progress`` is told what is happening, step by step.
+    ``env`` is the environment DVC and the stages run in (the CLI passes
+    :func:`environment` of its own); the plans never read it. ``progress`` is told what is happening, step by step.
     """
     from alops.config import load_config
     from alops.flow import current_plan
@@ -132,7 +144,7 @@ def demo(
     started = time.monotonic()
     workdir = Path(workdir).resolve()
     say("Preparing the example project: git, DVC, the digits data pushed to a local DVC remote")
-    project = prepare_project(workdir / "project", workdir / "remote")
+    project = prepare_project(workdir / "project", workdir / "remote", env=env)
     remote = workdir / "remote"
     remote_files = count_files(remote)
     reports = []
@@ -146,7 +158,7 @@ def demo(
         # An empty environment: the demo plans from the checkout, never from a CI job it may run in.
         plan = current_plan(config, {})
         before = count_files(remote)
-        result = run_flow(config, plan, quiet=True, push=plan.push, env=os.environ if env is None else env)
+        result = run_flow(config, plan, quiet=True, push=plan.push, env=env)
         ours = [p for t in plan.targets for p in outputs(clone, t)]
         others = {t for name, ds in config.datasets.items() if name != plan.dataset for t in ds.targets}
         absent = [p for t in sorted(others) for p in outputs(clone, t) if not p.exists()]

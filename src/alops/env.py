@@ -79,6 +79,10 @@ GITLAB_USER_NAME = "GITLAB_USER_NAME"
 GITLAB_USER_EMAIL = "GITLAB_USER_EMAIL"
 
 
+# DVC's own, set by alops for the DVC it runs.
+DVC_NO_ANALYTICS = "DVC_NO_ANALYTICS"
+
+
 @dataclass(frozen=True)
 class Setting:
     """One ``ALOPS_*`` variable a user may set: its name (``<ROLE>`` style for a family) and what it does."""

@@ -134,7 +134,7 @@ def example_project(tmp: Path, files: Mapping[str, str | Path] | None = None) ->
     """
     from alops.demo import prepare_project
 
-    project: Path = prepare_project(tmp / "project", tmp / "remote")
+    project: Path = prepare_project(tmp / "project", tmp / "remote", env=dict(os.environ))
     ci: dict[str, str | Path] = {
         # the example project's own inputs: its runner tags are alops.yaml's runners
         ".gitlab-ci.yml": include_file("alops.yml", skeleton_inputs()),

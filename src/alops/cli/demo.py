@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,10 +27,9 @@ def demo(workdir: Path | None, keep: bool) -> None:
     dataset, pushing outputs and run-cache to that local remote (as `alops
     run --push`). Needs no GitLab and no network.
     """
-    import os
 
     from alops.demo import demo as run_demo
-    from alops.demo import render
+    from alops.demo import environment, render
     from alops.errors import ConfigError
 
     if workdir is not None and workdir.exists() and any(workdir.iterdir()):
@@ -37,7 +37,7 @@ def demo(workdir: Path | None, keep: bool) -> None:
     temporary = workdir is None
     root = Path(tempfile.mkdtemp(prefix="alops-demo-")) if workdir is None else workdir
     try:
-        report = run_demo(root, progress=lambda step: click.echo(f"… {step}", err=True), env=os.environ)
+        report = run_demo(root, env=environment(os.environ), progress=lambda step: click.echo(f"… {step}", err=True))
         click.echo(render(report))
         click.echo("")
         click.echo("Next: start a project from examples/project-skeleton (its README lists the one-time steps),")
