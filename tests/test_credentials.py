@@ -50,7 +50,7 @@ def test_full_data_on_an_unprotected_branch(tmp_path: Path) -> None:
     assert caught.value.exit_code == EXIT_DATA
     assert str(caught.value) == (
         "the full dataset's remote `storage` (s3://bucket/data) needs credentials; CI/CD variables AWS_ACCESS_KEY_ID "
-        "and AWS_SECRET_ACCESS_KEY are given only to protected branches (this branch `feature/x` is not protected: "
+        "and AWS_SECRET_ACCESS_KEY are given only to protected branches (this branch 'feature/x' is not protected: "
         "CI_COMMIT_REF_PROTECTED=false) — protect it or use the dev dataset"
     )
 
@@ -59,7 +59,7 @@ def test_refused_credentials_on_an_unprotected_tag_say_the_same() -> None:
     env = {**UNPROTECTED, "CI_COMMIT_REF_NAME": "v1\x1b[31m`x", "CI_COMMIT_TAG": "v1"}
     message = str(credentials.missing(S3, dataset="full", env=env, refused=True))
     assert message.startswith("the full dataset's remote `storage` (s3://bucket/data) refused this job's credentials;")
-    assert "(this tag `v1?[31m?x` is not protected" in message  # user text: no escape sequences, no backticks
+    assert "(this tag 'v1\\x1b[31m`x' is not protected" in message  # user text, escaped as every message escapes it
 
 
 def test_full_data_on_a_protected_branch_without_the_variables() -> None:

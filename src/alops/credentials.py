@@ -17,7 +17,7 @@ from pathlib import Path
 from alops import env as names
 from alops.dvc.remote import Remote
 from alops.errors import DataError
-from alops.text import redact_output
+from alops.text import clip, quote, redact_output
 
 #: Environment variables by which boto3 (DVC's S3 client) finds credentials, besides the key pair.
 _AWS_SOURCES = (
@@ -92,7 +92,7 @@ def missing(remote: Remote, *, dataset: str, env: Mapping[str, str], refused: bo
     if dataset == "full" and protected == "false":
         return DataError(
             f"{what} {problem}; CI/CD variables {variables} are given only to protected branches "
-            f"(this {kind} `{_safe(ref)}` is not protected: CI_COMMIT_REF_PROTECTED=false) "
+            f"(this {kind} {quote(clip(ref or '?', 120))} is not protected: CI_COMMIT_REF_PROTECTED=false) "
             "— protect it or use the dev dataset"
         )
     if dataset == "full":
@@ -116,8 +116,3 @@ def _home_of_user() -> str:
     except KeyError:
         return ""
 
-
-def _safe(ref: str | None) -> str:
-    # A branch name is user text: keep it on one line and free of terminal escapes.
-    text = "".join(ch if ch.isprintable() and ch != "`" else "?" for ch in (ref or "?"))
-    return text[:120]

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from alops import credentials, dvc
 from alops import env as variables
 from alops.config import Config
-from alops.errors import AlopsError, ConfigError
+from alops.errors import ConfigError, StepError
 from alops.flow import Plan
 
 DATASETS = ("dev", "full")
@@ -168,7 +168,7 @@ def push_result(
     """The :class:`PushResult` of the push step's result ``found``; what stopped it raised as its error."""
     name = str(found["remote"]["name"])
     if not found["outputs"]:
-        raise AlopsError(
+        raise StepError(
             f"nothing to push: {', '.join(chosen)} {'has' if len(chosen) == 1 else 'have'} no outputs recorded here "
             "(dvc.lock): run them first (`alops run`), then push"
         )
@@ -212,10 +212,10 @@ def push(
     return push_result(plan, chosen, results[-1], run_cache=run_cache, seconds=time.monotonic() - started)
 
 
-def _not_in_cache(lost: list[str], targets: tuple[str, ...], remote: str) -> AlopsError:
+def _not_in_cache(lost: list[str], targets: tuple[str, ...], remote: str) -> StepError:
     shown = ", ".join(lost[:5]) + (f" and {len(lost) - 5} more" if len(lost) > 5 else "")
     n = len(lost)
-    return AlopsError(
+    return StepError(
         f"nothing pushed: {n} output{'s' if n != 1 else ''} of {', '.join(targets)} "
         f"{'are' if n != 1 else 'is'} on neither the local DVC cache nor remote `{remote}`: {shown}. "
         f"Where the workspace still has them, record them with `dvc commit {' '.join(targets)}`; "

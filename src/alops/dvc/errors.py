@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from alops.dvc.remote import Remote
-from alops.errors import EXIT_FAILURE, AlopsError, ConfigError, DataError, ToolError
+from alops.errors import AlopsError, ConfigError, DataError, StepError, ToolError
 from alops.text import redact_output
 
 
@@ -108,9 +108,6 @@ def error(
             f"what arrived is kept and is not transferred again. DVC said:\n{said}"
         )
     if kind == "repro" and not captured:
-        return AlopsError(
-            f"`{shown}` failed with exit code {returncode}: DVC's output above says which stage and why",
-            exit_code=EXIT_FAILURE,
-        )
+        return StepError(f"`{shown}` failed with exit code {returncode}: DVC's output above says which stage and why")
     message = f"`{shown}` failed with exit code {returncode}" + (f":\n{tail}" if tail else "")
-    return AlopsError(message, exit_code=EXIT_FAILURE) if kind == "repro" else ToolError(message)
+    return StepError(message) if kind == "repro" else ToolError(message)

@@ -26,7 +26,7 @@ from alops.config import Config
 from alops.devset.check import report as check_report
 from alops.devset.check.run import CheckResult, check
 from alops.devset.refresh import git as refresh_git
-from alops.errors import EXIT_NOT_REPRESENTATIVE, AlopsError, ConfigError
+from alops.errors import ConfigError, NotRepresentativeError
 
 
 @dataclass(frozen=True)
@@ -94,11 +94,10 @@ def refresh(
     branch = refresh_git.branch_name(day, base)
     sha = refresh_git.commit(root, branch, data[:1], extra, _message(before, after), env)
     if sha is None:
-        raise AlopsError(
+        raise NotRepresentativeError(
             f"the rebuilt dev set is the same as before and still fails the check ({check_report.verdict(after)}): "
             "the builder cannot do better with these settings: change datasets.dev.build (another seed, or a larger "
-            "fraction) or loosen datasets.dev.check in alops.yaml",
-            exit_code=EXIT_NOT_REPRESENTATIVE,
+            "fraction) or loosen datasets.dev.check in alops.yaml"
         )
     if where is None:
         return RefreshResult(before, reports, after, branch, sha, dry_run=True)
