@@ -40,11 +40,12 @@ def check_block(
     t: npt.NDArray[np.floating] = np.empty((block.shape[1], len(block)), dtype)
     np.copyto(t, block.T)
     sums = t.sum(axis=0)
+    # Two reductions, no temporaries; NaN propagates through min and max and fails both tests.
+    if sums.min() >= 1 - atol and sums.max() <= 1 + atol and t.min() >= 0:
+        return Checked(t, t.max(axis=0))
     with np.errstate(invalid="ignore"):
         ok = np.abs(sums - 1) <= atol
         negative = bool(t.min() < 0)
-    if ok.all() and not negative:
-        return Checked(t, t.max(axis=0))
     rows = (t < 0).any(axis=0) if negative else ~ok
     row = int(np.flatnonzero(rows)[0])
     values = t[:, row]

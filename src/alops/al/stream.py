@@ -17,11 +17,12 @@ import numpy.typing as npt
 
 from alops.al.checks import check_block
 from alops.al.pool import Pool
-from alops.al.scores import entropy, least_confidence, margin, max_bound
+from alops.al.scores import entropy, least_confidence, margin, margin_gap, max_bound
 from alops.al.topk import TopK, tie_keys
 
 Scored = Literal["random", "least-confidence", "margin", "entropy"]
 BLOCK_BYTES = 1 << 18
+_SLACK = 1e-6
 
 
 @dataclass(frozen=True)
@@ -69,15 +70,18 @@ def _offer(
         if threshold is not None:
             local = np.flatnonzero(checked.top <= max_bound(threshold, len(checked.t), atol))
         scores = entropy(checked.t[:, local])
-    else:
-        if strategy == "random":
-            scores = _uniform(tie_keys(salt, np.arange(start, start + len(block), dtype=np.int64)))
-        elif strategy == "margin":
-            scores = margin(checked.t)
-        else:
-            scores = least_confidence(checked.top)
+    elif strategy == "random":
+        scores = _uniform(tie_keys(salt, np.arange(start, start + len(block), dtype=np.int64)))
         local = np.arange(len(block)) if threshold is None else np.flatnonzero(scores >= threshold)
         scores = scores[local]
+    else:
+        # A float32 pre-filter, loosened by more than float32's rounding; exact float64 scores for the rows it keeps.
+        local = np.arange(len(block))
+        if threshold is not None:
+            limit = (1.0 - threshold) * (1 + _SLACK) + _SLACK
+            spread = margin_gap(checked.t) if strategy == "margin" else checked.top
+            local = np.flatnonzero(spread <= limit)
+        scores = margin(checked.t[:, local]) if strategy == "margin" else least_confidence(checked.top[local])
     if threshold is not None:
         keep = scores >= threshold
         local, scores = local[keep], scores[keep]
