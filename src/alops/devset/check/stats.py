@@ -96,8 +96,11 @@ def cells(dev: Mapping[Any, int], full: Mapping[Any, int]) -> list[tuple[float, 
 
     Categories expected fewer than MIN_EXPECTED times in the dev set are pooled
     (and the pool takes in the smallest category while it is still too small),
-    so a rare category the dev set happens to miss does not fail it, while a
-    new category with a real share does.
+    so a rare category the dev set happens to miss does not fail it. A category
+    the full data does not have at all is never pooled: the dev set is drawn from
+    the full data, so one is drift (a label renamed in the full data since the
+    dev set was built), and its cell, expected 0 times, fails the test (pooled,
+    it would cancel out against the category it replaced).
     """
     n, total = sum(dev.values()), sum(full.values())
     if n == 0 or total == 0:
@@ -105,7 +108,8 @@ def cells(dev: Mapping[Any, int], full: Mapping[Any, int]) -> list[tuple[float, 
     keys = set(dev) | set(full)
     expected = {k: n * full.get(k, 0) / total for k in keys}
     big = sorted((k for k in keys if expected[k] >= MIN_EXPECTED), key=lambda k: (expected[k], str(k)))
-    small = [k for k in keys if expected[k] < MIN_EXPECTED]
+    small = [k for k in keys if 0 < expected[k] < MIN_EXPECTED]
+    unseen = sorted((k for k in keys if expected[k] == 0 and dev.get(k, 0) > 0), key=str)
     out = [(float(dev.get(k, 0)), expected[k]) for k in big]
     if small:
         pool = (float(sum(dev.get(k, 0) for k in small)), sum(expected[k] for k in small))
@@ -113,7 +117,7 @@ def cells(dev: Mapping[Any, int], full: Mapping[Any, int]) -> list[tuple[float, 
             smallest = out.pop(0)
             pool = (pool[0] + smallest[0], pool[1] + smallest[1])
         out.append(pool)
-    return out
+    return out + [(float(dev[k]), 0.0) for k in unseen]
 
 
 def chi2_test(observed_expected: Sequence[tuple[float, float]], n: int, population: int) -> tuple[float, int, float]:
