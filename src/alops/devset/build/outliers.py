@@ -2,7 +2,7 @@
 
 The bounds are fixed before the streaming pass, so every row is classified the
 moment it is read (one pass, nothing held back to decide later). They come from
-up to 8 MB of lines taken at 64 places spread over the data, the whole data when
+up to 4 MB of lines taken at 64 places spread over the data, the whole data when
 it is smaller: a deterministic sample, so the same data gives the same bounds.
 """
 
