@@ -91,8 +91,12 @@ def test_check_without_the_label_column_names_file_and_column(data: Path) -> Non
     (data / "alops.yaml").write_text((data / "alops.yaml").read_text().replace("label: label", "label: target"))
     code, _, err = invoke(data, "check")
     assert code == EXIT_CONFIG
-    assert err.startswith(f"Error: {data / 'data/full.csv'}: no label column 'target' (its columns: id, label, ")
-    assert err.endswith("set datasets.dev.build.label in alops.yaml to the label column\n")
+    # The builder's message for the same problem: the key in alops.yaml, the table, its columns.
+    assert err.startswith(f"Error: {data / 'alops.yaml'}:")
+    assert (
+        f": datasets.dev.build.label: column 'target' is not in {data / 'data/full.csv'}; its columns: id, label, "
+        in err
+    )
 
 
 @pytest.fixture

@@ -271,7 +271,8 @@ def test_thresholds_come_from_alops_yaml(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ("no-label", "data/full.csv: no label column 'label' (its columns: id, split, x0, x1, x2, cat)"),
+        ("no-label", "datasets.dev.build.label: column 'label' is not in "),
+        ("no-label", "data/full.csv; its columns: id, split, x0, x1, x2, cat"),
         ("empty-dev", "data/dev.csv has no rows: run `alops devset build`"),
         ("no-build", "datasets.dev.build is not set"),
         ("text-outliers", "datasets.dev.build.outliers.columns: 'cat' is not a numeric column of both"),

@@ -20,13 +20,18 @@ def strata_columns(spec: BuildSpec, dataset: Dataset) -> tuple[str, ...]:
     wanted += [("stratify", name) for name in spec.stratify]
     for key, name in wanted:
         for table in dataset.tables:
-            if name not in table.names:
-                raise ConfigError(
-                    f"{spec.at(key)}: column {name!r} is not in {table.shown}; its columns: {names_shown(table.names)}"
-                )
+            require(spec, key, name, table)
             if table.handle is not None:
                 _stratum_type(spec.at(key), table, name)
     return tuple(dict.fromkeys(name for _, name in wanted))
+
+
+def require(spec: BuildSpec, key: str, name: str, table: Table) -> None:
+    """ConfigError naming the key and the table when ``table`` has no column ``name`` (the build's and the check's)."""
+    if name not in table.names:
+        raise ConfigError(
+            f"{spec.at(key)}: column {name!r} is not in {table.shown}; its columns: {names_shown(table.names)}"
+        )
 
 
 def _stratum_type(at: str, table: Table, name: str) -> None:

@@ -50,7 +50,7 @@ def check(
     dev_path, full_path = dev or spec.output, full or spec.source
     full_data = locate(root, full_path, fmt=spec.format, manifest=spec.manifest, beside=(dev_path, None))
     dev_data = locate(root, dev_path, fmt=spec.format, manifest=spec.manifest)
-    full_columns, dev_columns = _columns(full_data, spec), _columns(dev_data, spec)
+    full_columns, dev_columns = _columns(config, full_data, spec), _columns(config, dev_data, spec)
     label = _label(spec, full_data, dev_data)
     paths = (PATH_COLUMN,) if full_data.files_base is not None else ()
     text = {label, spec.split, *spec.stratify, *paths} - {None}
@@ -101,17 +101,16 @@ def _rebuild_hint(is_dev: bool) -> str:
     return "run `alops devset build`" if is_dev else "check datasets.dev.build.source in alops.yaml"
 
 
-def _columns(data: Dataset, spec: CheckSpec) -> list[str]:
+def _columns(config: Config, data: Dataset, spec: CheckSpec) -> list[str]:
     """The columns of every table, in order of first appearance; every table must have a configured label."""
+    from alops.devset.build.columns import require
+    from alops.devset.build.spec import build_spec
+
     out: dict[str, None] = {}
     for table in data.tables:
-        names = table.names
-        if spec.label and spec.label not in names:
-            raise ConfigError(
-                f"{table.path}: no label column {spec.label!r} (its columns: {', '.join(names[:10])}"
-                f"{', …' if len(names) > 10 else ''}): set datasets.dev.build.label in alops.yaml to the label column"
-            )
-        out.update(dict.fromkeys(names))
+        if spec.label:  # the builder's message for the same problem
+            require(build_spec(config), "label", spec.label, table)
+        out.update(dict.fromkeys(table.names))
     return list(out)
 
 
