@@ -8,6 +8,7 @@ change the full data the ways the check must notice.
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -133,14 +134,14 @@ def make_repo(root: Path, remote: Path, full: Sequence[Row], dev: Sequence[Row],
 
     root.mkdir(parents=True)
     subprocess.run(["git", "init", "--quiet", "--initial-branch=main"], cwd=root, check=True)
-    dvc.init(cwd=root)
+    dvc.init(cwd=root, env=dict(os.environ))
     _point_at(root, remote)
     write_csv(root / "data/full.csv", full)
     write_csv(root / "data/dev.csv", dev)
     write_config(root)
-    dvc.add(["data/full.csv", "data/dev.csv"], cwd=root)
+    dvc.add(["data/full.csv", "data/dev.csv"], cwd=root, env=dict(os.environ))
     if push:
-        dvc.push(cwd=root, run_cache=False)
+        dvc.push(cwd=root, run_cache=False, env=dict(os.environ))
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "commit", "--quiet", "-m", "data"], cwd=root, check=True)
     return root
@@ -179,8 +180,8 @@ def adopt(root: Path) -> None:
     from alops.devset.build.spec import build_spec
 
     (root / "data/dev.csv").unlink()
-    build(build_spec(load_config(root / "alops.yaml")))
-    dvc.push(cwd=root, run_cache=False)
+    build(build_spec(load_config(root / "alops.yaml")), env=dict(os.environ))
+    dvc.push(cwd=root, run_cache=False, env=dict(os.environ))
     for args in (["add", "-A"], ["commit", "--quiet", "-m", "the dev set, built by alops"]):
         subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 

@@ -32,11 +32,9 @@ class AlopsError(Exception):
 
     exit_code: int = EXIT_FAILURE
 
-    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        if exit_code is not None:
-            self.exit_code = exit_code
 
     def __str__(self) -> str:
         return self.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -121,7 +122,7 @@ def stale(repo: Path) -> None:
 
     table = shifted(FULL, "x0", 2.0)
     write_csv(repo / "data/full.csv", table)
-    dvc.add(["data/full.csv"], cwd=repo)
+    dvc.add(["data/full.csv"], cwd=repo, env=dict(os.environ))
     subprocess.run(["git", "commit", "--quiet", "-am", "new data"], cwd=repo, check=True)
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import click
+
+from alops import env as variables
 
 if TYPE_CHECKING:
     from alops.devset.build.report import BuildReport
@@ -14,28 +17,28 @@ if TYPE_CHECKING:
 @click.option(
     "--fraction",
     type=float,
-    envvar="ALOPS_DEVSET_FRACTION",
+    envvar=variables.DEVSET_FRACTION,
     show_envvar=True,
     help="Share of the full data's rows to keep, in (0, 1] (default: alops.yaml, else 0.1).",
 )
 @click.option(
     "--count",
     type=int,
-    envvar="ALOPS_DEVSET_COUNT",
+    envvar=variables.DEVSET_COUNT,
     show_envvar=True,
     help="Number of rows to keep instead of a fraction.",
 )
 @click.option(
     "--seed",
     type=int,
-    envvar="ALOPS_DEVSET_SEED",
+    envvar=variables.DEVSET_SEED,
     show_envvar=True,
     help="Seed of the sample (default: alops.yaml, else 0).",
 )
 @click.option(
     "--threads",
     type=click.IntRange(min=1),
-    envvar="ALOPS_DEVSET_THREADS",
+    envvar=variables.DEVSET_THREADS,
     show_envvar=True,
     help="Threads parsing the data (default: the CPUs available). The dev set is the same for any number.",
 )
@@ -76,7 +79,7 @@ def build(
             count = None
     config = load_config(ctx.obj["config"])
     spec = build_spec(config, fraction=fraction, count=count, seed=seed)
-    click.echo(summary(build_devset(spec, threads=threads, track=not no_track)))
+    click.echo(summary(build_devset(spec, threads=threads, track=not no_track, env=dict(os.environ))))
 
 
 def summary(report: BuildReport) -> str:

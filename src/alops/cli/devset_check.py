@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
+from alops import env as variables
 from alops.errors import NotRepresentativeError
 
 _REPORT_DIR = click.option(
     "--report-dir",
-    envvar="ALOPS_DEVSET_REPORT_DIR",
+    envvar=variables.DEVSET_REPORT_DIR,
     show_envvar=True,
     type=click.Path(file_okay=False),
     help="Where report.md and report.json are written (default: .alops/devset-check in the project, "

@@ -6,7 +6,6 @@ alops command are put in one ``run`` with the ``*_step`` builders instead.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ def push(
     run_cache: bool = True,
     cwd: str | Path,
     progress: bool = False,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
 ) -> dict[str, Any]:
     """Push ``targets`` (every output if None) and the run-cache; ``sent``: objects the remote lacked.
 
@@ -51,7 +50,7 @@ def push(
     """
     step: dict[str, Any] = {"op": "push", "targets": None if targets is None else list(targets), "remote": remote}
     step |= {"run_cache": run_cache, "check_credentials": False}
-    return run([step], cwd=cwd, env=_transitional(env), capture=not progress, shown=command_line({"op": "push"}))[0]
+    return run([step], cwd=cwd, env=env, capture=not progress, shown=command_line({"op": "push"}))[0]
 
 
 def checkout(targets: Sequence[str], *, cwd: str | Path, env: Mapping[str, str]) -> None:
@@ -71,14 +70,14 @@ def repro_step(stages: Sequence[str], *, pull: bool = False) -> dict[str, Any]:
     return {"op": "repro", "targets": list(stages), "pull": pull}
 
 
-def init(*, cwd: str | Path, env: Mapping[str, str] | None = None) -> None:
+def init(*, cwd: str | Path, env: Mapping[str, str]) -> None:
     """``dvc init`` in a git repository."""
-    run([{"op": "init"}], cwd=cwd, env=_transitional(env))
+    run([{"op": "init"}], cwd=cwd, env=env)
 
 
-def add(paths: Sequence[str], *, cwd: str | Path, env: Mapping[str, str] | None = None) -> None:
+def add(paths: Sequence[str], *, cwd: str | Path, env: Mapping[str, str]) -> None:
     """``dvc add paths``: track data in the cache and write one ``.dvc`` file per path."""
-    run([{"op": "add", "paths": list(paths)}], cwd=cwd, env=_transitional(env))
+    run([{"op": "add", "paths": list(paths)}], cwd=cwd, env=env)
 
 
 def add_remote(
@@ -88,11 +87,11 @@ def add_remote(
     cwd: str | Path,
     default: bool = True,
     local: bool = False,
-    env: Mapping[str, str] | None = None,
+    env: Mapping[str, str],
 ) -> None:
     """``dvc remote add --force [-d] name url``, in ``.dvc/config`` (or ``.dvc/config.local`` with ``local``)."""
     step = {"op": "add_remote", "name": name, "url": url, "default": default, "local": local}
-    run([step], cwd=cwd, env=_transitional(env))
+    run([step], cwd=cwd, env=env)
 
 
 def use_cache_dir(path: str | Path, *, cwd: str | Path, env: Mapping[str, str]) -> bool:
@@ -116,9 +115,9 @@ def config(root: str | Path, remote: str | None = None, *, env: Mapping[str, str
     return run([{"op": "config", "remote": remote}], cwd=root, env=env)[0]
 
 
-def cache_dir(root: str | Path, env: Mapping[str, str] | None = None) -> Path:
+def cache_dir(root: str | Path, env: Mapping[str, str]) -> Path:
     """The project's DVC cache directory, as DVC's merged configuration says."""
-    return Path(config(root, env=_transitional(env))["cache_dir"])
+    return Path(config(root, env=env)["cache_dir"])
 
 
 def get_remote(root: str | Path, name: str | None = None, *, env: Mapping[str, str]) -> Remote:
@@ -127,9 +126,3 @@ def get_remote(root: str | Path, name: str | None = None, *, env: Mapping[str, s
     if found is None:
         raise unknown_remote(name) if name else no_default_remote()
     return Remote.from_json(found)
-
-
-def _transitional(env: Mapping[str, str] | None) -> Mapping[str, str]:
-    # Callers outside the data layer (devset build and refresh, test set-up) do not pass
-    # their environment yet: until they do, these set-up helpers run DVC in this process's.
-    return os.environ if env is None else env

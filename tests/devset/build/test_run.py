@@ -487,11 +487,11 @@ def test_the_dev_set_is_tracked_with_dvc_and_rebuilding_changes_nothing(tmp_path
     write(tmp_path / "data/full.csv", regular_rows(SIZES))
     spec = configure(tmp_path, source="data/full.csv", output="data/dev.csv", label="label", fraction=0.1)
 
-    report = build(spec, threads=1)
+    report = build(spec, threads=1, env=dict(os.environ))
     git(tmp_path, "add", "-A")
     git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "dev set")
     first = (tmp_path / "data/dev.csv.dvc").read_text()
-    again = build(spec, threads=2)  # another thread count, another duration: the same files
+    again = build(spec, threads=2, env=dict(os.environ))  # another thread count, another duration: the same files
 
     assert git(tmp_path, "status", "--porcelain", "--untracked-files=all") == ""
     assert (again.threads, report.threads) == (2, 1)

@@ -42,7 +42,10 @@ def repo(tmp_path: Path) -> Path:
     subprocess.run([sys.executable, "-m", "dvc", "init", "--quiet"], cwd=root, check=True)
     sizes = {("a", "train"): 30_000, ("b", "train"): 20_000, ("c", "test"): 10_000}
     write(root / "data/full.csv", regular_rows(sizes))
-    build(configure(root, source="data/full.csv", output="data/dev.csv", label="label", split="split"))
+    build(
+        configure(root, source="data/full.csv", output="data/dev.csv", label="label", split="split"),
+        env=dict(os.environ),
+    )
     git(root, "add", "-A")
     git(root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "dev set")
     return root
@@ -246,10 +249,12 @@ def test_a_dev_set_that_dvc_links_to_its_cache_is_rebuilt(tmp_path: Path) -> Non
     subprocess.run([sys.executable, "-m", "dvc", "init", "--quiet"], cwd=tmp_path, check=True)
     subprocess.run([sys.executable, "-m", "dvc", "config", "cache.type", "symlink"], cwd=tmp_path, check=True)
     write(tmp_path / "data/full.csv", regular_rows({("a", "train"): 3000}))
-    build(configure(tmp_path, source="data/full.csv", output="data/dev.csv", label="label"))
+    build(configure(tmp_path, source="data/full.csv", output="data/dev.csv", label="label"), env=dict(os.environ))
     assert (tmp_path / "data/dev.csv").is_symlink()
 
-    build(configure(tmp_path, source="data/full.csv", output="data/dev.csv", label="label", seed=4))
+    build(
+        configure(tmp_path, source="data/full.csv", output="data/dev.csv", label="label", seed=4), env=dict(os.environ)
+    )
 
     assert (tmp_path / "data/dev.csv").is_symlink()
     status = subprocess.run([sys.executable, "-m", "dvc", "status"], cwd=tmp_path, capture_output=True, text=True)

@@ -13,6 +13,7 @@ a copy of its own (work tree, ``.git``, DVC cache and remote) in milliseconds.
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -92,7 +93,7 @@ def change_full_data(root: Path, table: list[list[Any]]) -> None:
     from alops import dvc
 
     write_csv(root / "data/full.csv", table)
-    dvc.add(["data/full.csv"], cwd=root)
+    dvc.add(["data/full.csv"], cwd=root, env=dict(os.environ))
     git(root, "commit", "--quiet", "-am", "new full data")
 
 

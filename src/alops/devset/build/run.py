@@ -19,7 +19,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from alops import atomic
@@ -40,8 +40,12 @@ from alops.devset.dataset import columns, csvblock, datafiles, manifest, parquet
 from alops.devset.dataset.locate import Dataset, Table, locate
 
 
-def build(spec: BuildSpec, *, threads: int | None = None, track: bool = True) -> BuildReport:
+def build(
+    spec: BuildSpec, *, threads: int | None = None, track: bool = True, env: Mapping[str, str] | None = None
+) -> BuildReport:
     """Build the dev set of ``spec``, write it and its report, and (with ``track``) ``dvc add`` it.
+
+    ``env`` is the environment ``dvc add`` runs in: the caller's, required with ``track``.
 
     Raises ConfigError for a missing source or column, or an output alops must not
     replace (:mod:`alops.devset.build.output`); nothing is written then. The new dev set, its
@@ -49,6 +53,8 @@ def build(spec: BuildSpec, *, threads: int | None = None, track: bool = True) ->
     together (:class:`.atomic.Stage`): a failure, an interrupt or a kill leaves the
     previous dev set as it was, or (a kill in the swap itself) the next build restores it.
     """
+    if track and env is None:
+        raise TypeError("build(track=True) needs the environment dvc add runs in: pass env=")
     started = time.monotonic()
     threads = threads or scan.default_threads()
     output = output_guard.place(spec)
@@ -95,16 +101,16 @@ def build(spec: BuildSpec, *, threads: int | None = None, track: bool = True) ->
             report.write(result, new)
             swapped = [output.name, *(p.name for p in report.paths(output))]
             tracking = [output.name + ".dvc", ".gitignore"] if track else []
-            stage.commit(swapped, tracking, between=(lambda: _track(rel, spec.root)) if track else None)
+            stage.commit(swapped, tracking, between=(lambda: _track(rel, spec.root, env or {})) if track else None)
     finally:
         stage.discard()
     return result
 
 
-def _track(rel: str, root: Path) -> None:
+def _track(rel: str, root: Path, env: Mapping[str, str]) -> None:
     from alops import dvc
 
-    dvc.add([rel], cwd=root)
+    dvc.add([rel], cwd=root, env=env)
 
 
 def _columns(table: Table, numeric: tuple[str, ...], strata: tuple[str, ...], listed: bool) -> csvblock.Columns:

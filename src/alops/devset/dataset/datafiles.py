@@ -158,7 +158,9 @@ def dvc_cache(start: str) -> str | None:
     here = Path(os.path.realpath(start))
     for folder in (here, *here.parents):
         if (folder / ".dvc").is_dir():
-            return os.path.realpath(dvc.cache_dir(folder))
+            # DVC's merged configuration in this process's environment: a file-system
+            # question about this machine, asked only for a link that leaves its folder.
+            return os.path.realpath(dvc.cache_dir(folder, env=os.environ))
     return None
 
 

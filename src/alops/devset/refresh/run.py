@@ -85,7 +85,7 @@ def refresh(
     where = None if dry_run else destination(env, target)
     root = config.root
     base = refresh_git.head(root)
-    data = _rebuild(config)
+    data = _rebuild(config, env)
     after = check(config)
     reports += check_report.write(after, report_dir, stem="rebuilt")
     inside = [p.resolve() for p in reports if p.resolve().is_relative_to(root.resolve())]
@@ -101,7 +101,7 @@ def refresh(
         )
     if where is None:
         return RefreshResult(before, reports, after, branch, sha, dry_run=True)
-    dvc.push(targets=data[:1], remote=config.datasets["dev"].remote, run_cache=False, cwd=root)
+    dvc.push(targets=data[:1], remote=config.datasets["dev"].remote, run_cache=False, cwd=root, env=env)
     refresh_git.push(root, where.push_url, branch, where.token, env)
     client = gitlab.client_from_env(env, require_write=True)
     url = gitlab.open_merge_request(
@@ -138,12 +138,12 @@ def _message(before: CheckResult, after: CheckResult) -> str:
     return "\n".join(lines)
 
 
-def _rebuild(config: Config) -> list[str]:
+def _rebuild(config: Config, env: Mapping[str, str]) -> list[str]:
     """Rebuild the dev set and ``dvc add`` it; its ``.dvc`` file first, then the other files to commit."""
     from alops.devset.build.run import build
     from alops.devset.build.spec import build_spec
 
-    built = build(build_spec(config), track=True)
+    built = build(build_spec(config), track=True, env=env)
     output = Path(built.output)
     tracked = built.tracked or f"{built.output}.dvc"
     # `dvc add` writes a .gitignore beside the output the first time; the build report is meant for git.
