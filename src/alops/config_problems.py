@@ -20,6 +20,7 @@ from typing import Any
 
 from alops.errors import ConfigError
 from alops.patterns import compile_pattern
+from alops.schema.defaults import parts as schema_parts
 from alops.text import clip, escape_non_ascii, excerpt, safe
 from alops.yamlfile import Document, KeyPath, format_path
 
@@ -199,7 +200,7 @@ def _stage_problem(stage: str) -> str | None:
 
 def _schema_paths(schema: dict[str, Any], node: Any, value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, str]]:
     """Every value of ``value`` that the schema declares a path (``#/definitions/path``)."""
-    parts = list(_expand(schema, node))
+    parts = list(schema_parts(schema, node))
     target = schema["definitions"]["path"]
     if any(part is target for part in parts):
         if isinstance(value, str):
@@ -215,17 +216,6 @@ def _schema_paths(schema: dict[str, Any], node: Any, value: Any, path: KeyPath) 
         elif isinstance(value, list) and isinstance(part.get("items"), dict):
             for i, item in enumerate(value):
                 yield from _schema_paths(schema, part["items"], item, (*path, i))
-
-
-def _expand(schema: dict[str, Any], node: Any) -> Iterator[dict[str, Any]]:
-    if not isinstance(node, dict):
-        return
-    if "$ref" in node:
-        yield from _expand(schema, schema["definitions"][node["$ref"].rsplit("/", 1)[1]])
-    else:
-        yield node
-    for sub in node.get("allOf", ()):
-        yield from _expand(schema, sub)
 
 
 _ALLOWED_PATH = "use a path relative to the repository root that stays inside it, like data/full.dvc"

@@ -32,7 +32,7 @@ def defaults_at(schema: dict[str, Any], *path: str) -> dict[str, Any]:
     """What an empty mapping at the key path ``path`` of ``alops.yaml`` means, e.g. ``("flows",)``."""
     node: Any = schema
     for key in path:
-        node = next(p["properties"][key] for p in _parts(schema, node) if key in p.get("properties", {}))
+        node = next(p["properties"][key] for p in parts(schema, node) if key in p.get("properties", {}))
     result: dict[str, Any] = _fill(schema, node, {})
     return result
 
@@ -40,15 +40,15 @@ def defaults_at(schema: dict[str, Any], *path: str) -> dict[str, Any]:
 def _fill(root: dict[str, Any], node: Any, value: Any) -> Any:
     if not isinstance(value, dict):
         return value
-    parts = list(_parts(root, node))
-    for part in parts:
+    found = list(parts(root, node))
+    for part in found:
         _fill_keys(part, value)
-    for part in parts:
+    for part in found:
         if "if" in part:
             branch = part.get("then") if _holds(part["if"], value) else part.get("else")
             if isinstance(branch, dict):
                 _fill_keys(branch, value)
-    for part in parts:
+    for part in found:
         for key, sub in part.get("properties", {}).items():
             if key in value:
                 value[key] = _fill(root, sub, value[key])
@@ -61,16 +61,16 @@ def _fill_keys(part: dict[str, Any], value: dict[str, Any]) -> None:
             value[key] = copy.deepcopy(sub["default"])
 
 
-def _parts(root: dict[str, Any], node: Any) -> Iterator[dict[str, Any]]:
-    """``node``, what its ``$ref`` points at, and its ``allOf`` members."""
+def parts(root: dict[str, Any], node: Any) -> Iterator[dict[str, Any]]:
+    """``node`` of the schema ``root``, what its ``$ref`` points at, and its ``allOf`` members."""
     if not isinstance(node, dict):
         return
     if "$ref" in node:
-        yield from _parts(root, root["definitions"][node["$ref"].rsplit("/", 1)[1]])
+        yield from parts(root, root["definitions"][node["$ref"].rsplit("/", 1)[1]])
     else:
         yield node
     for sub in node.get("allOf", ()):
-        yield from _parts(root, sub)
+        yield from parts(root, sub)
 
 
 def _holds(condition: dict[str, Any], value: dict[str, Any]) -> bool:
