@@ -16,7 +16,7 @@ from alops.roles import DEFAULT_PATTERNS, ROLE_DEFAULTS, ROLES
 from alops.schema import _check, schema
 from alops.schema.defaults import apply_defaults, defaults_at
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1]  # tests/
 VALID = sorted((HERE / "config" / "valid").glob("*.yml")) + [HERE.parent / "examples/project-skeleton/alops.yaml"]
 MINIMAL = {
     "version": 1,
