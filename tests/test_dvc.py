@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 
 from alops import dvc
-from alops.dvc import failure
-from alops.dvc.errors import CredentialsError, error
 from alops.errors import EXIT_DATA, EXIT_FAILURE, EXIT_TOOL, AlopsError, ConfigError, DataError, ToolError
 from alops.text import redact_output
 
@@ -159,77 +157,6 @@ def test_the_default_cache_and_a_project_without_a_remote(tmp_path: Path) -> Non
     assert dvc.cache_dir(tmp_path, ENV) == tmp_path / ".dvc/cache"
     with pytest.raises(DataError, match="^no DVC remote is configured"):
         dvc.get_remote(tmp_path, env=ENV)
-
-
-def _said(*errors: BaseException) -> failure.Recorder:
-    """A recorder that saw DVC log ``errors``, as it logs each object's failed transfer."""
-    import logging
-
-    recorder = failure.Recorder(grace=3600)
-    for exc in errors:
-        recorder.emit(
-            logging.LogRecord("dvc", logging.ERROR, "", 0, "failed to transfer 'ab'", (), (type(exc), exc, None))
-        )
-    return recorder
-
-
-def _caused(outer: BaseException, cause: BaseException) -> BaseException:
-    outer.__cause__ = cause
-    return outer
-
-
-def _failures() -> dict[str, tuple[str, BaseException, list[BaseException], type[AlopsError]]]:
-    from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
-    from dvc.exceptions import DownloadError, UploadError
-
-    def client(code: str, operation: str) -> ClientError:
-        return ClientError({"Error": {"Code": code, "Message": "no"}}, operation)
-
-    head = client("403", "HeadObject")
-    return {
-        # What s3fs raises (a PermissionError from botocore's ClientError) and DVC logs, as seen against moto.
-        "status refused": ("push", _caused(PermissionError("Forbidden"), head), [], CredentialsError),
-        "pull refused": ("pull", DownloadError(3), [_caused(PermissionError("Forbidden"), head)], CredentialsError),
-        "bad key id": ("push", UploadError(1), [client("InvalidAccessKeyId", "PutObject")], CredentialsError),
-        "bad signature": ("push", UploadError(1), [client("SignatureDoesNotMatch", "PutObject")], CredentialsError),
-        "no credentials": ("pull", DownloadError(1), [NoCredentialsError()], CredentialsError),
-        "no bucket": (
-            "push",
-            _caused(FileNotFoundError("bucket"), client("NoSuchBucket", "ListObjectsV2")),
-            [],
-            DataError,
-        ),
-        "cut": ("push", UploadError(2), [EndpointConnectionError(endpoint_url="http://127.0.0.1:9/b/x")], DataError),
-        "reset": ("pull", DownloadError(2), [_caused(OSError("x"), ConnectionResetError(104, "reset"))], DataError),
-    }
-
-
-@pytest.mark.parametrize(
-    "case",
-    ["status refused", "pull refused", "bad key id", "bad signature", "no credentials", "no bucket", "cut", "reset"],
-)
-def test_every_remote_failure_is_data_unreachable_by_its_exception_s_type(case: str) -> None:
-    op, exc, logged, kind = _failures()[case]
-    found = failure.classify(exc, _said(*logged), op)
-    made = error(
-        found.to_json(),
-        shown=f"dvc {op}",
-        cwd=".",
-        remote={"name": "storage", "url": "s3://b/p", "options": {}},
-        requested="storage",
-        captured=True,
-        output="",
-        returncode=1,
-        env={},
-    )
-    assert type(made) is kind and made.exit_code == EXIT_DATA, str(made)
-    if kind is CredentialsError:
-        assert "check that AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in str(made)
-    if case == "cut":
-        assert str(made).startswith(
-            "the transfer to DVC remote `storage` was cut off (network): run the command again; what arrived is kept "
-            "and is not transferred again. DVC said:\nERROR: failed to transfer 'ab' - Could not connect"
-        )
 
 
 def test_the_environment_bounds_s3_transfers_unless_the_user_says_otherwise() -> None:
