@@ -268,7 +268,7 @@ def test_full_data_without_credentials_on_an_unprotected_branch(
     assert err == (
         "Error: the full dataset's remote `storage` (s3://alops-data/store) needs credentials; CI/CD variables "
         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are given only to protected branches "
-        f"(this branch `{branch}` is not protected: CI_COMMIT_REF_PROTECTED=false) — protect it or use the dev dataset\n"
+        f"(this branch '{branch}' is not protected: CI_COMMIT_REF_PROTECTED=false) — protect it or use the dev dataset\n"
     )
     assert s3.proxy.connections == 0, "refused before DVC ever reached the remote"
 
