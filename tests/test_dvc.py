@@ -161,24 +161,6 @@ def test_the_environment_bounds_s3_transfers_unless_the_user_says_otherwise() ->
     assert int(d["ALOPS_S3_RETRIES"]) * int(d["AWS_MAX_ATTEMPTS"]) * float(d["ALOPS_S3_READ_TIMEOUT"]) <= 60
 
 
-def test_dvc_runs_with_s3fs_bounded_and_uploads_without_expect_continue() -> None:
-    import subprocess
-
-    probe = (
-        "import sys, runpy; from alops.dvc import bounds; "
-        "bounds.install({'ALOPS_S3_RETRIES': '3', "
-        "'ALOPS_S3_READ_TIMEOUT': '4.5', 'ALOPS_S3_CONNECT_TIMEOUT': 'nonsense'}); "
-        "import s3fs; from botocore import handlers; S = s3fs.S3FileSystem; "
-        "print(S.retries, S.read_timeout, S.connect_timeout, "
-        "any(h[1] is handlers.add_expect_header for h in handlers.BUILTIN_HANDLERS)); "
-        "from dvc_s3 import S3FileSystem as D; "  # a remote's own `dvc remote modify … read_timeout 30` wins
-        "print(D(read_timeout=30).fs._prepare_config_kwargs()['read_timeout'], "
-        "D().fs._prepare_config_kwargs()['read_timeout'])"
-    )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
-    assert out == "3 4.5 5 False\n30 4.5\n"  # a value that is not a number leaves s3fs's own default
-
-
 @pytest.mark.parametrize("password", ["pa/ss", "p@ss/w:rd", "s3cret-pass"])
 def test_credentials_in_a_remote_url_are_never_shown_even_with_slashes(
     project: Path, password: str, capfd: pytest.CaptureFixture[str]
