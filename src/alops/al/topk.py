@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from alops.splitmix import mix
+
 Ints = npt.NDArray[np.int64]
 Floats64 = npt.NDArray[np.float64]
 Keys = npt.NDArray[np.uint64]
@@ -27,13 +29,7 @@ def salt_of(seed: int) -> np.uint64:
 
 def tie_keys(salt: np.uint64, rows: Ints) -> Keys:
     """splitmix64 of ``salt + row``: a seeded pseudo-random permutation key of each pool row."""
-    z = rows.astype(np.uint64) + salt
-    z ^= z >> np.uint64(30)
-    z *= np.uint64(0xBF58476D1CE4E5B9)
-    z ^= z >> np.uint64(27)
-    z *= np.uint64(0x94D049BB133111EB)
-    z ^= z >> np.uint64(31)
-    return z
+    return mix(rows.astype(np.uint64) + salt)
 
 
 def order(scores: Floats64, keys: Keys, rows: Ints) -> Ints:

@@ -39,15 +39,11 @@ def row_keys(base: int, start: int, count: int) -> Keys:
     """Keys of rows ``start … start+count-1`` of a key stream (splitmix64: fast, well mixed)."""
     import numpy as np
 
+    from alops.splitmix import mix
+
     x = np.arange(start, start + count, dtype=np.uint64)
-    # uint64 arithmetic on arrays wraps around, as the hash wants.
-    x += np.uint64((base + 0x9E3779B97F4A7C15) & MAX_KEY)
-    x ^= x >> np.uint64(30)
-    x *= np.uint64(0xBF58476D1CE4E5B9)
-    x ^= x >> np.uint64(27)
-    x *= np.uint64(0x94D049BB133111EB)
-    x ^= x >> np.uint64(31)
-    return x
+    x += np.uint64((base + 0x9E3779B97F4A7C15) & MAX_KEY)  # uint64 arithmetic on arrays wraps around
+    return mix(x)
 
 
 def cut(rate: float, seen: int) -> int:
