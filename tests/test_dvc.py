@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
@@ -91,10 +90,6 @@ def test_a_streamed_failure_points_at_the_output_above(project: Path, capfd: pyt
     assert "nonexistent@dev" in capfd.readouterr().err
 
 
-def test_dvc_is_this_interpreter_s_and_so_is_the_stages_python() -> None:
-    assert dvc.environment({"PATH": "/bin"})["PATH"].split(os.pathsep)[0] == os.path.dirname(sys.executable)
-
-
 def test_outside_a_dvc_repository_says_how_to_set_one_up(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         dvc.pull(["data/dev.dvc"], cwd=tmp_path, env=ENV)
@@ -150,15 +145,6 @@ def test_the_default_cache_and_a_project_without_a_remote(tmp_path: Path) -> Non
     assert dvc.cache_dir(tmp_path, ENV) == tmp_path / ".dvc/cache"
     with pytest.raises(DataError, match="^no DVC remote is configured"):
         dvc.get_remote(tmp_path, env=ENV)
-
-
-def test_the_environment_bounds_s3_transfers_unless_the_user_says_otherwise() -> None:
-    env = dvc.environment({"PATH": "/bin", "AWS_MAX_ATTEMPTS": "7"})
-    assert env["AWS_MAX_ATTEMPTS"] == "7"  # the user's own setting wins
-    assert (env["AWS_RETRY_MODE"], env["ALOPS_S3_RETRIES"], env["ALOPS_S3_READ_TIMEOUT"]) == ("standard", "2", "10")
-    # The bound that docs and tests rely on: s3fs tries x botocore attempts x the read timeout.
-    d = dvc.TRANSFER_DEFAULTS
-    assert int(d["ALOPS_S3_RETRIES"]) * int(d["AWS_MAX_ATTEMPTS"]) * float(d["ALOPS_S3_READ_TIMEOUT"]) <= 60
 
 
 @pytest.mark.parametrize("password", ["pa/ss", "p@ss/w:rd", "s3cret-pass"])

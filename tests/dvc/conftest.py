@@ -2,9 +2,10 @@
 
 ``git init``, then DVC's own command line (in one process, so the set-up costs
 one DVC start): ``dvc init``, ``dvc add`` of a file and of a directory, a
-local-directory remote in ``.dvc/config.local`` and ``dvc push``. A test that
-changes the project or its remote takes ``tiny_copy``; one that only reads
-takes ``tiny``.
+local-directory remote in ``.dvc/config.local`` and ``dvc push``. Each fixture
+gives the project's root; its remote is the directory ``remote`` beside it
+(``root.parent / "remote"``). A test that changes the project or its remote
+takes ``tiny_copy``; one that only reads takes ``tiny``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -37,19 +37,11 @@ for argv in (["init", "-q"], ["add", "-q", "data/raw.csv", "data/dir"],
 """
 
 
-@dataclass(frozen=True)
-class Tiny:
-    """The project (``root``, a git repository with DVC) and its local remote (``remote``)."""
-
-    root: Path
-    remote: Path
-
-
 def git(root: Path, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
 
 
-def make_tiny(base: Path) -> Tiny:
+def make_tiny(base: Path) -> Path:
     root, remote = base / "repo", base / "remote"
     root.mkdir(parents=True)
     git(root, "init", "-q", "-b", "main")
@@ -59,11 +51,11 @@ def make_tiny(base: Path) -> Tiny:
     subprocess.run([sys.executable, "-c", SET_UP, str(remote)], cwd=root, check=True, capture_output=True)
     git(root, "add", "-A")
     git(root, "-c", "commit.gpgsign=false", "commit", "-q", "-m", "tiny DVC project")
-    return Tiny(root, remote)
+    return root
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory: pytest.TempPathFactory) -> Tiny:
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project, made once for the module: tests must not change it (take ``tiny_copy``)."""
     base = tmp_path_factory.mktemp("tiny-dvc")
     with pytest.MonkeyPatch.context() as mp:
@@ -72,11 +64,11 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Tiny:
 
 
 @pytest.fixture
-def tiny_copy(tiny: Tiny, tmp_path: Path) -> Tiny:
+def tiny_copy(tiny: Path, tmp_path: Path) -> Path:
     """A copy of the project with a copy of its remote, the one its ``.dvc/config.local`` names."""
-    root = Path(shutil.copytree(tiny.root, tmp_path / "repo", symlinks=True))
-    remote = Path(shutil.copytree(tiny.remote, tmp_path / "remote"))
+    root = Path(shutil.copytree(tiny, tmp_path / "repo", symlinks=True))
+    remote = Path(shutil.copytree(tiny.parent / "remote", tmp_path / "remote"))
     (root / ".dvc/config.local").write_text(
         f"[core]\n    remote = storage\n['remote \"storage\"']\n    url = {remote}\n"
     )
-    return Tiny(root, remote)
+    return root
