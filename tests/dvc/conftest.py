@@ -64,6 +64,12 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def tiny_files() -> dict[str, str]:
+    """The project's data files (path: text), as ``dvc add`` tracked them."""
+    return dict(FILES)
+
+
+@pytest.fixture
 def tiny_copy(tiny: Path, tmp_path: Path) -> Path:
     """A copy of the project with a copy of its remote, the one its ``.dvc/config.local`` names."""
     root = Path(shutil.copytree(tiny, tmp_path / "repo", symlinks=True))
