@@ -1,19 +1,100 @@
-"""alops.dvc against real DVC: a real local-directory remote, real failures."""
+"""alops.dvc.commands: one DVC operation each (``pull``, ``push``, ``checkout``, ``repro``, ``init``, ``add``, …).
+
+On the tiny real DVC repository of ``conftest.py`` (a file, a directory, a
+local remote) and, for the tests moved from ``tests/test_dvc.py``, on the
+example project (``project``: a fresh clone with its own copy of the remote).
+The counts of pull and push are tested in ``test_transfer.py``.
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from alops import dvc
+from alops.dvc import commands
 from alops.errors import EXIT_DATA, EXIT_FAILURE, EXIT_TOOL, AlopsError, ConfigError, DataError, ToolError
 
 #: The environment the tests pass down, as the command line passes os.environ (the autouse fixture cleaned it).
 ENV = os.environ
+
+STAGE = "stages:\n  copy:\n    cmd: cp data/raw.csv out.csv\n    deps: [data/raw.csv]\n    outs: [out.csv]\n"
+
+
+def test_init_makes_a_git_repository_a_dvc_one_once(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    commands.init(cwd=tmp_path, env=ENV)
+    assert (tmp_path / ".dvc/config").is_file()
+    with pytest.raises(ToolError, match=r"^`dvc init` failed with exit code 1:\n.*\.dvc.*exists"):
+        commands.init(cwd=tmp_path, env=ENV)
+
+
+def test_add_tracks_a_path_in_the_cache(tiny_copy: Path) -> None:
+    (tiny_copy / "data/new.csv").write_text("id\n1\n")
+    commands.add(["data/new.csv"], cwd=tiny_copy, env=ENV)
+    assert "path: new.csv" in (tiny_copy / "data/new.csv.dvc").read_text()
+    assert "/new.csv" in (tiny_copy / "data/.gitignore").read_text().splitlines()
+
+
+def test_add_remote_writes_the_repository_s_or_the_local_config(tiny_copy: Path) -> None:
+    commands.add_remote("full", "s3://bucket/full", cwd=tiny_copy, default=False, env=ENV)
+    assert "s3://bucket/full" in (tiny_copy / ".dvc/config").read_text()
+    assert commands.get_remote(tiny_copy, env=ENV).name == "storage"  # not made the default
+    commands.add_remote("mine", "/elsewhere", cwd=tiny_copy, local=True, env=ENV)
+    assert "/elsewhere" in (tiny_copy / ".dvc/config.local").read_text()
+    assert "/elsewhere" not in (tiny_copy / ".dvc/config").read_text()  # a local remote is not committed
+    mine = commands.get_remote(tiny_copy, env=ENV)  # now the default
+    assert (mine.name, mine.url, mine.options["url"]) == ("mine", "/elsewhere", "/elsewhere")
+    commands.add_remote("full", "s3://bucket/other", cwd=tiny_copy, env=ENV)  # --force: replaced
+    assert commands.get_remote(tiny_copy, "full", env=ENV).url == "s3://bucket/other"
+
+
+def test_get_remote_is_the_default_one_or_the_one_named(tiny: Path) -> None:
+    found = commands.get_remote(tiny, env=ENV)
+    assert (found.name, found.url, found.scheme) == ("storage", str(tiny.parent / "remote"), "local")
+    assert commands.get_remote(tiny, "storage", env=ENV).url == found.url
+    with pytest.raises(DataError, match=r"^DVC remote `full` is not configured"):
+        commands.get_remote(tiny, "full", env=ENV)
+
+
+def test_use_cache_dir_changes_the_local_config_once(tiny_copy: Path, tmp_path: Path) -> None:
+    shared = tmp_path / "shared-cache"
+    assert commands.use_cache_dir(shared, cwd=tiny_copy, env=ENV) is True
+    assert shared.is_dir() and commands.cache_dir(tiny_copy, ENV) == shared
+    cache = commands.config(tiny_copy, env=ENV)["cache"]
+    assert (cache["dir"], cache["shared"], cache["type"]) == (str(shared), "group", dvc.SHARED_CACHE_TYPE)
+    assert "shared-cache" in (tiny_copy / ".dvc/config.local").read_text()
+    assert "shared-cache" not in (tiny_copy / ".dvc/config").read_text()
+    assert commands.use_cache_dir(shared, cwd=tiny_copy, env=ENV) is False  # already so: nothing written
+
+
+def test_checkout_restores_the_workspace_from_the_cache(tiny_copy: Path, tiny_files: dict[str, str]) -> None:
+    (tiny_copy / "data/raw.csv").unlink()
+    shutil.rmtree(tiny_copy / "data/dir")
+    shutil.rmtree(tiny_copy.parent / "remote")  # no network needed
+    commands.checkout(["data/raw.csv.dvc", "data/dir.dvc"], cwd=tiny_copy, env=ENV)
+    assert {p: (tiny_copy / p).read_text() for p in tiny_files} == tiny_files
+
+
+def test_repro_runs_the_stages_quietly(tiny_copy: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    (tiny_copy / "dvc.yaml").write_text(STAGE)
+    commands.repro(["copy"], cwd=tiny_copy, quiet=True, env=ENV)
+    assert (tiny_copy / "out.csv").read_text() == (tiny_copy / "data/raw.csv").read_text()
+    assert "copy" in (tiny_copy / "dvc.lock").read_text()
+    assert capfd.readouterr().out == ""
+
+
+def test_the_steps_for_several_operations_in_one_child() -> None:
+    assert commands.repro_step(["train@dev"], pull=True) == {"op": "repro", "targets": ["train@dev"], "pull": True}
+    assert commands.cache_step("/c") == {"op": "cache", "dir": "/c", "type": ["reflink", "hardlink", "symlink", "copy"]}
+
+
+# --- moved from tests/test_dvc.py -------------------------------------------------------------
 
 
 def test_pull_fetches_only_the_targets(project: Path) -> None:
