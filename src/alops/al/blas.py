@@ -13,10 +13,7 @@ def one_blas_thread() -> Iterator[None]:
     OpenBLAS splits even those across its threads and then waits for all of them; on a
     2-core machine shared with other work, k-center ran 10x slower with 2 threads than with 1.
     """
-    try:
-        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn; alops does not require it yet
-        yield
-        return
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
     with threadpool_limits(limits=1, user_api="blas"):
         yield
