@@ -33,6 +33,8 @@ from types import ModuleType
 from typing import Any
 
 from alops import env as variables
+from alops.errors import ConfigError
+from alops.text import clip, quote
 
 #: s3fs's class attribute each variable sets, and the type of its value.
 SETTINGS = {
@@ -43,23 +45,32 @@ SETTINGS = {
 
 
 def settings(env: Mapping[str, str]) -> dict[str, Any]:
-    """The s3fs class attributes ``env`` sets; a value that is not a positive number is ignored."""
+    """The s3fs class attributes ``env`` sets (unset or empty: none); ConfigError for a value that is no bound.
+
+    Retries are a whole number of at least 1 (s3fs makes that many attempts);
+    timeouts a number of seconds greater than 0.
+    """
+    import math
+
     found: dict[str, Any] = {}
     for variable, (attribute, kind) in SETTINGS.items():
-        try:
-            value = kind(env.get(variable, ""))
-        except ValueError:
+        text = env.get(variable, "").strip()
+        if not text:
             continue
-        if value > 0:
-            found[attribute] = value
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or value <= 0:
+            what = "a whole number of attempts, 1 or more" if kind is int else "a number of seconds greater than 0"
+            raise ConfigError(f"{variable}={quote(clip(text))} is not allowed: give {what}, or unset it")
+        found[attribute] = value
     return found
 
 
 def install(env: Mapping[str, str]) -> None:
     """Bound s3fs as ``env`` says, once it is imported (now, if it already is)."""
-    values = settings(env)
-    if not values:
-        return
+    values = settings(env)  # even with none, uploads go without `Expect: 100-continue` (see _apply)
     if "s3fs.core" in sys.modules:
         _apply(sys.modules["s3fs.core"], values)
     else:

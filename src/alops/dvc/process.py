@@ -13,6 +13,7 @@ from typing import Any
 
 from alops import env as variables
 from alops import proc
+from alops.dvc import bounds
 from alops.errors import ToolError
 from alops.text import redact_output
 
@@ -111,4 +112,5 @@ def environment(env: Mapping[str, str]) -> dict[str, str]:
     for key, value in TRANSFER_DEFAULTS.items():
         if not out.get(key):
             out[key] = value
+    bounds.settings(out)  # a bad ALOPS_S3_* value is a ConfigError here, before DVC starts
     return out
