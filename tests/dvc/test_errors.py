@@ -131,20 +131,14 @@ def test_a_credentials_error_keeps_s3_s_code_and_the_remote() -> None:
     assert made("credentials", code="").code == ""  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="errors.error takes `name` from the failure before `requested`; a plugin failure's name is the "
-    "package (dvc-s3), so the message says 'DVC remote `dvc-s3` needs the dvc-s3 package' instead of naming the "
-    "remote (Failure.name holds a remote for unknown_remote and a package for plugin: two meanings in one field)",
-)
 def test_a_missing_plugin_names_the_remote_and_the_package() -> None:
-    found = made("plugin", name="dvc-s3")
+    found = made("plugin", package="dvc-s3")
     assert type(found) is ToolError and found.exit_code == EXIT_TOOL
     assert str(found) == "DVC remote `storage` needs the dvc-s3 package: run `pip install dvc-s3`"
 
 
 def test_a_missing_plugin_says_which_package_to_install() -> None:
-    found = made("plugin", name="dvc-s3")
+    found = made("plugin", package="dvc-s3")
     assert type(found) is ToolError and found.exit_code == EXIT_TOOL
     assert str(found).endswith("needs the dvc-s3 package: run `pip install dvc-s3`")
 

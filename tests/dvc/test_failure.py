@@ -150,13 +150,6 @@ def test_a_connect_timeout_as_aiobotocore_raises_it_is_the_network() -> None:
     assert classify(UploadError(1), said(exc), "push").kind == "network"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="failure.network lists EndpointConnectionError saying 'ConnectTimeoutError is one', but in botocore "
-    "1.43 ConnectTimeoutError derives from botocore's ConnectionError, not EndpointConnectionError (nor the "
-    "builtin ConnectionError): a connect timeout with no aiohttp context (botocore's own, synchronous, client) "
-    "is a tool failure, not the network; add botocore.exceptions.ConnectionError (or ConnectTimeoutError) to the kinds",
-)
 def test_a_connect_timeout_on_its_own_is_the_network() -> None:
     assert network(ConnectTimeoutError(endpoint_url=URL))
 
@@ -205,8 +198,8 @@ def test_a_missing_plugin_is_named_by_its_package_even_behind_dvc_s_wrapping() -
     missing = RemoteMissingDepsError(None, "s3", "s3://b/p", ["s3fs"])  # type: ignore[arg-type]
     for exc in (missing, caused(DvcException("failed to pull"), missing)):
         found = classify(exc, said(), "pull")
-        assert (found.kind, found.name) == ("plugin", "dvc-s3")
-    assert classify(DownloadError(1), said(missing), "pull").name == "dvc-s3"  # only logged
+        assert (found.kind, found.package, found.name) == ("plugin", "dvc-s3", "")
+    assert classify(DownloadError(1), said(missing), "pull").package == "dvc-s3"  # only logged
 
 
 def test_a_failed_stage_is_the_pipeline_s_failure_with_dvc_s_message() -> None:
@@ -293,6 +286,7 @@ def test_a_failure_travels_as_json() -> None:
         "phase": "status",
         "code": "AccessDenied",
         "name": "",
+        "package": "",
         "count": 0,
         "said": ["ERROR: x"],
     }

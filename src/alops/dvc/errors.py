@@ -68,7 +68,7 @@ def error(
     if kind == "no_dvc":
         return ToolError(f"DVC is not installed for {sys.executable}: run `{sys.executable} -m pip install dvc`")
     if kind == "plugin":
-        return ToolError(f"{where} needs the {failure['name']} package: run `pip install {failure['name']}`")
+        return ToolError(f"{where} needs the {failure['package']} package: run `pip install {failure['package']}`")
     if kind == "missing":
         n = max(int(failure.get("count") or 0), 1)
         return DataError(

@@ -47,7 +47,8 @@ class Failure:
     op: str = ""
     phase: str = ""  # within op: "status" while a push asks the remote what it lacks
     code: str = ""
-    name: str = ""
+    name: str = ""  # the remote it concerns, when DVC said which
+    package: str = ""  # the plugin a remote needs (kind "plugin")
     count: int = 0
     said: list[str] = field(default_factory=list)
 
@@ -114,7 +115,7 @@ def classify(exc: BaseException, recorder: Recorder, op: str, phase: str = "") -
         return Failure("not_repo", op)
     plugin = next((e for e in causes if isinstance(e, RemoteMissingDepsError)), None)
     if plugin is not None:
-        return Failure("plugin", op, name=f"dvc-{plugin.protocol}")
+        return Failure("plugin", op, package=f"dvc-{plugin.protocol}")
     if op in ("pull", "push", "fetch", "checkout") or isinstance(exc, (DownloadError, UploadError)):
         found = _remote_failure(causes, op, said or [f"ERROR: {message(exc)}"])
         if found is not None:
@@ -152,12 +153,14 @@ def network(exc: BaseException) -> bool:
     """Whether ``exc`` (or what caused it) says the network failed: botocore's, aiohttp's or the OS's classes."""
     from botocore.exceptions import (  # type: ignore[import-untyped,unused-ignore]
         ConnectionClosedError,
+        ConnectTimeoutError,
         EndpointConnectionError,
         ReadTimeoutError,
     )
 
     kinds: tuple[type[BaseException], ...] = (
-        EndpointConnectionError,  # ConnectTimeoutError is one
+        EndpointConnectionError,
+        ConnectTimeoutError,  # not an EndpointConnectionError (botocore 1.43: its ConnectionError's)
         ConnectionClosedError,
         ReadTimeoutError,
         ConnectionError,  # the OS's: reset, refused, aborted
