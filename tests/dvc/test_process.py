@@ -66,13 +66,8 @@ def test_command_line_says_a_step_as_dvc_s_command_line_would() -> None:
     assert command_line({"op": "push", "targets": None, "remote": None}) == "dvc push"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="command_line joins the op's words (add_remote -> 'add remote') as one shell word: a failed "
-    "add_remote step is shown as `dvc 'add remote'` (DVC's own command is `dvc remote add NAME URL`)",
-)
 def test_an_op_of_two_words_is_not_quoted_as_one() -> None:
-    assert "'" not in command_line({"op": "add_remote", "name": "x", "url": "/x"})
+    assert command_line({"op": "add_remote", "name": "x", "url": "/x"}) == "dvc remote add x /x"
 
 
 # --- run(): steps in, results out -----------------------------------------------------------
@@ -130,12 +125,6 @@ def test_a_step_of_alops_s_own_names_the_remote_it_used(tiny_copy: Path) -> None
         run([step | {"name_remote": True}], cwd=tiny_copy, env=ENV)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="process.run names the first step whose op is the failed one's (`next(o for o in ops if o['op'] == "
-    "failure['op'])`): of two steps with the same op the first is named even when the second failed; the child "
-    "could report the failed step's index",
-)
 def test_the_failed_step_is_named_even_after_a_step_of_the_same_op(tiny: Path) -> None:
     steps = [{"op": "objects", "targets": ["data/raw.csv.dvc"]}, {"op": "objects", "targets": ["nowhere.dvc"]}]
     with pytest.raises(ToolError, match=r"^`dvc objects nowhere.dvc` failed"):

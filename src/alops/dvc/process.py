@@ -70,7 +70,8 @@ def run(
     if failure:
         from alops.dvc.errors import error
 
-        failed = next((o for o in ops if o["op"] == failure.get("op")), ops[0])
+        # The child stops at the first failed step: it is the one after those that answered.
+        failed = ops[min(len(answer.get("results") or []), len(ops) - 1)]
         remote = answer.get("remote")
         return_error = error(
             failure,
@@ -88,13 +89,20 @@ def run(
     return list(answer["results"])
 
 
+#: DVC's command for an op whose name is not one: `dvc remote add NAME URL`.
+_COMMANDS = {"add_remote": "remote add"}
+
+
 def command_line(op: dict[str, Any]) -> str:
     """How DVC's command line would say the step ``op``, for messages: ``dvc pull --remote s3 data/dev.dvc``."""
-    words = [op["op"].replace("_", " ")]
+    words: list[str] = []
     if op.get("remote"):
         words += ["--remote", op["remote"]]
     words += list(op.get("targets") or op.get("paths") or [])
-    return "dvc " + shlex.join(words)
+    if op["op"] == "add_remote":
+        words = [op.get("name") or "", op.get("url") or ""]
+    command = _COMMANDS.get(op["op"], op["op"])
+    return f"dvc {command} {shlex.join(words)}".rstrip()
 
 
 def environment(env: Mapping[str, str]) -> dict[str, str]:
