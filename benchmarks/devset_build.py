@@ -1,8 +1,8 @@
 """`alops devset build` on a 10-million-row CSV (about 1 GB), against the tools it must beat.
 
-Goals (issue 3), each measured in this run on the same file:
-  * throughput at least 2/3 of pyarrow's multi-threaded `read_csv` (the floor for
-    any tool that must look at every row),
+Goals, each measured in this run on the same file:
+  * throughput at least 1.2x pyarrow's multi-threaded `read_csv` (issue 7: what the
+    builder reached, kept as the floor against regressions; issue 3 asked for 2/3),
   * at least 1.5x faster than pandas `read_csv` + `groupby(...).sample(...)`,
   * peak memory (RSS) at most 300 MB.
 
@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GOAL_SHARE_OF_PYARROW = 2 / 3
+GOAL_SHARE_OF_PYARROW = 1.2
 GOAL_VS_PANDAS = 1.5
 GOAL_PEAK_MB = 300.0
 CHUNK_ROWS = 1_000_000
