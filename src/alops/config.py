@@ -25,7 +25,7 @@ from alops.schema.defaults import apply_defaults
 from alops.yamlfile import Document
 
 if TYPE_CHECKING:
-    from alops.sections import Devset
+    from alops.sections import ActiveLearning, Devset
 
 DEFAULT_FILE = "alops.yaml"
 MAX_SHOWN = 20
@@ -90,7 +90,15 @@ class Config:
 
         return devset(self._defaulted["datasets"]["dev"])
 
-    # Config.quality and Config.al (`quality:`, `active_learning:`) go here, typed, when a command reads them.
+    @cached_property
+    def al(self) -> ActiveLearning | None:
+        """``active_learning:``, typed, defaults applied; None when alops.yaml has no such section."""
+        from alops.sections import active_learning
+
+        data = self._defaulted.get("active_learning")
+        return None if data is None else active_learning(data)
+
+    # Config.quality (`quality:`) goes here, typed, when a command reads it.
 
     @property
     def root(self) -> Path:

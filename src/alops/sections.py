@@ -93,4 +93,39 @@ def _outliers(data: dict[str, Any]) -> Outliers:
     return Outliers(data["rule"], float(data["threshold"]), columns, float(data["max_share"]))
 
 
-# Config.quality (`quality:`) and Config.al (`active_learning:`) go here when a command reads them.
+@dataclass(frozen=True)
+class ActiveLearning:
+    """``active_learning:``: what ``alops al query`` reads and how it chooses a batch."""
+
+    pool: str
+    labels: str | None
+    scores: str | None  # None: not set (``--scores`` must name the file)
+    id_column: str
+    embeddings: str | None
+    strategy: str
+    batch_size: int
+    seed: int
+    quotas: dict[str, int] | None  # class name -> count; None: no per-class quotas
+    shortlist_factor: int
+    batch_dir: str
+
+
+def active_learning(data: dict[str, Any]) -> ActiveLearning:
+    """The section from ``active_learning`` of a document with its defaults filled in."""
+    quotas = data.get("quotas")
+    return ActiveLearning(
+        pool=data["pool"],
+        labels=data.get("labels"),
+        scores=data.get("scores"),
+        id_column=data["id_column"],
+        embeddings=data.get("embeddings"),
+        strategy=data["strategy"],
+        batch_size=data["batch_size"],
+        seed=data["seed"],
+        quotas=None if quotas is None else {str(name): int(n) for name, n in quotas.items()},
+        shortlist_factor=data["shortlist_factor"],
+        batch_dir=data["batch_dir"],
+    )
+
+
+# Config.quality (`quality:`) goes here when a command reads it.

@@ -428,11 +428,30 @@ def validate(data, custom_formats={}, name_prefix=None):
                     data__activelearning_keys.remove("labels")
                     data__activelearning__labels = data__activelearning["labels"]
                     validate___definitions_path(data__activelearning__labels, custom_formats, (name_prefix or "data") + ".active_learning.labels")
+                if "scores" in data__activelearning_keys:
+                    data__activelearning_keys.remove("scores")
+                    data__activelearning__scores = data__activelearning["scores"]
+                    validate___definitions_path(data__activelearning__scores, custom_formats, (name_prefix or "data") + ".active_learning.scores")
+                if "id_column" in data__activelearning_keys:
+                    data__activelearning_keys.remove("id_column")
+                    data__activelearning__idcolumn = data__activelearning["id_column"]
+                    if not isinstance(data__activelearning__idcolumn, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.id_column must be string")
+                    if isinstance(data__activelearning__idcolumn, str):
+                        data__activelearning__idcolumn_len = len(data__activelearning__idcolumn)
+                        if data__activelearning__idcolumn_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.id_column must be longer than or equal to 1 characters")
+                        if data__activelearning__idcolumn_len > 255:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.id_column must be shorter than or equal to 255 characters")
+                if "embeddings" in data__activelearning_keys:
+                    data__activelearning_keys.remove("embeddings")
+                    data__activelearning__embeddings = data__activelearning["embeddings"]
+                    validate___definitions_path(data__activelearning__embeddings, custom_formats, (name_prefix or "data") + ".active_learning.embeddings")
                 if "strategy" in data__activelearning_keys:
                     data__activelearning_keys.remove("strategy")
                     data__activelearning__strategy = data__activelearning["strategy"]
-                    if not (isinstance(data__activelearning__strategy, str) and data__activelearning__strategy == 'least-confidence' or isinstance(data__activelearning__strategy, str) and data__activelearning__strategy == 'margin' or isinstance(data__activelearning__strategy, str) and data__activelearning__strategy == 'entropy' or isinstance(data__activelearning__strategy, str) and data__activelearning__strategy == 'random'):
-                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.strategy must be one of ['least-confidence', 'margin', 'entropy', 'random']")
+                    if not (isinstance(data__activelearning__strategy, str) and data__activelearning__strategy == 'least-confidence' or isinstance(data__activelearning__strategy, str) and data__activelearning__strategy == 'margin' or isinstance(data__activelearning__strategy, str) and data__activelearning__strategy == 'entropy' or isinstance(data__activelearning__strategy, str) and data__activelearning__strategy == 'random' or isinstance(data__activelearning__strategy, str) and data__activelearning__strategy == 'k-center' or isinstance(data__activelearning__strategy, str) and data__activelearning__strategy == 'hybrid'):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.strategy must be one of ['least-confidence', 'margin', 'entropy', 'random', 'k-center', 'hybrid']")
                 if "batch_size" in data__activelearning_keys:
                     data__activelearning_keys.remove("batch_size")
                     data__activelearning__batchsize = data__activelearning["batch_size"]
@@ -451,8 +470,75 @@ def validate(data, custom_formats={}, name_prefix=None):
                     if isinstance(data__activelearning__seed, (int, float, Decimal)) and not isinstance(data__activelearning__seed, bool):
                         if data__activelearning__seed < 0:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.seed must be bigger than or equal to 0")
+                if "quotas" in data__activelearning_keys:
+                    data__activelearning_keys.remove("quotas")
+                    data__activelearning__quotas = data__activelearning["quotas"]
+                    if not isinstance(data__activelearning__quotas, (dict)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.quotas must be object")
+                    data__activelearning__quotas_is_dict = isinstance(data__activelearning__quotas, dict)
+                    if data__activelearning__quotas_is_dict:
+                        data__activelearning__quotas_len = len(data__activelearning__quotas)
+                        if data__activelearning__quotas_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.quotas must contain at least 1 properties")
+                        data__activelearning__quotas_keys = set(data__activelearning__quotas.keys())
+                        for data__activelearning__quotas_key in data__activelearning__quotas_keys:
+                            if data__activelearning__quotas_key not in []:
+                                data__activelearning__quotas_value = data__activelearning__quotas.get(data__activelearning__quotas_key)
+                                if not isinstance(data__activelearning__quotas_value, (int)) and not (isinstance(data__activelearning__quotas_value, float) and data__activelearning__quotas_value.is_integer()) or isinstance(data__activelearning__quotas_value, bool):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.quotas.{data__activelearning__quotas_key}".format(**locals()) + " must be integer")
+                                if isinstance(data__activelearning__quotas_value, (int, float, Decimal)) and not isinstance(data__activelearning__quotas_value, bool):
+                                    if data__activelearning__quotas_value < 0:
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.quotas.{data__activelearning__quotas_key}".format(**locals()) + " must be bigger than or equal to 0")
+                                    if data__activelearning__quotas_value > 1000000:
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.quotas.{data__activelearning__quotas_key}".format(**locals()) + " must be smaller than or equal to 1000000")
+                        if data__activelearning__quotas_len != 0:
+                            data__activelearning__quotas_property_names = True
+                            for data__activelearning__quotas_key in data__activelearning__quotas:
+                                try:
+                                    if isinstance(data__activelearning__quotas_key, str):
+                                        data__activelearning__quotas_key_len = len(data__activelearning__quotas_key)
+                                        if data__activelearning__quotas_key_len > 255:
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.quotas must be shorter than or equal to 255 characters")
+                                except (JsonSchemaValueException, JsonSchemaValuesException):
+                                    data__activelearning__quotas_property_names = False
+                            if not data__activelearning__quotas_property_names:
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.quotas must be named by propertyName definition")
+                if "shortlist_factor" in data__activelearning_keys:
+                    data__activelearning_keys.remove("shortlist_factor")
+                    data__activelearning__shortlistfactor = data__activelearning["shortlist_factor"]
+                    if not isinstance(data__activelearning__shortlistfactor, (int)) and not (isinstance(data__activelearning__shortlistfactor, float) and data__activelearning__shortlistfactor.is_integer()) or isinstance(data__activelearning__shortlistfactor, bool):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.shortlist_factor must be integer")
+                    if isinstance(data__activelearning__shortlistfactor, (int, float, Decimal)) and not isinstance(data__activelearning__shortlistfactor, bool):
+                        if data__activelearning__shortlistfactor < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.shortlist_factor must be bigger than or equal to 1")
+                        if data__activelearning__shortlistfactor > 1000:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.shortlist_factor must be smaller than or equal to 1000")
+                if "batch_dir" in data__activelearning_keys:
+                    data__activelearning_keys.remove("batch_dir")
+                    data__activelearning__batchdir = data__activelearning["batch_dir"]
+                    validate___definitions_path(data__activelearning__batchdir, custom_formats, (name_prefix or "data") + ".active_learning.batch_dir")
                 if data__activelearning_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning must not contain "+str(data__activelearning_keys)+" properties")
+            try:
+                data__activelearning_is_dict = isinstance(data__activelearning, dict)
+                if data__activelearning_is_dict:
+                    data__activelearning__missing_keys = set(['strategy']) - data__activelearning.keys()
+                    if data__activelearning__missing_keys:
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning must contain ")
+                    data__activelearning_keys = set(data__activelearning.keys())
+                    if "strategy" in data__activelearning_keys:
+                        data__activelearning_keys.remove("strategy")
+                        data__activelearning__strategy = data__activelearning["strategy"]
+                        if not (isinstance(data__activelearning__strategy, str) and data__activelearning__strategy == 'k-center'):
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.strategy must be one of ['k-center']")
+            except (JsonSchemaValueException, JsonSchemaValuesException):
+                pass
+            else:
+                data__activelearning_is_dict = isinstance(data__activelearning, dict)
+                if data__activelearning_is_dict:
+                    data__activelearning__missing_keys = set(['embeddings']) - data__activelearning.keys()
+                    if data__activelearning__missing_keys:
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning must contain ")
         for data_key, data_val in data.items():
             if REGEX_PATTERNS['^x-'].search(data_key):
                 if data_key in data_keys:
