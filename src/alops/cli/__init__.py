@@ -28,6 +28,7 @@ from alops.errors import (
 )
 
 _COMMANDS = {
+    "al": ("alops.cli.al", "al", "Active learning: choose the next batch of the pool to label."),
     "config": ("alops.cli.config", "config", "Validate alops.yaml or print its JSON Schema."),
     "data": ("alops.cli.data", "data", "Pull the dataset a branch needs from its DVC remote."),
     "demo": ("alops.cli.demo", "demo", "Run the example project's flows in a temporary repository."),
