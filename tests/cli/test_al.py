@@ -273,3 +273,28 @@ def test_an_unknown_strategy_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_the_schema_allows_exactly_the_strategies_alops_al_has() -> None:
     assert sorted(STRATEGY_NAMES) == sorted(STRATEGIES)
+
+
+def test_integer_ids_stay_numbers_in_json(tmp_path: Path) -> None:
+    root = project(tmp_path, "  scores: data/ints.parquet\n  batch_size: 1\n")
+    pq.write_table(pa.table({"id": [10, -20], "cat": [0.9, 0.5], "dog": [0.1, 0.5]}), root / "data/ints.parquet")
+
+    code, _, err = invoke(root)
+
+    assert (code, err) == (0, "")
+    assert batch(root / ".alops/al/batch")[0]["id"] == "-20", "a number is no formula: not escaped"
+    tasks = json.loads((root / ".alops/al/batch/tasks.json").read_text(encoding="utf-8"))
+    assert tasks[0]["data"]["sample_id"] == -20
+
+
+def test_a_chosen_row_without_an_id_is_a_data_error(tmp_path: Path) -> None:
+    root = project(tmp_path, "  scores: data/gaps.parquet\n  batch_size: 1\n")
+    pq.write_table(pa.table({"id": ["a", None], "cat": [0.9, 0.5], "dog": [0.1, 0.5]}), root / "data/gaps.parquet")
+
+    code, out, err = invoke(root)
+
+    assert (code, out) == (EXIT_DATA, "")
+    assert err == (
+        "Error: row 1 of the scores file has no sample id: the scoring stage must write an id for every sample\n"
+    )
+    assert not (root / ".alops/al/batch/batch.csv").exists()

@@ -86,7 +86,12 @@ def batch_rows(result: QueryResult, classes: tuple[str, ...]) -> list[BatchRow]:
 
     rows = []
     for selected, probs in zip(result.rows(), result.probabilities, strict=True):
-        sample_id = selected.index if selected.id is None else _plain_id(selected.id)
+        sample_id = selected.index if result.ids is None else _plain_id(selected.id)
+        if sample_id is None:
+            raise DataError(
+                f"row {selected.index} of the scores file has no sample id: the scoring stage must write an id "
+                "for every sample"
+            )
         confidence = float(probs[selected.predicted])
         name = classes[selected.predicted]
         rows.append(BatchRow(selected.index, sample_id, finite(selected.score), selected.strategy, name, confidence))
