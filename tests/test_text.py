@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from alops.text import escape_non_ascii, excerpt, quote, redact, safe
+from alops.text import escape_non_ascii, excerpt, quote, redact, redact_output, safe
 
 
 @pytest.mark.parametrize(
@@ -77,3 +77,9 @@ def test_redact_is_linear(text: str) -> None:
     start = time.perf_counter()
     redact(text)
     assert time.perf_counter() - start < 5
+
+
+def test_redact_hides_url_credentials_key_ids_and_secret_variables() -> None:
+    env = {"AWS_SECRET_ACCESS_KEY": "abcdef123456", "MY_TOKEN": "tok-987654", "PATH": "/usr/bin"}
+    text = "https://bob:hunter22@host/x s3://b/k AKIAIOSFODNN7EXAMPLE abcdef123456 tok-987654 /usr/bin"
+    assert redact_output(text, env) == "https://***@host/x s3://b/k *** *** *** /usr/bin"

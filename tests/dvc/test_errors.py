@@ -26,7 +26,6 @@ from alops.errors import (
     StepError,
     ToolError,
 )
-from alops.text import redact_output
 
 KEY_ID = "AKIAIOSFODNN7EXAMPLE"
 SECRET = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
@@ -156,9 +155,3 @@ def test_the_remote_errors_alops_raises_itself() -> None:
 
 
 # --- moved from tests/test_dvc.py -------------------------------------------------------------
-
-
-def test_redact_hides_url_credentials_key_ids_and_secret_variables() -> None:
-    env = {"AWS_SECRET_ACCESS_KEY": "abcdef123456", "MY_TOKEN": "tok-987654", "PATH": "/usr/bin"}
-    text = "https://bob:hunter22@host/x s3://b/k AKIAIOSFODNN7EXAMPLE abcdef123456 tok-987654 /usr/bin"
-    assert redact_output(text, env) == "https://***@host/x s3://b/k *** *** *** /usr/bin"

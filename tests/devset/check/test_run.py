@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from alops.config import load_config
 from alops.devset.check import report as check_report
-from alops.devset.check import stats
 from alops.devset.check.result import Finding, ShareRange
 from alops.devset.check.run import CheckResult, check
 from alops.devset.dataset import scan
@@ -318,56 +315,3 @@ def test_a_dev_set_inside_the_full_data_is_refused_as_the_builder_refuses_it(tmp
         "data/full/dev.csv is inside the full data data/full: keep the dev set somewhere else (e.g. data/dev), "
         "or it would be read as part of the full data"
     )
-
-
-# The statistics on their own.
-
-
-def test_ks_from_bins_equals_the_exact_statistic() -> None:
-    rng = np.random.default_rng(3)
-    full = rng.normal(size=5000).round(2)
-    dev = rng.choice(full, 400, replace=False)
-    edges = stats.edges_from(dev)
-    d_bins, f_bins = stats.bin_counts(edges, dev), stats.bin_counts(edges, full)
-    grid = np.unique(np.concatenate([full, dev]))
-    exact = np.max(
-        np.abs(
-            np.searchsorted(np.sort(dev), grid, "right") / 400 - np.searchsorted(np.sort(full), grid, "right") / 5000
-        )
-    )
-    assert stats.ks_statistic(d_bins, f_bins) == pytest.approx(exact)
-    assert d_bins[0::2].sum() == 0  # every dev value is an edge: exact
-
-
-def test_p_values_of_fair_samples_are_uniform() -> None:
-    """A dev set drawn at random fails at about the threshold's rate: the tests are calibrated."""
-    rng = np.random.default_rng(4)
-    n, population = 1000, 8000
-    full = rng.normal(size=population)
-    labels = rng.choice(list("ABCDE"), size=population, p=[0.4, 0.3, 0.2, 0.08, 0.02])
-    ks, chi2 = [], []
-    for _ in range(300):
-        idx = rng.choice(population, n, replace=False)
-        edges = stats.edges_from(full[idx])
-        statistic = stats.ks_statistic(stats.bin_counts(edges, full[idx]), stats.bin_counts(edges, full))
-        ks.append(stats.ks_pvalue(statistic, n, population))
-        chi2.append(stats.chi2_test(stats.cells(Counter(labels[idx]), Counter(labels)), n, population)[2])
-    for p in (np.array(ks), np.array(chi2)):
-        assert 0.02 < (p < 0.1).mean() < 0.2 and 0.35 < (p < 0.5).mean() < 0.65
-
-
-def test_holm_adjustment() -> None:
-    assert stats.holm([0.01, 0.04, 0.03, 0.5]) == pytest.approx([0.04, 0.09, 0.09, 0.5])
-
-
-def test_quantile_from_bins() -> None:
-    values = np.arange(1, 101, dtype=float)
-    edges = stats.edges_from(values[::10])
-    counts = stats.bin_counts(edges, values)
-    assert stats.quantile(edges, counts, 0.25, 1.0, 100.0) == pytest.approx(25, abs=1)
-    assert stats.quantile(edges, counts, 0.75, 1.0, 100.0) == pytest.approx(75, abs=1)
-
-
-def test_psi_of_equal_distributions_is_zero_and_grows_with_the_shift() -> None:
-    assert stats.psi([10, 20, 30], [100, 200, 300]) == pytest.approx(0)
-    assert stats.psi([10, 20, 30], [300, 200, 100]) > 0.5
