@@ -24,6 +24,7 @@ test: setup lint
 
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check src tests benchmarks examples
+	$(VENV)/bin/ruff format --check --quiet src tests benchmarks examples
 	$(VENV)/bin/mypy
 
 bench: setup
