@@ -32,12 +32,10 @@ def test_al_is_none_without_the_section() -> None:
 
 
 def test_al_defaults(tmp_path: Path) -> None:
-    al = load_config(config_of(tmp_path, "active_learning:\n  pool: data/pool\n")).al
+    al = load_config(config_of(tmp_path, "active_learning:\n  scores: data/scores.npy\n")).al
 
     assert al == ActiveLearning(
-        pool="data/pool",
-        labels=None,
-        scores=None,
+        scores="data/scores.npy",
         id_column="id",
         embeddings=None,
         strategy="least-confidence",
@@ -55,8 +53,6 @@ def test_al_every_key() -> None:
     config = load_config(HERE / "config/valid/active-learning.yml")
 
     assert config.al == ActiveLearning(
-        pool="data/pool",
-        labels="data/labels",
         scores="data/pool_scores.parquet",
         id_column="sample",
         embeddings="data/pool_embeddings.npy",

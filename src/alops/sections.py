@@ -95,10 +95,12 @@ def _outliers(data: dict[str, Any]) -> Outliers:
 
 @dataclass(frozen=True)
 class ActiveLearning:
-    """``active_learning:``: what ``alops al query`` reads and how it chooses a batch."""
+    """``active_learning:``: what ``alops al query`` reads and how it chooses a batch.
 
-    pool: str
-    labels: str | None
+    ``pool`` and ``labels`` are validated but left out: they are for ``alops al
+    ingest``, which is not built yet, and nothing reads them.
+    """
+
     scores: str | None  # None: not set (``--scores`` must name the file)
     id_column: str
     embeddings: str | None
@@ -114,8 +116,6 @@ def active_learning(data: dict[str, Any]) -> ActiveLearning:
     """The section from ``active_learning`` of a document with its defaults filled in."""
     quotas = data.get("quotas")
     return ActiveLearning(
-        pool=data["pool"],
-        labels=data.get("labels"),
         scores=data.get("scores"),
         id_column=data["id_column"],
         embeddings=data.get("embeddings"),

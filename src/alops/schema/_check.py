@@ -416,9 +416,6 @@ def validate(data, custom_formats={}, name_prefix=None):
                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning must be object")
             data__activelearning_is_dict = isinstance(data__activelearning, dict)
             if data__activelearning_is_dict:
-                data__activelearning__missing_keys = set(['pool']) - data__activelearning.keys()
-                if data__activelearning__missing_keys:
-                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning must contain ")
                 data__activelearning_keys = set(data__activelearning.keys())
                 if "pool" in data__activelearning_keys:
                     data__activelearning_keys.remove("pool")
