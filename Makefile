@@ -1,7 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   installs alops with only what the demo needs (from uv.lock) and runs the
 #               example project's feature and experiment flows (local DVC remote, no GitLab)
-#   make test   installs the locked test environment, then runs ruff, mypy and pytest
+#   make test   installs the locked test environment, then runs ruff (lint, format), mypy and pytest
 #
 # uv comes from PyPI (`python3 -m pip install uv`) when it is not on PATH. Environments are
 # built from the committed uv.lock with the machine's python3; uv never downloads a Python.
@@ -27,12 +27,16 @@ lint: $(VENV)/.test
 	$(VENV)/bin/ruff format --check --quiet src tests benchmarks examples
 	$(VENV)/bin/mypy
 
+# The benchmarks also need their baselines (the bench group: modAL for al_query.py).
 bench: setup
+	$(SYNC) --inexact --all-extras --group test --group lint --group bench
 	$(PY) benchmarks/flow_startup.py
 	$(PY) benchmarks/feature_pipeline.py
 	$(PY) benchmarks/data_pull.py
+	$(PY) benchmarks/dvc_starts.py
 	$(PY) benchmarks/devset_build.py
 	$(PY) benchmarks/pipeline_shape.py
+	$(PY) benchmarks/al_query.py
 
 setup: $(VENV)/.test node_modules/.installed
 	@scripts/ensure-system-tools
