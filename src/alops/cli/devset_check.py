@@ -74,9 +74,10 @@ def refresh(obj: dict[str, str], report_dir: str | None, dry_run: bool, target: 
 
     \b
     Exit codes: 0 representative, or a merge request was opened (its URL is
-    printed), or --dry-run finished; 2 bad alops.yaml or missing data or GitLab
-    settings; 3 git, DVC or the GitLab API failed; 4 ALOPS_GITLAB_TOKEN missing
-    or refused, or the DVC remote unreachable; 5 the rebuilt dev set still fails.
+    printed), or --dry-run finished; 2 bad alops.yaml or GitLab settings; 3 git,
+    DVC or the GitLab API failed; 4 data missing or unreadable (`alops data
+    pull`), ALOPS_GITLAB_TOKEN missing or refused, or the DVC remote unreachable;
+    5 the rebuilt dev set still fails.
     """
     from alops.config import load_config
     from alops.devset.check import report as check_report
