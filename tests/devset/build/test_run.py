@@ -28,7 +28,7 @@ from alops.devset.dataset import scan
 from alops.errors import EXIT_DATA, AlopsError, ConfigError, DataError
 
 HEADER = "id,label,split,x,y\n"
-# The strata of the quota test and the quotas of its 10% sample (see test_devset_keys: the two small
+# The strata of the quota test and the quotas of its 10% sample (see tests/devset/build/test_keys.py: the two small
 # strata get one row each, the four big ones share the other 98 rows by largest remainder).
 SIZES = {
     ("a", "train"): 600,
