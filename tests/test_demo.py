@@ -25,12 +25,19 @@ def test_prepare_project_makes_a_clean_repository_with_its_data_on_the_remote(te
     assert git(repo, "symbolic-ref", "refs/remotes/origin/HEAD") == "refs/remotes/origin/main"
     assert git(repo, "rev-parse", "origin/main") == git(repo, "rev-parse", "HEAD")
     tracked = set(git(repo, "ls-files").splitlines())
-    assert {"data/full.dvc", "data/dev.dvc", "dvc.yaml", ".dvc/config", "scripts/make_data.py"} <= tracked
+    assert {
+        "data/full.dvc",
+        "data/dev.dvc",
+        "data/labels.dvc",
+        "dvc.yaml",
+        ".dvc/config",
+        "scripts/oracle.py",
+    } <= tracked
     assert {"data/dev.report.json", "data/dev.report.md"} <= tracked  # `alops devset build`'s report, for review
     assert not any(name.endswith(".csv") for name in tracked)  # data goes to DVC, never to git
     config = (repo / ".dvc/config").read_text()
     assert "remote = storage" in config and f"url = {remote}" in config
-    for name in ("full", "dev"):
+    for name in ("full", "dev", "labels"):
         dir_md5 = yaml.safe_load((repo / f"data/{name}.dvc").read_text())["outs"][0]["md5"]
         assert (remote / "files/md5" / dir_md5[:2] / dir_md5[2:]).is_file()
 
@@ -67,21 +74,30 @@ def test_demo_runs_the_feature_and_the_experiment_flow(tmp_path: Path) -> None:
     feature, experiment = report.flows
     assert tuple(f.branch for f in report.flows) == FLOWS
     assert (feature.role, feature.dataset, feature.runner) == ("feature", "dev", "cpu")
-    assert (feature.files, feature.rows, feature.not_downloaded) == (2, 449, ("data/full",))  # 25%, by the builder
+    assert (feature.files, feature.rows, feature.not_downloaded) == (
+        2,
+        449,
+        ("data/full", "data/labels"),
+    )  # 25%, by the builder
     assert feature.reproduced == feature.stages == ("prepare@dev", "train@dev", "evaluate@dev")
     assert (feature.pushed, feature.new_remote_files) == (False, 0)
     assert 0.85 <= feature.metrics["accuracy"] <= 1.0
     assert (experiment.role, experiment.dataset, experiment.runner) == ("experiment", "full", "gpu")
-    assert (experiment.files, experiment.rows, experiment.not_downloaded) == (2, 1797, ("data/dev",))
+    assert (experiment.files, experiment.rows, experiment.not_downloaded) == (
+        3,
+        1797,
+        ("data/dev",),
+    )  # with the log README
     assert experiment.pushed and experiment.new_remote_files > 0
     assert 0.9 <= experiment.metrics["accuracy"] <= 1.0
-    assert report.remote_files == 6  # both datasets: 4 CSV files and 2 directory listings
+    # Both datasets and the label log: 4 CSV files, the log's README and 3 directory listings.
+    assert report.remote_files == 8
 
     text = render(report)
 
     lines = text.splitlines()
     assert (
-        f"  data      dev: 2 files, 449 rows, {feature.fetched} objects pulled from the remote; data/full not downloaded"
+        f"  data      dev: 2 files, 449 rows, {feature.fetched} objects pulled from the remote; data/full, data/labels not downloaded"
         in lines
     )
     assert feature.fetched == 3  # the two CSV files and the directory's listing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -120,3 +121,84 @@ def test_the_skeleton_commits_no_remote_and_includes_the_ci_template() -> None:
             {"component": "$CI_SERVER_FQDN/mlops/alops/workflow@0.1.0"},
         ]
     }
+
+
+def test_make_data_starts_the_label_log_and_keeps_an_existing_one(generated: Path, tmp_path: Path) -> None:
+    readme = generated / "data/labels/README.md"
+    assert "round-NNNN.csv" in readme.read_text()
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "labels/README.md").write_text("mine\n")
+    subprocess.run(
+        [sys.executable, str(SKELETON / "scripts/make_data.py"), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+    )
+    assert (tmp_path / "labels/README.md").read_text() == "mine\n"
+
+
+def test_score_writes_the_clean_pool_s_probabilities_by_id_and_its_embeddings(generated: Path) -> None:
+    import numpy as np
+
+    for stage in ("prepare", "train", "score"):
+        subprocess.run([sys.executable, f"src/{stage}.py", "dev"], cwd=generated, check=True, capture_output=True)
+    table = rows(generated / "scores/dev/scores.csv")
+    assert table[0] == ["id", *"0123456789"]
+    pool = [r for r in rows(generated / "data/dev/unlabelled.csv")[1:] if is_clean(r)]
+    assert [r[0] for r in table[1:]] == [r[0] for r in pool]  # the pool's stable ids, in its order, cleaned
+    assert all(abs(sum(map(float, r[1:])) - 1) < 1e-6 for r in table[1:])
+    embeddings = np.load(generated / "scores/dev/embeddings.npy")
+    assert embeddings.shape == (len(table) - 1, 10) and embeddings.dtype == np.float32
+
+
+def test_the_oracle_answers_a_batch_with_the_held_back_labels(tmp_path: Path) -> None:
+    from sklearn.datasets import load_digits
+
+    truth = load_digits().target
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    ids = ["d0123", "d1796", "d0000", "d0500"]
+    (batch / "batch.jsonl").write_text("".join(json.dumps({"id": i, "score": 0.5}) + "\n" for i in ids))
+    oracle = [sys.executable, str(SKELETON / "scripts/oracle.py"), str(batch)]
+
+    subprocess.run([*oracle, str(tmp_path / "labels.csv")], check=True, capture_output=True)
+
+    table = rows(tmp_path / "labels.csv")
+    assert table[0] == ["id", "label", "annotator", "labelled_at"]
+    assert [(r[0], r[1], r[2]) for r in table[1:]] == [(i, str(truth[int(i[1:])]), "oracle") for i in ids]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", r[3]) for r in table[1:])
+
+    (batch / "batch.jsonl").unlink()  # batch.csv and Label Studio's tasks.json answer the same
+    (batch / "tasks.json").write_text(json.dumps([{"data": {"sample_id": i}} for i in ids]))
+    subprocess.run([*oracle, str(tmp_path / "noisy.csv"), "--noise", "0.5"], check=True, capture_output=True)
+    noisy = rows(tmp_path / "noisy.csv")[1:]
+    assert [r[0] for r in noisy] == ids
+    assert sum(r[1] not in "0123456789" for r in noisy) == 2  # typos ingest rejects
+
+
+def test_the_oracle_refuses_an_id_that_is_not_a_digit(tmp_path: Path) -> None:
+    (tmp_path / "batch.csv").write_text("index,id\n0,d9999\n")
+    done = subprocess.run(
+        [sys.executable, str(SKELETON / "scripts/oracle.py"), str(tmp_path), str(tmp_path / "out.csv")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "sample id 'd9999' is not one of the digits (d0000 to d1796)" in done.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_active_learning_reads_what_the_scoring_stage_writes_and_the_data_it_labels() -> None:
+    config = yaml.safe_load((SKELETON / "alops.yaml").read_text())
+    stages = yaml.safe_load((SKELETON / "dvc.yaml").read_text())["stages"]
+    al = config["active_learning"]
+    assert config["pipeline"]["score"] == ["score@{dataset}"]
+    assert stages["score"]["do"]["outs"] == ["scores/${item}"]
+    assert "models/${item}" in stages["score"]["do"]["deps"]
+    assert (al["scores"], al["embeddings"]) == ("scores/full/scores.csv", "scores/full/embeddings.npy")
+    # The pool and the labelled set are data/full's files; the label log is a target of the same dataset.
+    assert (al["pool"], al["labelled"], al["labels"]) == (
+        "data/full/unlabelled.csv",
+        "data/full/labelled.csv",
+        "data/labels",
+    )
+    assert config["datasets"]["full"]["targets"] == ["data/full.dvc", "data/labels.dvc"]
+    assert al["classes"] == list("0123456789")

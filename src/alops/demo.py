@@ -31,7 +31,7 @@ FLOWS = ("feature/demo", "experiment/demo")
 # What a run of the skeleton leaves behind; never copied into a new project.
 #: Prefixes of the variables :func:`environment` leaves out.
 _NOT_FOR_THE_DEMO = ("ALOPS_", "AWS_", "DVC_", "CI", "GITLAB_")
-_GENERATED = {".git", ".dvc", "data", "models", "metrics", "dvc.lock", ".venv"}
+_GENERATED = {".git", ".dvc", ".alops", "data", "models", "metrics", "scores", "dvc.lock", ".venv"}
 # The example repository's one commit: with this identity unless git's
 # environment variables give one (a fresh machine may have no user.name), and
 # without the user's signing or hooks, which are for their own repositories.
@@ -101,7 +101,7 @@ def prepare_project(dest: Path, remote: Path, *, env: Mapping[str, str]) -> Path
             raise ToolError("the example project needs scikit-learn: run `pip install 'alops[example]'`")
         raise ToolError(f"scripts/make_data.py failed:\n{redact_output(made.stderr).strip()[-2000:]}")
     _build_dev_set(dest)
-    dvc.add(["data/full", "data/dev"], cwd=dest, env=env)
+    dvc.add(["data/full", "data/dev", "data/labels"], cwd=dest, env=env)
     remote.mkdir(parents=True, exist_ok=True)
     dvc.add_remote(REMOTE_NAME, str(remote), cwd=dest, default=True, env=env)
     dvc.push(run_cache=False, cwd=dest, env=env)

@@ -14,6 +14,10 @@ non-numeric pixel, a label that is not a digit) and outliers (images exported
 on a 0–255 scale); src/prepare.py drops and counts them. The output is the
 same bytes on every run. The dev set (data/dev/) is not made here:
 `alops devset build` samples it from data/full/ as alops.yaml says.
+
+It also starts the label log, data/labels/ (active_learning.labels), with a
+README.md, so that the empty folder can be its own DVC target
+(`dvc add data/labels`); an existing log is left as it is.
 """
 
 from __future__ import annotations
@@ -27,6 +31,14 @@ from sklearn.datasets import load_digits
 
 UNLABELLED_SHARE = 0.2
 SPLITS = (("train", 0.7), ("validation", 0.15), ("test", 0.15))
+LABEL_LOG_README = """\
+# The label log
+
+`alops al ingest` adds one pair of files here per round of active learning and
+never rewrites them: `round-NNNN.csv` (id, label, annotator, labelled_at, round,
+source = human or pseudo, votes, confidence) and `round-NNNN.json` (the round's
+record: strategy, counts, pool and labelled-set sizes after it).
+"""
 HEADER = ["id", "label", "split", *(f"p{i:02d}" for i in range(64))]
 
 
@@ -61,6 +73,7 @@ def main() -> None:
     unlabelled = [row for i, row in enumerate(rows) if i in pool]
     _write(args.out / "full" / "labelled.csv", labelled)
     _write(args.out / "full" / "unlabelled.csv", unlabelled)
+    _start_label_log(args.out / "labels")
     print(f"{args.out / 'full'}: {len(labelled)} labelled and {len(unlabelled)} unlabelled rows")
 
 
@@ -78,6 +91,14 @@ def _spoil(rows: list[list[str]], rng: np.random.RandomState) -> None:
         rows[i] = breakers[k % len(breakers)](rows[i])
     for i in outliers:
         rows[i] = [*rows[i][:3], *(str(round(int(v) * 255 / 16)) for v in rows[i][3:])]
+
+
+def _start_label_log(folder: Path) -> None:
+    """The label log's folder with a README: DVC tracks a folder only once it holds a file."""
+    readme = folder / "README.md"
+    if not readme.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        readme.write_text(LABEL_LOG_README)
 
 
 def _write(path: Path, rows: list[list[str]]) -> None:

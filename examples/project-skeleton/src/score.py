@@ -1,0 +1,54 @@
+"""Stage score@<dataset>: the model's view of the unlabelled pool, for `alops al query`.
+
+Writes scores/<dataset>/:
+
+    scores.csv       id (the pool's stable id, d0123), then one column per class
+                     ("0".."9"): the model's probability of each
+    embeddings.npy   one row per row of scores.csv, in the same order: the
+                     model's decision function (logreg) or its probabilities
+                     (forest), the space k-center and the hybrid spread a batch in
+
+Only the pool that survived src/prepare.py's cleaning is scored: a corrupt row
+cannot be shown to an annotator anyway.
+"""
+
+from __future__ import annotations
+
+import csv
+import pickle
+import sys
+from pathlib import Path
+
+import numpy as np
+
+#: The label set, as alops.yaml's active_learning.classes names it.
+CLASSES = [str(digit) for digit in range(10)]
+
+
+def main(dataset: str) -> None:
+    with (Path("models") / dataset / "model.pkl").open("rb") as fh:
+        model = pickle.load(fh)
+    data = np.loadtxt(Path("data/prepared") / dataset / "pool.csv", delimiter=",", skiprows=1, ndmin=2)
+    # prepare.py keeps the number of an id (d0123 -> 123); make_data.py writes ids as d + four digits.
+    ids = [f"d{int(n):04d}" for n in data[:, 0]]
+    pixels = data[:, 1:]
+    out = Path("scores") / dataset
+    out.mkdir(parents=True, exist_ok=True)
+    # Every class gets its column, in class order, even one the training data lacked (probability 0).
+    probabilities = np.zeros((len(ids), len(CLASSES)))
+    embeddings = np.zeros((len(ids), len(CLASSES)))
+    if len(ids):
+        columns = [CLASSES.index(str(c)) for c in model.classes_]
+        probabilities[:, columns] = model.predict_proba(pixels)
+        embeddings = model.decision_function(pixels) if hasattr(model, "decision_function") else probabilities
+    with (out / "scores.csv").open("w", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["id", *CLASSES])
+        # Nine significant digits: a row still sums to 1 as `alops al query` checks it.
+        writer.writerows([sample, *(f"{p:.9g}" for p in row)] for sample, row in zip(ids, probabilities, strict=True))
+    np.save(out / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
+    print(f"score {dataset}: {len(ids)} pool rows scored over {len(CLASSES)} classes")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
