@@ -25,7 +25,7 @@ from alops.schema.defaults import apply_defaults
 from alops.yamlfile import Document
 
 if TYPE_CHECKING:
-    from alops.sections import ActiveLearning, Devset
+    from alops.sections import ActiveLearning, Devset, Schedule
 
 DEFAULT_FILE = "alops.yaml"
 MAX_SHOWN = 20
@@ -54,10 +54,11 @@ class Pipeline:
     train: tuple[str, ...]
     evaluate: tuple[str, ...]
     metrics: tuple[str, ...]
+    score: tuple[str, ...] = ()  # the stages that score the pool for `alops al query`
 
     def stages(self, job: str, *, dataset: str, role: str) -> tuple[str, ...]:
-        """The DVC stages of ``job`` with ``{dataset}`` and ``{role}`` filled in."""
-        names = self.train if job == "train" else self.evaluate
+        """The DVC stages of ``job`` (train, evaluate or score) with ``{dataset}`` and ``{role}`` filled in."""
+        names = {"train": self.train, "score": self.score}.get(job, self.evaluate)
         return tuple(n.replace("{dataset}", dataset).replace("{role}", role) for n in names)
 
 
@@ -97,6 +98,13 @@ class Config:
 
         data = self._defaulted.get("active_learning")
         return None if data is None else active_learning(data)
+
+    @cached_property
+    def schedules(self) -> tuple[Schedule, ...]:
+        """``schedules:``, typed, defaults applied; empty when alops.yaml has none."""
+        from alops.sections import schedules
+
+        return schedules(self._defaulted.get("schedules"))
 
     # Config.quality (`quality:`) goes here, typed, when a command reads it.
 
@@ -165,7 +173,7 @@ def _build(path: Path, doc: Document) -> Config:
         name: Dataset(name, tuple(spec["targets"]), spec.get("remote")) for name, spec in data["datasets"].items()
     }
     pipe = data["pipeline"]
-    pipeline = Pipeline(tuple(pipe["train"]), tuple(pipe["evaluate"]), tuple(pipe["metrics"]))
+    pipeline = Pipeline(tuple(pipe["train"]), tuple(pipe["evaluate"]), tuple(pipe["metrics"]), tuple(pipe["score"]))
     flows = {}
     for role in ROLES:
         base, over = ROLE_DEFAULTS[role], data["flows"][role]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from alops.errors import ConfigError
 from alops.schema import schema
 from alops.schema.defaults import defaults_at
 
@@ -94,13 +95,31 @@ def _outliers(data: dict[str, Any]) -> Outliers:
 
 
 @dataclass(frozen=True)
+class Annotators:
+    """``active_learning.annotators``: how several annotations of one sample become its label."""
+
+    policy: str  # "majority", "unanimous" or "reviewer"
+    reviewer: str | None  # set when policy is "reviewer"
+    min_votes: int
+
+
+@dataclass(frozen=True)
+class LabelStudioSettings:
+    """``active_learning.label_studio``: the Label Studio project of the loop."""
+
+    project: str  # its title: alops finds the project by it
+    instructions: str
+
+
+@dataclass(frozen=True)
 class ActiveLearning:
-    """``active_learning:``: what ``alops al query`` reads and how it chooses a batch.
+    """``active_learning:``: the data of the loop and how ``alops al`` chooses, labels and ingests."""
 
-    ``pool`` and ``labels`` are validated but left out: they are for ``alops al
-    ingest``, which is not built yet, and nothing reads them.
-    """
-
+    pool: str | None  # None: not set (ingest, status and sync need it: :func:`require`)
+    labelled: str | None
+    label_column: str
+    labels: str | None  # the label log folder
+    classes: tuple[str, ...] | None
     scores: str | None  # None: not set (``--scores`` must name the file)
     id_column: str
     embeddings: str | None
@@ -110,12 +129,25 @@ class ActiveLearning:
     quotas: dict[str, int] | None  # class name -> count; None: no per-class quotas
     shortlist_factor: int
     batch_dir: str
+    annotators: Annotators
+    pseudo_min_confidence: float | None  # None: no pseudo-labels
+    label_studio: LabelStudioSettings
+    min_new_labels: int
 
 
 def active_learning(data: dict[str, Any]) -> ActiveLearning:
     """The section from ``active_learning`` of a document with its defaults filled in."""
     quotas = data.get("quotas")
+    classes = data.get("classes")
+    annotators = data["annotators"]
+    studio = data["label_studio"]
+    pseudo = data.get("pseudo_labels")
     return ActiveLearning(
+        pool=data.get("pool"),
+        labelled=data.get("labelled"),
+        label_column=data["label_column"],
+        labels=data.get("labels"),
+        classes=None if classes is None else tuple(str(name) for name in classes),
         scores=data.get("scores"),
         id_column=data["id_column"],
         embeddings=data.get("embeddings"),
@@ -125,6 +157,39 @@ def active_learning(data: dict[str, Any]) -> ActiveLearning:
         quotas=None if quotas is None else {str(name): int(n) for name, n in quotas.items()},
         shortlist_factor=data["shortlist_factor"],
         batch_dir=data["batch_dir"],
+        annotators=Annotators(annotators["policy"], annotators.get("reviewer"), annotators["min_votes"]),
+        pseudo_min_confidence=None if pseudo is None else float(pseudo["min_confidence"]),
+        label_studio=LabelStudioSettings(studio["project"], studio["instructions"]),
+        min_new_labels=data["retrain"]["min_new_labels"],
+    )
+
+
+def require(al: ActiveLearning | None, *keys: str, command: str) -> ActiveLearning:
+    """``al`` when alops.yaml sets every one of ``keys`` of ``active_learning``; else a ConfigError naming them."""
+    missing = [key for key in keys if al is None or getattr(al, key) is None]
+    if al is None or missing:
+        names = ", ".join(f"active_learning.{key}" for key in (missing or keys))
+        raise ConfigError(f"{command} needs {names} in alops.yaml (see `alops config schema`).")
+    return al
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One entry of ``schedules:``: a GitLab pipeline schedule ``alops schedule sync`` keeps as written."""
+
+    name: str
+    cron: str
+    ref: str
+    timezone: str
+    active: bool
+    variables: dict[str, str]
+
+
+def schedules(data: dict[str, Any] | None) -> tuple[Schedule, ...]:
+    """The section from ``schedules`` of a document with its defaults filled in; empty when absent."""
+    return tuple(
+        Schedule(name, entry["cron"], entry["ref"], entry["timezone"], entry["active"], dict(entry["variables"]))
+        for name, entry in (data or {}).items()
     )
 
 

@@ -104,6 +104,18 @@ def test_the_fraction_defaults_only_without_a_count(size: dict[str, Any], fracti
     assert apply_defaults(schema(), data)["datasets"]["dev"]["build"].get("fraction") == fraction
 
 
+def test_each_entry_of_a_mapping_of_named_entries_takes_its_defaults() -> None:
+    data = copy.deepcopy(MINIMAL)
+    data["schedules"] = {
+        "nightly": {"cron": "0 3 * * *", "ref": "al/x"},
+        "off": {"cron": "0 4 * * *", "ref": "main", "active": False},
+    }
+    filled = apply_defaults(schema(), data)["schedules"]
+    assert filled["nightly"] == {"cron": "0 3 * * *", "ref": "al/x", "timezone": "UTC", "active": True, "variables": {}}
+    assert filled["off"]["active"] is False
+    assert "timezone" not in data["schedules"]["nightly"]
+
+
 def test_role_defaults_are_the_schema_s() -> None:
     flows = defaults_at(schema(), "flows")
     assert list(flows) == list(ROLES)
@@ -128,14 +140,16 @@ def _defaults(node: Any, via: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...]
 
 
 def test_every_default_is_one_apply_defaults_reaches() -> None:
-    """A default under `items` or `additionalProperties` would never be filled in: the walker follows only
-    `properties`, `$ref`, `allOf` and `then`/`else`, whose `if` may use only `required` and `const`."""
+    """A default under `items` or `patternProperties` would never be filled in: the walker follows only
+    `properties`, `additionalProperties`, `$ref`, `allOf` and `then`/`else`, whose `if` may use only
+    `required` and `const`."""
     found = list(_defaults(schema(), ()))
     assert len(found) > 20
     for via, _ in found:
-        assert not {"items", "additionalProperties", "patternProperties", "anyOf", "oneOf", "not"} & set(via), via
+        assert not {"items", "patternProperties", "anyOf", "oneOf", "not"} & set(via), via
     conditions = [node["if"] for node in _nodes(schema()) if "if" in node]
-    assert len(conditions) == 3  # the outlier threshold, the fraction, k-center needs embeddings
+    # the outlier threshold, the fraction, k-center needs embeddings, the reviewer policy needs a reviewer
+    assert len(conditions) == 4
     for condition in conditions:
         assert set(condition) <= {"required", "properties"}
         assert all(set(sub) == {"const"} for sub in condition.get("properties", {}).values())

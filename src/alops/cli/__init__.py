@@ -28,7 +28,7 @@ from alops.errors import (
 )
 
 _COMMANDS = {
-    "al": ("alops.cli.al", "al", "Active learning: choose the next batch of the pool to label."),
+    "al": ("alops.cli.al", "al", "Active learning: query, label in Label Studio, ingest, retrain."),
     "config": ("alops.cli.config", "config", "Validate alops.yaml or print its JSON Schema."),
     "data": ("alops.cli.data", "data", "Pull the dataset a branch needs from its DVC remote."),
     "demo": ("alops.cli.demo", "demo", "Run the example project's flows in a temporary repository."),
@@ -36,6 +36,7 @@ _COMMANDS = {
     "flow": ("alops.cli.flow", "flow", "Print the plan for a branch: role, data, runners, jobs."),
     "init": ("alops.cli.init", "init", "Adopt alops in a DVC project: write alops.yaml and .gitlab-ci.yml."),
     "run": ("alops.cli.run", "run", "Run a flow's DVC stages here, as its CI jobs would."),
+    "schedule": ("alops.cli.schedule", "schedule", "Create or update the project's GitLab pipeline schedules."),
 }
 
 

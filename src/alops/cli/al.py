@@ -1,7 +1,13 @@
-"""``alops al``: the active-learning loop of al/* branches (``query`` for now)."""
+"""``alops al``: the active-learning loop of al/* branches.
+
+``query`` is here; the other subcommands live in their own modules
+(``alops.cli.al_<name>``) and are imported only when called, as the top-level
+commands are.
+"""
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,9 +22,49 @@ if TYPE_CHECKING:
 STRATEGY_NAMES: tuple[str, ...] = tuple(schema()["properties"]["active_learning"]["properties"]["strategy"]["enum"])
 
 
-@click.group()
+#: name -> (module, function, one line of help) of the subcommands that live elsewhere.
+_COMMANDS = {
+    "export": ("alops.cli.al_labelstudio", "export", "Send the batch to Label Studio as labelling tasks."),
+    "ingest": (
+        "alops.cli.al_ingest",
+        "ingest",
+        "Move labelled samples from the pool to the labelled set: a new data version.",
+    ),
+    "pull": ("alops.cli.al_labelstudio", "pull", "Export the finished annotations from Label Studio."),
+    "record": ("alops.cli.al_train", "record", "Commit the trained model's dvc.lock and metrics to the branch."),
+    "retrain": ("alops.cli.al_train", "retrain", "Start training when enough new labels arrived."),
+    "simulate": (
+        "alops.cli.al_simulate",
+        "simulate",
+        "Simulate rounds on labelled data: learning curves per strategy.",
+    ),
+    "status": ("alops.cli.al_status", "status", "Pool, labels per class, rounds and the learning curve."),
+    "sync": ("alops.cli.al_sync", "sync", "Bring an al branch's data versions into this branch, no code."),
+}
+
+
+class _Subcommands(click.Group):
+    """``query`` defined here, the rest imported from their modules when called."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in _COMMANDS:
+            module, attr, _ = _COMMANDS[name]
+            return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+        return super().get_command(ctx, name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = {name: help_ for name, (_, _, help_) in _COMMANDS.items()}
+        rows["query"] = "Choose the next batch to label from the pool's scores."
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows.items()))
+
+
+@click.group(cls=_Subcommands)
 def al() -> None:
-    """The active-learning loop: choose which unlabelled samples to label next."""
+    """The active-learning loop: query, label, ingest, retrain."""
 
 
 @al.command()

@@ -18,6 +18,10 @@ JsonSchemaValuesException = JsonSchemaValueException
 
 REGEX_PATTERNS = {
     '^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)*$': re.compile('^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)*\\Z'),
+    '^\\S+( \\S+){4}$': re.compile('^\\S+( \\S+){4}\\Z'),
+    '^[^\\u0000-\\u001f ~^:?*\\[\\\\]+$': re.compile('^[^\\u0000-\\u001f ~^:?*\\[\\\\]+\\Z'),
+    '^[A-Za-z_][A-Za-z0-9_]{0,254}$': re.compile('^[A-Za-z_][A-Za-z0-9_]{0,254}\\Z'),
+    '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$': re.compile('^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\\Z'),
     '^x-': re.compile('^x-'),
     '^[A-Za-z0-9][A-Za-z0-9_.:-]*$': re.compile('^[A-Za-z0-9][A-Za-z0-9_.:-]*\\Z'),
     '^[^\\u0000\\n\\r]+$': re.compile('^[^\\u0000\\n\\r]+\\Z'),
@@ -138,6 +142,10 @@ def validate(data, custom_formats={}, name_prefix=None):
                     data__pipeline_keys.remove("evaluate")
                     data__pipeline__evaluate = data__pipeline["evaluate"]
                     validate___definitions_stages(data__pipeline__evaluate, custom_formats, (name_prefix or "data") + ".pipeline.evaluate")
+                if "score" in data__pipeline_keys:
+                    data__pipeline_keys.remove("score")
+                    data__pipeline__score = data__pipeline["score"]
+                    validate___definitions_stages(data__pipeline__score, custom_formats, (name_prefix or "data") + ".pipeline.score")
                 if "metrics" in data__pipeline_keys:
                     data__pipeline_keys.remove("metrics")
                     data__pipeline__metrics = data__pipeline["metrics"]
@@ -421,10 +429,49 @@ def validate(data, custom_formats={}, name_prefix=None):
                     data__activelearning_keys.remove("pool")
                     data__activelearning__pool = data__activelearning["pool"]
                     validate___definitions_path(data__activelearning__pool, custom_formats, (name_prefix or "data") + ".active_learning.pool")
+                if "labelled" in data__activelearning_keys:
+                    data__activelearning_keys.remove("labelled")
+                    data__activelearning__labelled = data__activelearning["labelled"]
+                    validate___definitions_path(data__activelearning__labelled, custom_formats, (name_prefix or "data") + ".active_learning.labelled")
+                if "label_column" in data__activelearning_keys:
+                    data__activelearning_keys.remove("label_column")
+                    data__activelearning__labelcolumn = data__activelearning["label_column"]
+                    if not isinstance(data__activelearning__labelcolumn, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_column must be string")
+                    if isinstance(data__activelearning__labelcolumn, str):
+                        data__activelearning__labelcolumn_len = len(data__activelearning__labelcolumn)
+                        if data__activelearning__labelcolumn_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_column must be longer than or equal to 1 characters")
+                        if data__activelearning__labelcolumn_len > 255:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_column must be shorter than or equal to 255 characters")
                 if "labels" in data__activelearning_keys:
                     data__activelearning_keys.remove("labels")
                     data__activelearning__labels = data__activelearning["labels"]
                     validate___definitions_path(data__activelearning__labels, custom_formats, (name_prefix or "data") + ".active_learning.labels")
+                if "classes" in data__activelearning_keys:
+                    data__activelearning_keys.remove("classes")
+                    data__activelearning__classes = data__activelearning["classes"]
+                    if not isinstance(data__activelearning__classes, (list, tuple)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.classes must be array")
+                    data__activelearning__classes_is_list = isinstance(data__activelearning__classes, (list, tuple))
+                    if data__activelearning__classes_is_list:
+                        data__activelearning__classes_len = len(data__activelearning__classes)
+                        if data__activelearning__classes_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.classes must contain at least 1 items")
+                        if data__activelearning__classes_len > 10000:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.classes must contain less than or equal to 10000 items")
+                        def fn(var): return frozenset(dict((k, fn(v)) for k, v in var.items()).items()) if hasattr(var, "items") else tuple(fn(v) for v in var) if isinstance(var, (dict, list)) else (bool, var) if isinstance(var, bool) else var
+                        if data__activelearning__classes_len > len(set(fn(data__activelearning__classes_x) for data__activelearning__classes_x in data__activelearning__classes)):
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.classes must contain unique items")
+                        for data__activelearning__classes_x, data__activelearning__classes_item in enumerate(data__activelearning__classes):
+                            if not isinstance(data__activelearning__classes_item, (str)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.classes[{data__activelearning__classes_x}]".format(**locals()) + " must be string")
+                            if isinstance(data__activelearning__classes_item, str):
+                                data__activelearning__classes_item_len = len(data__activelearning__classes_item)
+                                if data__activelearning__classes_item_len < 1:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.classes[{data__activelearning__classes_x}]".format(**locals()) + " must be longer than or equal to 1 characters")
+                                if data__activelearning__classes_item_len > 255:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.classes[{data__activelearning__classes_x}]".format(**locals()) + " must be shorter than or equal to 255 characters")
                 if "scores" in data__activelearning_keys:
                     data__activelearning_keys.remove("scores")
                     data__activelearning__scores = data__activelearning["scores"]
@@ -514,6 +561,135 @@ def validate(data, custom_formats={}, name_prefix=None):
                     data__activelearning_keys.remove("batch_dir")
                     data__activelearning__batchdir = data__activelearning["batch_dir"]
                     validate___definitions_path(data__activelearning__batchdir, custom_formats, (name_prefix or "data") + ".active_learning.batch_dir")
+                if "annotators" in data__activelearning_keys:
+                    data__activelearning_keys.remove("annotators")
+                    data__activelearning__annotators = data__activelearning["annotators"]
+                    if not isinstance(data__activelearning__annotators, (dict)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.annotators must be object")
+                    data__activelearning__annotators_is_dict = isinstance(data__activelearning__annotators, dict)
+                    if data__activelearning__annotators_is_dict:
+                        data__activelearning__annotators_keys = set(data__activelearning__annotators.keys())
+                        if "policy" in data__activelearning__annotators_keys:
+                            data__activelearning__annotators_keys.remove("policy")
+                            data__activelearning__annotators__policy = data__activelearning__annotators["policy"]
+                            if not (isinstance(data__activelearning__annotators__policy, str) and data__activelearning__annotators__policy == 'majority' or isinstance(data__activelearning__annotators__policy, str) and data__activelearning__annotators__policy == 'unanimous' or isinstance(data__activelearning__annotators__policy, str) and data__activelearning__annotators__policy == 'reviewer'):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.annotators.policy must be one of ['majority', 'unanimous', 'reviewer']")
+                        if "reviewer" in data__activelearning__annotators_keys:
+                            data__activelearning__annotators_keys.remove("reviewer")
+                            data__activelearning__annotators__reviewer = data__activelearning__annotators["reviewer"]
+                            if not isinstance(data__activelearning__annotators__reviewer, (str)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.annotators.reviewer must be string")
+                            if isinstance(data__activelearning__annotators__reviewer, str):
+                                data__activelearning__annotators__reviewer_len = len(data__activelearning__annotators__reviewer)
+                                if data__activelearning__annotators__reviewer_len < 1:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.annotators.reviewer must be longer than or equal to 1 characters")
+                                if data__activelearning__annotators__reviewer_len > 255:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.annotators.reviewer must be shorter than or equal to 255 characters")
+                        if "min_votes" in data__activelearning__annotators_keys:
+                            data__activelearning__annotators_keys.remove("min_votes")
+                            data__activelearning__annotators__minvotes = data__activelearning__annotators["min_votes"]
+                            if not isinstance(data__activelearning__annotators__minvotes, (int)) and not (isinstance(data__activelearning__annotators__minvotes, float) and data__activelearning__annotators__minvotes.is_integer()) or isinstance(data__activelearning__annotators__minvotes, bool):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.annotators.min_votes must be integer")
+                            if isinstance(data__activelearning__annotators__minvotes, (int, float, Decimal)) and not isinstance(data__activelearning__annotators__minvotes, bool):
+                                if data__activelearning__annotators__minvotes < 1:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.annotators.min_votes must be bigger than or equal to 1")
+                                if data__activelearning__annotators__minvotes > 100:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.annotators.min_votes must be smaller than or equal to 100")
+                        if data__activelearning__annotators_keys:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.annotators must not contain "+str(data__activelearning__annotators_keys)+" properties")
+                    try:
+                        data__activelearning__annotators_is_dict = isinstance(data__activelearning__annotators, dict)
+                        if data__activelearning__annotators_is_dict:
+                            data__activelearning__annotators__missing_keys = set(['policy']) - data__activelearning__annotators.keys()
+                            if data__activelearning__annotators__missing_keys:
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.annotators must contain ")
+                            data__activelearning__annotators_keys = set(data__activelearning__annotators.keys())
+                            if "policy" in data__activelearning__annotators_keys:
+                                data__activelearning__annotators_keys.remove("policy")
+                                data__activelearning__annotators__policy = data__activelearning__annotators["policy"]
+                                if not (isinstance(data__activelearning__annotators__policy, str) and data__activelearning__annotators__policy == 'reviewer'):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.annotators.policy must be one of ['reviewer']")
+                    except (JsonSchemaValueException, JsonSchemaValuesException):
+                        pass
+                    else:
+                        data__activelearning__annotators_is_dict = isinstance(data__activelearning__annotators, dict)
+                        if data__activelearning__annotators_is_dict:
+                            data__activelearning__annotators__missing_keys = set(['reviewer']) - data__activelearning__annotators.keys()
+                            if data__activelearning__annotators__missing_keys:
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.annotators must contain ")
+                if "pseudo_labels" in data__activelearning_keys:
+                    data__activelearning_keys.remove("pseudo_labels")
+                    data__activelearning__pseudolabels = data__activelearning["pseudo_labels"]
+                    if not isinstance(data__activelearning__pseudolabels, (dict)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.pseudo_labels must be object")
+                    data__activelearning__pseudolabels_is_dict = isinstance(data__activelearning__pseudolabels, dict)
+                    if data__activelearning__pseudolabels_is_dict:
+                        data__activelearning__pseudolabels__missing_keys = set(['min_confidence']) - data__activelearning__pseudolabels.keys()
+                        if data__activelearning__pseudolabels__missing_keys:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.pseudo_labels must contain ")
+                        data__activelearning__pseudolabels_keys = set(data__activelearning__pseudolabels.keys())
+                        if "min_confidence" in data__activelearning__pseudolabels_keys:
+                            data__activelearning__pseudolabels_keys.remove("min_confidence")
+                            data__activelearning__pseudolabels__minconfidence = data__activelearning__pseudolabels["min_confidence"]
+                            if not isinstance(data__activelearning__pseudolabels__minconfidence, (int, float, Decimal)) or isinstance(data__activelearning__pseudolabels__minconfidence, bool):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.pseudo_labels.min_confidence must be number")
+                            if isinstance(data__activelearning__pseudolabels__minconfidence, (int, float, Decimal)) and not isinstance(data__activelearning__pseudolabels__minconfidence, bool):
+                                if data__activelearning__pseudolabels__minconfidence > 1:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.pseudo_labels.min_confidence must be smaller than or equal to 1")
+                                if data__activelearning__pseudolabels__minconfidence <= 0:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.pseudo_labels.min_confidence must be bigger than 0")
+                        if data__activelearning__pseudolabels_keys:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.pseudo_labels must not contain "+str(data__activelearning__pseudolabels_keys)+" properties")
+                if "label_studio" in data__activelearning_keys:
+                    data__activelearning_keys.remove("label_studio")
+                    data__activelearning__labelstudio = data__activelearning["label_studio"]
+                    if not isinstance(data__activelearning__labelstudio, (dict)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio must be object")
+                    data__activelearning__labelstudio_is_dict = isinstance(data__activelearning__labelstudio, dict)
+                    if data__activelearning__labelstudio_is_dict:
+                        data__activelearning__labelstudio_keys = set(data__activelearning__labelstudio.keys())
+                        if "project" in data__activelearning__labelstudio_keys:
+                            data__activelearning__labelstudio_keys.remove("project")
+                            data__activelearning__labelstudio__project = data__activelearning__labelstudio["project"]
+                            if not isinstance(data__activelearning__labelstudio__project, (str)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio.project must be string")
+                            if isinstance(data__activelearning__labelstudio__project, str):
+                                data__activelearning__labelstudio__project_len = len(data__activelearning__labelstudio__project)
+                                if data__activelearning__labelstudio__project_len < 1:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio.project must be longer than or equal to 1 characters")
+                                if data__activelearning__labelstudio__project_len > 50:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio.project must be shorter than or equal to 50 characters")
+                        if "instructions" in data__activelearning__labelstudio_keys:
+                            data__activelearning__labelstudio_keys.remove("instructions")
+                            data__activelearning__labelstudio__instructions = data__activelearning__labelstudio["instructions"]
+                            if not isinstance(data__activelearning__labelstudio__instructions, (str)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio.instructions must be string")
+                            if isinstance(data__activelearning__labelstudio__instructions, str):
+                                data__activelearning__labelstudio__instructions_len = len(data__activelearning__labelstudio__instructions)
+                                if data__activelearning__labelstudio__instructions_len > 10000:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio.instructions must be shorter than or equal to 10000 characters")
+                        if data__activelearning__labelstudio_keys:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio must not contain "+str(data__activelearning__labelstudio_keys)+" properties")
+                if "retrain" in data__activelearning_keys:
+                    data__activelearning_keys.remove("retrain")
+                    data__activelearning__retrain = data__activelearning["retrain"]
+                    if not isinstance(data__activelearning__retrain, (dict)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.retrain must be object")
+                    data__activelearning__retrain_is_dict = isinstance(data__activelearning__retrain, dict)
+                    if data__activelearning__retrain_is_dict:
+                        data__activelearning__retrain_keys = set(data__activelearning__retrain.keys())
+                        if "min_new_labels" in data__activelearning__retrain_keys:
+                            data__activelearning__retrain_keys.remove("min_new_labels")
+                            data__activelearning__retrain__minnewlabels = data__activelearning__retrain["min_new_labels"]
+                            if not isinstance(data__activelearning__retrain__minnewlabels, (int)) and not (isinstance(data__activelearning__retrain__minnewlabels, float) and data__activelearning__retrain__minnewlabels.is_integer()) or isinstance(data__activelearning__retrain__minnewlabels, bool):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.retrain.min_new_labels must be integer")
+                            if isinstance(data__activelearning__retrain__minnewlabels, (int, float, Decimal)) and not isinstance(data__activelearning__retrain__minnewlabels, bool):
+                                if data__activelearning__retrain__minnewlabels < 1:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.retrain.min_new_labels must be bigger than or equal to 1")
+                                if data__activelearning__retrain__minnewlabels > 100000000:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.retrain.min_new_labels must be smaller than or equal to 100000000")
+                        if data__activelearning__retrain_keys:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.retrain must not contain "+str(data__activelearning__retrain_keys)+" properties")
                 if data__activelearning_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning must not contain "+str(data__activelearning_keys)+" properties")
             try:
@@ -536,6 +712,107 @@ def validate(data, custom_formats={}, name_prefix=None):
                     data__activelearning__missing_keys = set(['embeddings']) - data__activelearning.keys()
                     if data__activelearning__missing_keys:
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning must contain ")
+        if "schedules" in data_keys:
+            data_keys.remove("schedules")
+            data__schedules = data["schedules"]
+            if not isinstance(data__schedules, (dict)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules must be object")
+            data__schedules_is_dict = isinstance(data__schedules, dict)
+            if data__schedules_is_dict:
+                data__schedules_len = len(data__schedules)
+                if data__schedules_len < 1:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules must contain at least 1 properties")
+                data__schedules_keys = set(data__schedules.keys())
+                for data__schedules_key in data__schedules_keys:
+                    if data__schedules_key not in []:
+                        data__schedules_value = data__schedules.get(data__schedules_key)
+                        if not isinstance(data__schedules_value, (dict)):
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}".format(**locals()) + " must be object")
+                        data__schedules_value_is_dict = isinstance(data__schedules_value, dict)
+                        if data__schedules_value_is_dict:
+                            data__schedules_value__missing_keys = set(['cron', 'ref']) - data__schedules_value.keys()
+                            if data__schedules_value__missing_keys:
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}".format(**locals()) + " must contain ")
+                            data__schedules_value_keys = set(data__schedules_value.keys())
+                            if "cron" in data__schedules_value_keys:
+                                data__schedules_value_keys.remove("cron")
+                                data__schedules_value__cron = data__schedules_value["cron"]
+                                if not isinstance(data__schedules_value__cron, (str)):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.cron".format(**locals()) + " must be string")
+                                if isinstance(data__schedules_value__cron, str):
+                                    if not REGEX_PATTERNS['^\\S+( \\S+){4}$'].search(data__schedules_value__cron):
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.cron".format(**locals()) + " must match pattern ^\\S+( \\S+){4}$")
+                            if "ref" in data__schedules_value_keys:
+                                data__schedules_value_keys.remove("ref")
+                                data__schedules_value__ref = data__schedules_value["ref"]
+                                if not isinstance(data__schedules_value__ref, (str)):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.ref".format(**locals()) + " must be string")
+                                if isinstance(data__schedules_value__ref, str):
+                                    data__schedules_value__ref_len = len(data__schedules_value__ref)
+                                    if data__schedules_value__ref_len < 1:
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.ref".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    if data__schedules_value__ref_len > 255:
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.ref".format(**locals()) + " must be shorter than or equal to 255 characters")
+                                    if not REGEX_PATTERNS['^[^\\u0000-\\u001f ~^:?*\\[\\\\]+$'].search(data__schedules_value__ref):
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.ref".format(**locals()) + " must match pattern ^[^\\u0000-\\u001f ~^:?*\\[\\\\]+$")
+                            if "timezone" in data__schedules_value_keys:
+                                data__schedules_value_keys.remove("timezone")
+                                data__schedules_value__timezone = data__schedules_value["timezone"]
+                                if not isinstance(data__schedules_value__timezone, (str)):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.timezone".format(**locals()) + " must be string")
+                                if isinstance(data__schedules_value__timezone, str):
+                                    data__schedules_value__timezone_len = len(data__schedules_value__timezone)
+                                    if data__schedules_value__timezone_len < 1:
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.timezone".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    if data__schedules_value__timezone_len > 64:
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.timezone".format(**locals()) + " must be shorter than or equal to 64 characters")
+                            if "active" in data__schedules_value_keys:
+                                data__schedules_value_keys.remove("active")
+                                data__schedules_value__active = data__schedules_value["active"]
+                                if not isinstance(data__schedules_value__active, (bool)):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.active".format(**locals()) + " must be boolean")
+                            if "variables" in data__schedules_value_keys:
+                                data__schedules_value_keys.remove("variables")
+                                data__schedules_value__variables = data__schedules_value["variables"]
+                                if not isinstance(data__schedules_value__variables, (dict)):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.variables".format(**locals()) + " must be object")
+                                data__schedules_value__variables_is_dict = isinstance(data__schedules_value__variables, dict)
+                                if data__schedules_value__variables_is_dict:
+                                    data__schedules_value__variables_keys = set(data__schedules_value__variables.keys())
+                                    for data__schedules_value__variables_key in data__schedules_value__variables_keys:
+                                        if data__schedules_value__variables_key not in []:
+                                            data__schedules_value__variables_value = data__schedules_value__variables.get(data__schedules_value__variables_key)
+                                            if not isinstance(data__schedules_value__variables_value, (str)):
+                                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.variables.{data__schedules_value__variables_key}".format(**locals()) + " must be string")
+                                            if isinstance(data__schedules_value__variables_value, str):
+                                                data__schedules_value__variables_value_len = len(data__schedules_value__variables_value)
+                                                if data__schedules_value__variables_value_len > 10000:
+                                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.variables.{data__schedules_value__variables_key}".format(**locals()) + " must be shorter than or equal to 10000 characters")
+                                    data__schedules_value__variables_len = len(data__schedules_value__variables)
+                                    if data__schedules_value__variables_len != 0:
+                                        data__schedules_value__variables_property_names = True
+                                        for data__schedules_value__variables_key in data__schedules_value__variables:
+                                            try:
+                                                if isinstance(data__schedules_value__variables_key, str):
+                                                    if not REGEX_PATTERNS['^[A-Za-z_][A-Za-z0-9_]{0,254}$'].search(data__schedules_value__variables_key):
+                                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.variables".format(**locals()) + " must match pattern ^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+                                            except (JsonSchemaValueException, JsonSchemaValuesException):
+                                                data__schedules_value__variables_property_names = False
+                                        if not data__schedules_value__variables_property_names:
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}.variables".format(**locals()) + " must be named by propertyName definition")
+                            if data__schedules_value_keys:
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules.{data__schedules_key}".format(**locals()) + " must not contain "+str(data__schedules_value_keys)+" properties")
+                if data__schedules_len != 0:
+                    data__schedules_property_names = True
+                    for data__schedules_key in data__schedules:
+                        try:
+                            if isinstance(data__schedules_key, str):
+                                if not REGEX_PATTERNS['^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'].search(data__schedules_key):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules must match pattern ^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+                        except (JsonSchemaValueException, JsonSchemaValuesException):
+                            data__schedules_property_names = False
+                    if not data__schedules_property_names:
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules must be named by propertyName definition")
         for data_key, data_val in data.items():
             if REGEX_PATTERNS['^x-'].search(data_key):
                 if data_key in data_keys:

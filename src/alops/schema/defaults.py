@@ -10,6 +10,8 @@ How the schema says a default (``alops.schema.json``):
 - ``"default": {}`` on a mapping: when it is missing, it is empty, and its own
   keys take their defaults in turn (``flows``, ``runners``, ``datasets.dev.check``).
   A mapping without one stays missing: no ``outliers:`` means no outlier rule.
+- ``additionalProperties`` with a schema: every entry of a mapping of named
+  entries (``schedules:``) takes the defaults of that schema.
 - ``if``/``then``/``else`` for a default that depends on a sibling (the outlier
   threshold on the rule, the fraction on whether ``count`` is set); the ``if``
   sees the mapping with its plain defaults filled, and may only use ``required``
@@ -49,9 +51,14 @@ def _fill(root: dict[str, Any], node: Any, value: Any) -> Any:
             if isinstance(branch, dict):
                 _fill_keys(branch, value)
     for part in found:
-        for key, sub in part.get("properties", {}).items():
+        named = part.get("properties", {})
+        for key, sub in named.items():
             if key in value:
                 value[key] = _fill(root, sub, value[key])
+        extra = part.get("additionalProperties")
+        if isinstance(extra, dict):  # a mapping of named entries (`schedules:`): each entry's defaults
+            for key in value.keys() - named.keys():
+                value[key] = _fill(root, extra, value[key])
     return value
 
 
