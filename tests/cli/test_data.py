@@ -58,7 +58,7 @@ def test_pull_a_named_dataset_needs_no_branch(project: Path) -> None:
     subprocess.run(["git", "checkout", "--quiet", "--detach"], cwd=project, check=True)
     code, out, err = invoke(project, "pull", "--dataset", "full")
     assert (code, err) == (0, "")
-    assert out.startswith("pulled full (data/full.dvc) from storage: 3 objects, ")
+    assert out.startswith("pulled full (data/full.dvc, data/labels.dvc) from storage: 5 objects, ")
 
 
 def test_pull_into_a_shared_cache_from_the_environment(project: Path, tmp_path: Path) -> None:
