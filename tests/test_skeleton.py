@@ -64,6 +64,7 @@ def test_the_full_data_is_every_digit_with_splits_a_pool_and_some_bad_rows(gener
     assert all(r[1] == "" and r[2] == "" for r in pool[1:] if len(r) == 67)
     bad = [r for r in labelled[1:] + pool[1:] if not is_clean(r)]
     assert 5 <= len(bad) <= 15
+    assert all(len(r) == 67 for r in labelled + pool)  # bad values, never a missing field: ingest rewrites these
 
 
 def test_the_dev_data_is_a_stratified_subset_that_keeps_some_bad_rows(generated: Path) -> None:
@@ -157,14 +158,18 @@ def test_the_oracle_answers_a_batch_with_the_held_back_labels(tmp_path: Path) ->
     batch = tmp_path / "batch"
     batch.mkdir()
     ids = ["d0123", "d1796", "d0000", "d0500"]
-    (batch / "batch.jsonl").write_text("".join(json.dumps({"id": i, "score": 0.5}) + "\n" for i in ids))
+    (batch / "batch.jsonl").write_text(
+        "".join(json.dumps({"id": i, "score": 0.5, "strategy": "margin"}) + "\n" for i in ids)
+    )
     oracle = [sys.executable, str(SKELETON / "scripts/oracle.py"), str(batch)]
 
     subprocess.run([*oracle, str(tmp_path / "labels.csv")], check=True, capture_output=True)
 
     table = rows(tmp_path / "labels.csv")
-    assert table[0] == ["id", "label", "annotator", "labelled_at"]
-    assert [(r[0], r[1], r[2]) for r in table[1:]] == [(i, str(truth[int(i[1:])]), "oracle") for i in ids]
+    assert table[0] == ["id", "label", "annotator", "labelled_at", "strategy"]
+    assert [(r[0], r[1], r[2], r[4]) for r in table[1:]] == [
+        (i, str(truth[int(i[1:])]), "oracle", "margin") for i in ids
+    ]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", r[3]) for r in table[1:])
 
     (batch / "batch.jsonl").unlink()  # batch.csv and Label Studio's tasks.json answer the same

@@ -9,10 +9,12 @@ download) become two CSV files per data set, with the same columns:
     unlabelled.csv  the same columns with label and split empty: the pool
                     active learning draws from
 
-Like real data, the full set holds a few corrupt rows (a missing field, a
-non-numeric pixel, a label that is not a digit) and outliers (images exported
-on a 0–255 scale); src/prepare.py drops and counts them. The output is the
-same bytes on every run. The dev set (data/dev/) is not made here:
+Like real data, the full set holds a few corrupt rows (a missing pixel written
+as a dash, a non-numeric pixel, a label that is not a digit) and outliers
+(images exported on a 0–255 scale); src/prepare.py drops and counts them.
+Every row has every field, though: `alops al ingest` rewrites these files and
+refuses a CSV row with too few or too many fields. The output is the same
+bytes on every run. The dev set (data/dev/) is not made here:
 `alops devset build` samples it from data/full/ as alops.yaml says.
 
 It also starts the label log, data/labels/ (active_learning.labels), with a
@@ -82,7 +84,7 @@ def _spoil(rows: list[list[str]], rng: np.random.RandomState) -> None:
     chosen = [int(i) for i in rng.permutation(len(rows))[:9]]
     corrupt, outliers = chosen[:6], chosen[6:]
     breakers = [
-        lambda r: r[:-1],  # a truncated line: one field missing
+        lambda r: [*r[:-1], "-"],  # a missing pixel written as a dash
         lambda r: [*r[:10], "n/a", *r[11:]],  # a pixel that is not a number
         lambda r: [r[0], "seven", *r[2:]] if r[1] else [*r[:5], "", *r[6:]],  # a label that is not a digit
         lambda r: [r[0], "12", *r[2:]] if r[1] else [*r[:20], "1e", *r[21:]],  # a label out of range
