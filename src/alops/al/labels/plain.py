@@ -81,9 +81,11 @@ def jsonl_votes(path: Path) -> Iterator[Vote]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise DataError(f"{path}:{number}: not JSON ({exc}): a JSONL file holds one JSON object per line") from None
+            row = json.loads(line.rstrip("\r\n"))
+        except json.JSONDecodeError as exc:
+            raise DataError(
+                f"{path}:{number}: not JSON ({exc.msg}, column {exc.colno}): a JSONL file holds one JSON object per line"
+            ) from None
         if not isinstance(row, dict):
             raise DataError(
                 f"{path}:{number}: a JSON {type(row).__name__.replace('str', 'string')}, not an object:"
@@ -153,7 +155,7 @@ def _rows(path: Path, lines: Iterator[str], offset: int, delimiter: str, width: 
             if len(row) != width:
                 raise DataError(
                     f"{path}:{start}: {len(row)} cells where the header has {width}: a ragged row"
-                    " (an unquoted separator or line end in a cell?)"
+                    " (an unclosed quote, or a separator in a cell that is not quoted?)"
                 )
             yield start, row
     except csv.Error as exc:

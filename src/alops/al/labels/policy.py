@@ -46,8 +46,8 @@ class Decision:
 SKIPPED = Decision()
 
 
-def decide(votes: Sequence[Vote], policy: Annotators, classes: Container[str]) -> Decision:
-    """The label ``votes`` (all of one sample) give under ``policy``."""
+def decide(votes: Sequence[Vote], policy: Annotators, classes: Container[str], listing: str = "") -> Decision:
+    """The label ``votes`` (all of one sample) give under ``policy``; ``listing`` shows the label set in reasons."""
     for vote in votes:
         if vote.problem:
             return Decision(reason=vote.problem, where=vote.where)
@@ -58,13 +58,15 @@ def decide(votes: Sequence[Vote], policy: Annotators, classes: Container[str]) -
         if isinstance(vote.label, tuple):
             chosen = ", ".join(values.shown(name) for name in vote.label)
             return _reject(
-                f"several classes in one annotation ({chosen}, by {vote.annotator}): one class a sample", vote
+                f"several classes in one annotation ({chosen}, by {vote.annotator}): single-label classification takes one class",
+                vote,
             )
         name = vote.label
         if name not in classes:
             name = values.unescaped(name, classes)
             if name not in classes:
-                return _reject(f"class {values.shown(name)} is not in the label set{values.near(name, classes)}", vote)
+                hint = values.near(name, classes) or listing
+                return _reject(f"class {values.shown(name)} is not in the label set{hint}", vote)
             vote = vote._replace(label=name)
         live.append(vote)
     if len(live) > 1:

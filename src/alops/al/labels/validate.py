@@ -41,18 +41,23 @@ def read_labels(
         raise ConfigError("active_learning.annotators.reviewer: the reviewer policy needs the reviewer's name")
     kind, votes = formats.votes(path)
     known = frozenset(classes)
-    rejected: dict[tuple[str, str], Rejected] = {}  # one per row (a task's annotations share one)
+    listing = f" ({_listing(classes)})"
+    # Rejections in the order of the file (by the position of their first row), one per row or
+    # task (a task's annotations share one).
+    rejected: dict[tuple[str, str], tuple[int, Rejected]] = {}
     groups: dict[str, Vote | list[Vote]] = {}
-    for vote in votes:
+    first: dict[str, int] = {}
+    for position, vote in enumerate(votes):
         sid, problem = values.sample_id(vote.sample_id)
         if problem or sid is None:
-            rejected.setdefault((vote.where, problem or ""), Rejected(sid, problem or "no sample id", vote.where))
+            why = problem or "no sample id"
+            rejected.setdefault((vote.where, why), (position, Rejected(sid, why, vote.where)))
             continue
         if sid not in pool_ids and sid not in labelled_ids:
             sid = values.unescaped(sid, pool_ids)
         group = groups.get(sid)
         if group is None:
-            groups[sid] = vote
+            groups[sid], first[sid] = vote, position
         elif isinstance(group, list):
             group.append(vote)
         else:
@@ -62,7 +67,7 @@ def read_labels(
     unchanged: list[str] = []
     for sid, group in groups.items():
         sample = group if isinstance(group, list) else [group]
-        decision = decide(sample, policy, known)
+        decision = decide(sample, policy, known, listing)
         if decision.reason is None and decision.label is None:  # skipped
             if sid in pool_ids and sid not in labelled_ids:
                 skipped.append(sid)
@@ -79,8 +84,15 @@ def read_labels(
                 continue
             reason = made
         reason = reason or decision.reason or ""
-        rejected.setdefault((where, sid), Rejected(sid, reason, where))
-    return LabelFile(tuple(labels), tuple(rejected.values()), tuple(skipped), kind, tuple(unchanged))
+        rejected.setdefault((where, sid), (first[sid], Rejected(sid, reason, where)))
+    ordered = tuple(row for _, row in sorted(rejected.values(), key=lambda item: item[0]))
+    return LabelFile(tuple(labels), ordered, tuple(skipped), kind, tuple(unchanged))
+
+
+def _listing(classes: Sequence[str]) -> str:
+    """The label set as a reason shows it: its first names, and how many there are."""
+    names = ", ".join(values.shown(name) for name in classes[:12])
+    return f"active_learning.classes: {names}" + (f" and {len(classes) - 12} more" if len(classes) > 12 else "")
 
 
 def _placement(sid: str, decision: Decision, pool: Set[str], labelled: Set[str] | Mapping[str, str]) -> str | None:
