@@ -135,7 +135,9 @@ def make(root: Path, remote: Path) -> Path:
 
 
 def point_at(root: Path, remote: Path) -> None:
-    (root / ".dvc/config.local").write_text(f"[core]\n    remote = storage\n['remote \"storage\"']\n    url = {remote}\n")
+    (root / ".dvc/config.local").write_text(
+        f"[core]\n    remote = storage\n['remote \"storage\"']\n    url = {remote}\n"
+    )
 
 
 def copy(template: Path, template_remote: Path, root: Path, remote: Path) -> Path:

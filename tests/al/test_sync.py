@@ -8,14 +8,14 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import al_repo
 import pytest
+from al_repo import dvc, git
 
 from alops.al.sync import sync
 from alops.config import load_config
 from alops.errors import ConfigError
 
-import al_repo
-from al_repo import dvc, git
 from helpers import isolate
 
 pytestmark = pytest.mark.slow
