@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from alops import env as variables
 from alops.config import Config, compile_pattern
 from alops.errors import ConfigError
-from alops.roles import JOBS, PATTERN_ROLES
+from alops.roles import AL_JOBS, AL_STEPS, JOBS, PATTERN_ROLES
 from alops.text import quote
 
 #: Values written to the dotenv report are limited to these characters, so no
@@ -104,6 +104,8 @@ class Plan:
     ci_jobs: tuple[str, ...] = ()
     #: Jobs of the role this pipeline leaves out, and why (None: none left out).
     skipped: str | None = None
+    #: The active-learning role's step (query, ingest or train); None for the other roles.
+    al_step: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -147,7 +149,9 @@ def make_plan(config: Config, ctx: Context, env: Mapping[str, str], *, role: str
     dataset = config.datasets[flow.dataset]
     tags = runner_tags(env.get(variables.tags(flow.runner)), config.runners[flow.runner])
     split = (env.get(variables.SPLIT_JOBS) or "").strip() == "true"  # the template's split-jobs input
-    jobs = tuple(j for j in flow.jobs if not _disabled(j, split, env))
+    step = al_step(ctx, env) if role == "al" else None
+    jobs = al_jobs(step, flow.jobs, env) if step else flow.jobs
+    jobs = tuple(j for j in jobs if not _disabled(j, split, env))
     skipped = None
     if flow.runner == "gpu" and ctx.source == "merge_request_event" and set(jobs) - set(_UNPROTECTED_JOBS):
         # GitLab gives merge-request pipelines neither protected variables nor
@@ -182,7 +186,39 @@ def make_plan(config: Config, ctx: Context, env: Mapping[str, str], *, role: str
         evaluate_stages=config.pipeline.stages("evaluate", dataset=flow.dataset, role=role),
         ci_jobs=ci_jobs(jobs, flow.runner, split=split, prefix=_prefix(env)),
         skipped=skipped,
+        al_step=step,
     )
+
+
+def al_step(ctx: Context, env: Mapping[str, str]) -> str:
+    """What a pipeline of an active-learning branch does: ``ALOPS_AL_STEP``, else by the pipeline's source.
+
+    Schedules and triggers set ALOPS_AL_STEP; without it a scheduled pipeline
+    starts a round (query) and any other (a push, Run pipeline) trains.
+    """
+    step = (env.get(variables.AL_STEP) or "").strip()
+    if not step:
+        return "query" if ctx.source == "schedule" else "train"
+    if step not in AL_STEPS:
+        raise ConfigError(
+            f"{variables.AL_STEP}={quote(step)} is not a step of an active-learning branch: use "
+            f"{', '.join(AL_STEPS)}, or leave it empty (a scheduled pipeline then queries, any other trains)"
+        )
+    return step
+
+
+def al_jobs(step: str, trains: tuple[str, ...], env: Mapping[str, str]) -> tuple[str, ...]:
+    """The al role's jobs for ``step``: ``trains`` (the role's pull/train/evaluate jobs) and the loop's own.
+
+    The ingest job is in every step's pipeline: it runs by itself in the
+    ingest step and waits to be started by hand (manual) in the others.
+    """
+    if step == "query":
+        export = ("al-export",) if env.get(variables.LABEL_STUDIO_URL) else ()
+        return ("plan", "validate", "al-query", *export, "al-ingest")
+    if step == "ingest":
+        return ("plan", "validate", "al-ingest")
+    return (*trains, "al-record", "al-ingest")
 
 
 def _disabled(job: str, split: bool, env: Mapping[str, str]) -> bool:
@@ -203,7 +239,9 @@ def ci_jobs(jobs: tuple[str, ...], runner: str, *, split: bool, prefix: str = "a
     if steps:
         names += steps if split else ["run"]
     suffix = "-gpu" if runner == "gpu" else ""
-    return tuple(f"{prefix}-{n}{suffix if n not in _UNPROTECTED_JOBS else ''}" for n in names)
+    # The loop's jobs (al-query, ...) exist once, on the runners their own rules give them: no suffix.
+    plain = (*_UNPROTECTED_JOBS, *AL_JOBS)
+    return tuple(f"{prefix}-{n}{suffix if n not in plain else ''}" for n in names)
 
 
 def _prefix(env: Mapping[str, str]) -> str:
@@ -300,6 +338,7 @@ def render(plan: Plan, fmt: str) -> str:
             f"{plan.dataset}  ({', '.join(plan.targets)}" + (f" from remote {plan.remote})" if plan.remote else ")"),
         ),
         ("runner", f"{plan.runner}  (tags: {tags})"),
+        *([("al step", _AL_STEP_TEXT[plan.al_step])] if plan.al_step else []),
         ("jobs", ", ".join(plan.ci_jobs) or "(none)"),
         *([("skipped", plan.skipped)] if plan.skipped else []),
         ("train", " → ".join(plan.train_stages) if "train" in plan.jobs else "(not run)"),
@@ -317,6 +356,13 @@ def render(plan: Plan, fmt: str) -> str:
         ),
     ]
     return "".join(f"{k:<9} {v}\n" for k, v in rows)
+
+
+_AL_STEP_TEXT = {
+    "query": "query: score the pool, choose a batch, send it to labelling",
+    "ingest": "ingest: the labels as a new data version, then retrain if enough arrived",
+    "train": "train: train and evaluate on the full data, record the model on the branch",
+}
 
 
 def _dotenv(plan: Plan) -> str:
@@ -341,10 +387,14 @@ def _dotenv(plan: Plan) -> str:
 
 
 __all__ = [
+    "AL_JOBS",
+    "AL_STEPS",
     "JOBS",
     "RUN_STEPS",
     "Context",
     "Plan",
+    "al_jobs",
+    "al_step",
     "ci_jobs",
     "current_plan",
     "make_plan",

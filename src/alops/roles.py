@@ -19,6 +19,11 @@ ROLES = ("default", "feature", "experiment", "release", "al", "tag", "schedule",
 PATTERN_ROLES = ("release", "experiment", "al", "feature")
 #: Jobs of the CI templates, in pipeline order.
 JOBS = ("plan", "validate", "data", "train", "evaluate")
+#: What a pipeline of an active-learning branch does (``ALOPS_AL_STEP``; empty: a scheduled
+#: pipeline queries, any other trains).
+AL_STEPS = ("query", "ingest", "train")
+#: The template's jobs of the active-learning loop (``<prefix>-al-query``, ...), in pipeline order.
+AL_JOBS = ("al-query", "al-export", "al-ingest", "al-record")
 
 #: What an empty `branches:` means: the pattern of each role given by branch names.
 DEFAULT_PATTERNS: dict[str, str] = defaults_at(schema(), "branches")

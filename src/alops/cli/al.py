@@ -33,6 +33,7 @@ _COMMANDS = {
     "pull": ("alops.cli.al_labelstudio", "pull", "Export the finished annotations from Label Studio."),
     "record": ("alops.cli.al_train", "record", "Commit the trained model's dvc.lock and metrics to the branch."),
     "retrain": ("alops.cli.al_train", "retrain", "Start training when enough new labels arrived."),
+    "score": ("alops.cli.al_train", "score", "Run the scoring stages (pipeline.score): the pool's scores."),
     "simulate": (
         "alops.cli.al_simulate",
         "simulate",

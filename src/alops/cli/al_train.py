@@ -82,3 +82,32 @@ def record(obj: dict[str, str], push: bool | None) -> None:
         return
     where = f", pushed to {quote(result.pushed_to)}" if result.pushed_to else " (not pushed: --push to push it)"
     click.echo(f"Recorded the model of rounds up to {result.round}: {files} in {result.commit[:12]}{where}")
+
+
+@click.command()
+@click.option(
+    "--pull/--no-pull", default=True, show_default=True, help="Pull the full dataset from the DVC remote first."
+)
+@click.pass_obj
+def score(obj: dict[str, str], pull: bool) -> None:
+    """Run the scoring stages (alops.yaml pipeline.score) on the full data: the pool's scores for `alops al query`.
+
+    Pulls the full dataset and runs `dvc repro --pull` on the stages
+    pipeline.score names ({dataset} = full): DVC fetches the trained model
+    from the remote (or trains it when the data changed since), then scores
+    the pool. The al branch's query job runs it before `alops al query`.
+
+    \b
+    Exit codes: 0 scored; 1 a stage failed; 2 bad alops.yaml (pipeline.score
+    empty); 3 DVC failed; 4 data or credentials missing.
+    """
+    from alops.al.score import score as run_score
+    from alops.config import load_config
+    from alops.flow import current_plan
+
+    env = dict(os.environ)
+    config = load_config(obj["config"])
+    plan = current_plan(config, env, role="al")
+    result = run_score(config, plan, env=env, pull=pull)
+    pulled = f", {result.pulled.files} files of {result.dataset} pulled" if result.pulled else ""
+    click.echo(f"Scored the pool: {' → '.join(result.stages)}{pulled} ({result.seconds:.1f} s)")
