@@ -1,0 +1,47 @@
+"""The labelling interface of the project, generated from ``active_learning.classes``.
+
+One ``Choices`` tag (``label``, :data:`alops.al.batch.FROM_NAME`) over the
+sample (``sample``, :data:`alops.al.batch.TO_NAME`, a ``Text`` of its id), so
+the pre-annotations of ``tasks.json`` land on it; below it the query's
+strategy and row of each sample, which the annotator may want to see.
+Class names are anyone's text: every one is XML-escaped into an attribute, so
+``<b>``, ``"quote"`` or ``=cmd|' /C calc'!A0`` stay labels, never markup.
+Instructions are shown as text too: HTML in alops.yaml is escaped, line breaks kept.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from xml.sax.saxutils import quoteattr
+
+from alops.al.batch import FROM_NAME, TO_NAME
+
+#: The fields of a task's ``data`` the interface shows (``alops.al.batch.tasks`` writes them all). Not the
+#: score: it is null for k-center's first pick, and the server refuses a task whose shown field is null.
+SHOWN = ("sample_id", "strategy", "index")
+
+
+def label_config(classes: Sequence[str]) -> str:
+    """The interface's XML: the class names as single-choice options, in alops.yaml's order."""
+    choices = "\n".join(f"    <Choice value={quoteattr(name)}/>" for name in classes)
+    return (
+        "<View>\n"
+        '  <Header value="Sample"/>\n'
+        f'  <Text name="{TO_NAME}" value="$sample_id"/>\n'
+        f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="single-radio" showInline="true" required="true">\n'
+        f"{choices}\n"
+        "  </Choices>\n"
+        '  <View style="opacity: 0.6">\n'
+        '    <Header value="Chosen by" size="6"/>\n'
+        '    <Text name="strategy" value="$strategy"/>\n'
+        '    <Header value="Row in the scores file" size="6"/>\n'
+        '    <Text name="index" value="$index"/>\n'
+        "  </View>\n"
+        "</View>"
+    )
+
+
+def instructions(text: str) -> str:
+    """alops.yaml's instructions as the HTML Label Studio shows annotators: escaped, line breaks kept."""
+    return "<br/>".join(html.escape(line) for line in text.strip().splitlines())
