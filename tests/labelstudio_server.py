@@ -68,7 +68,10 @@ def healthy(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStudioServer]:
-    """One real Label Studio for the session."""
+    """One real Label Studio for the session (or the one LABEL_STUDIO_TEST_URL/_TOKEN name: quicker while writing tests)."""
+    if os.environ.get("LABEL_STUDIO_TEST_URL"):
+        yield LabelStudioServer(os.environ["LABEL_STUDIO_TEST_URL"], os.environ["LABEL_STUDIO_TEST_TOKEN"], Path())
+        return
     installed = subprocess.run([str(ENSURE)], check=True, capture_output=True, text=True)
     executable = installed.stdout.strip().splitlines()[-1]
     base = tmp_path_factory.mktemp("label-studio")
@@ -188,6 +191,7 @@ class Misbehaving:
         self.delay = 0.0
         self.requests: list[str] = []
         self._failures: list[tuple[int, str, bool, str]] = []
+        self._passes: dict[str, int] = {}
         self._lock = threading.Lock()
         outer = self
 
@@ -206,8 +210,12 @@ class Misbehaving:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def fail(self, status: int, times: int = 1, *, match: str = "", forward: bool = False, detail: str = "") -> None:
+    def fail(
+        self, status: int, times: int = 1, *, match: str = "", forward: bool = False, detail: str = "", after: int = 0
+    ) -> None:
+        """Fail ``times`` requests whose path holds ``match``, once ``after`` of them went through."""
         with self._lock:
+            self._passes[match] = after
             self._failures.extend([(status, match, forward, detail)] * times)
 
     def close(self) -> None:
@@ -217,6 +225,9 @@ class Misbehaving:
     def _failure(self, path: str) -> tuple[int, bool, str] | None:
         with self._lock:
             for i, (status, match, forward, detail) in enumerate(self._failures):
+                if match in path and self._passes.get(match):
+                    self._passes[match] -= 1
+                    return None
                 if match in path:
                     del self._failures[i]
                     return status, forward, detail

@@ -111,16 +111,18 @@ def _ids(client: LabelStudio, project_id: int) -> set[str]:
 def _import(
     conn: Connection, client: LabelStudio, project_id: int, chunk: Sequence[dict[str, Any]], existing: set[str]
 ) -> int:
-    def attempt(number: int) -> int:
+    missing = sum(1 for task in chunk if key(task) not in existing)
+
+    def attempt(number: int) -> None:
         if number:  # the last try may have been imported before its answer was lost
             existing.update(_ids(client, project_id))
         todo = [task for task in chunk if key(task) not in existing]
         if todo:
             client.projects.import_tasks(project_id, request=todo, return_task_ids=False)  # type: ignore[arg-type]
         existing.update(key(task) for task in todo)
-        return len(todo)
 
-    return conn.call(f"import {len(chunk)} tasks", attempt)
+    conn.call(f"import {len(chunk)} tasks", attempt)
+    return missing  # in the project now, whichever try put them there
 
 
 def _unique(tasks: Any) -> list[dict[str, Any]]:
