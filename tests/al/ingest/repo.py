@@ -33,7 +33,7 @@ active_learning:
 HEADER = "id,label,split,x0,note\n"
 #: Rows in the shapes a CSV writer may leave: quoted fields, a comma and a line break inside one.
 POOL = "".join(
-    f'p{i:03d},,,{i * 0.5},"note {i}, with a comma"\n' if i % 3 else f"p{i:03d},,,{i * 0.5},\"two\nlines\"\n"
+    f'p{i:03d},,,{i * 0.5},"note {i}, with a comma"\n' if i % 3 else f'p{i:03d},,,{i * 0.5},"two\nlines"\n'
     for i in range(40)
 )
 LABELLED = "".join(f"s{i:03d},{'ab'[i % 2]},train,{i},seed\n" for i in range(10))
@@ -91,7 +91,9 @@ def clone(base: Path, name: str) -> Path:
 
 def point_at(root: Path, remote: Path) -> None:
     # What `dvc remote add --local -d storage REMOTE` writes, without a DVC start.
-    (root / ".dvc/config.local").write_text(f"[core]\n    remote = storage\n['remote \"storage\"']\n    url = {remote}\n")
+    (root / ".dvc/config.local").write_text(
+        f"[core]\n    remote = storage\n['remote \"storage\"']\n    url = {remote}\n"
+    )
 
 
 def label_file(path: Path, rows: Iterable[Sequence[str]], header: Sequence[str] = ("id", "label", "annotator")) -> Path:

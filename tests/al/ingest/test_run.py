@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from al.ingest import repo
 
 from alops.al.ingest import ingest, recover
 from alops.config import load_config
 from alops.errors import ConfigError, DataError
-
-from al.ingest import repo
 
 NOW = "2026-12-02T03:00:00Z"
 pytestmark = pytest.mark.slow
@@ -59,15 +58,22 @@ def test_one_ingest_is_one_commit_of_the_dvc_files_and_a_pushed_data_version(pro
         {"sample_id": "nope", "reason": "unknown sample id 'nope': not in the pool", "where": "labels.csv:4"}
     ]
     assert _dvc_status(project) == "0:"
-    assert repo.git(project.parent / "origin.git", "rev-parse", repo.BRANCH).strip() == repo.git(
-        project, "rev-parse", "HEAD"
-    ).strip()
+    assert (
+        repo.git(project.parent / "origin.git", "rev-parse", repo.BRANCH).strip()
+        == repo.git(project, "rev-parse", "HEAD").strip()
+    )
     # Everything of the new version is on the DVC remote: a fresh clone pulls it.
     other = repo.clone(project.parent, "other")
     assert repo.ids(other / "data/full/labelled.csv")[-2:] == ["p001", "p003"]
     assert (other / "data/labels/round-0001.csv").is_file()
     assert not (project / ".alops/al/ingest/journal.json").exists()
-    assert sorted(p.name for p in (project / "data").iterdir()) == [".gitignore", "full", "full.dvc", "labels", "labels.dvc"]
+    assert sorted(p.name for p in (project / "data").iterdir()) == [
+        ".gitignore",
+        "full",
+        "full.dvc",
+        "labels",
+        "labels.dvc",
+    ]
 
 
 def test_a_second_round_numbers_on_and_relabelling_is_rejected(project: Path, tmp_path: Path) -> None:
@@ -92,7 +98,9 @@ def test_strict_refuses_everything_when_one_row_is_rejected(project: Path, tmp_p
         ingest(load_config(project / "alops.yaml"), source, env=dict(os.environ), push=False, strict=True)
     assert repo.git(project, "rev-parse", "HEAD") == head
     assert "p001" in repo.ids(project / "data/full/unlabelled.csv")
-    assert repo.rows(project / ".alops/al/batch/rejected.csv")[0]["reason"].startswith("class 'zz' is not in the label set")
+    assert repo.rows(project / ".alops/al/batch/rejected.csv")[0]["reason"].startswith(
+        "class 'zz' is not in the label set"
+    )
 
 
 def test_nothing_accepted_is_no_commit(project: Path, tmp_path: Path) -> None:
