@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from alops.demo import FLOWS, demo, environment, prepare_project, render, skeleton
+from alops.demo_round import RoundReport
 from alops.errors import ConfigError
 
 
@@ -60,7 +61,8 @@ def test_the_demo_environment_leaves_out_caches_credentials_and_ci() -> None:
     assert environment(shell) == {"PATH": "/bin", "HOME": "/h", "DVC_NO_ANALYTICS": "1"}
 
 
-def test_demo_runs_the_feature_and_the_experiment_flow(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_demo_runs_the_feature_and_the_experiment_flow_then_an_active_learning_round(tmp_path: Path) -> None:
     steps: list[str] = []
     shared = tmp_path / "shared-cache"  # a runner's shared cache in the shell: the demo must not use it
 
@@ -70,7 +72,8 @@ def test_demo_runs_the_feature_and_the_experiment_flow(tmp_path: Path) -> None:
 
     assert not shared.exists()
 
-    assert len(steps) == 3 and steps[1] == "Running feature/demo in a fresh clone (feature-demo/)"
+    assert len(steps) == 4 and steps[1] == "Running feature/demo in a fresh clone (feature-demo/)"
+    assert steps[3] == "Running one active-learning round on al/digits in a fresh clone (al-digits/)"
     feature, experiment = report.flows
     assert tuple(f.branch for f in report.flows) == FLOWS
     assert (feature.role, feature.dataset, feature.runner) == ("feature", "dev", "cpu")
@@ -110,3 +113,50 @@ def test_demo_runs_the_feature_and_the_experiment_flow(tmp_path: Path) -> None:
     # Only what happened here: nothing about what CI would do beyond the plan, nothing compared.
     for claim in ("takes the job", "compared", "for later pipelines", "stay in the job", "never downloaded"):
         assert claim not in text, claim
+
+    assert_the_round(report.al, report.workdir / "al-digits", text, experiment.metrics)
+
+
+def assert_the_round(al: RoundReport, clone: Path, text: str, trained: dict[str, float]) -> None:
+    """The al branch's round: the batch, the oracle's answers, one new data version, the metric before and after."""
+    from sklearn.datasets import load_digits
+
+    truth = load_digits().target
+    assert (al.branch, al.strategy, al.pool, len(al.batch)) == ("al/digits", "hybrid", 356, 20)
+    assert al.metrics_before == trained  # the experiment's model: the same data and parameters
+    scores = [q.score for q in al.batch]
+    assert scores == sorted(scores, reverse=True) and all(0 <= q.confidence <= 1 for q in al.batch)
+    typos = [q for q in al.batch if q.answer != str(truth[int(q.id[1:])])]
+    assert len(typos) == 1 and typos[0].rejected and "is not in the label set" in typos[0].rejected
+    assert all(q.rejected is None for q in al.batch if q not in typos)
+
+    assert (al.round, al.accepted, al.labelled_after, al.pool_after) == (1, 19, 1438 + 19, 359 - 19)
+    assert al.commit == git(clone, "rev-parse", "HEAD~1")  # then the retrained model's record
+    assert al.subject == "alops al ingest: round 1, +19 labels (0 pseudo)"
+    changed = git(clone, "show", "--format=", "--name-only", al.commit).splitlines()
+    assert changed == ["data/full.dvc", "data/labels.dvc"]
+    assert [v.path for v in al.versions] == changed and all(v.before != v.after for v in al.versions)
+    assert git(clone, "log", "-1", "--format=%(trailers:key=ALOps-Trained-Round,valueonly)").strip() == "1"
+    assert al.recorded[1] == git(clone, "rev-parse", "HEAD")
+    pool = (clone / "data/full/unlabelled.csv").read_text()
+    assert typos[0].id in pool and not any(q.id in pool for q in al.batch if q not in typos)
+
+    # 19 new labels: most go to training, prepare.test_size (0.2) of them by hash to the test split
+    assert al.train_rows[0] + 12 <= al.train_rows[1] <= al.train_rows[0] + 19
+    assert al.metrics_after.keys() == al.metrics_before.keys() and 0.9 <= al.metrics_after["accuracy"] <= 1
+
+    lines = text.splitlines()
+    start = lines.index("al/digits")
+    top = al.batch[0]
+    assert lines[start + 3] == (
+        "  query     20 of 356 pool samples by hybrid (score@full wrote the pool's probabilities); the top 5:"
+    )
+    assert lines[start + 5].split() == [top.id, top.predicted, f"{top.confidence:.3f}", f"{top.score:.3f}", top.answer]
+    assert f"            commit {al.commit[:12]} on al/digits: alops al ingest: round 1, +19 labels (0 pseudo)" in lines
+    v = al.versions[0]
+    assert f"            data/full.dvc    {v.before[:12]} → {v.after[:12]}" in lines
+    assert "  version   round 1: +19 labels, the labelled set 1,457 rows, the pool 340" in lines
+    before, after = al.metrics_before["accuracy"], al.metrics_after["accuracy"]
+    assert f"  retrain   trained on {al.train_rows[1]:,} rows: accuracy {before:.4g} → {after:.4g}" in text
+    assert f"            rejected {typos[0].id}: {typos[0].rejected} (it stays in the pool)" in lines
+    assert any(line.startswith("  time      the round ") for line in lines)

@@ -4,7 +4,8 @@
 repository whose data sits on a local-directory DVC remote, its dev set built
 by ``alops devset build``; tests of the CI templates use it too. :func:`demo`
 clones it once per branch and runs each branch's flow there, as a CI pipeline
-would.
+would, then one round of active learning on an al branch
+(:mod:`alops.demo_round`).
 
 The skeleton is read from alops's source tree, so this works from a source
 checkout (``pip install -e .``); an installed wheel does not carry it.
@@ -22,6 +23,7 @@ from pathlib import Path
 from alops import dvc, proc
 from alops import env as variables
 from alops.data import count_files, outputs
+from alops.demo_round import RoundReport
 from alops.errors import ConfigError, ToolError
 from alops.text import redact_output
 
@@ -67,6 +69,7 @@ class DemoReport:
     remote: Path
     remote_files: int
     flows: tuple[FlowReport, ...]
+    al: RoundReport
     seconds: float
 
 
@@ -127,7 +130,7 @@ def environment(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def demo(workdir: Path, *, env: Mapping[str, str], progress: Callable[[str], None] | None = None) -> DemoReport:
-    """Prepare the example project in ``workdir``, then run the feature and experiment flows.
+    """Prepare the example project in ``workdir``, run the feature and experiment flows, then an active-learning round.
 
     Each flow runs in a fresh clone, so its data really comes from the DVC
     remote. Each pushes what its flow pushes in CI, explicitly (as ``alops run
@@ -182,7 +185,15 @@ def demo(workdir: Path, *, env: Mapping[str, str], progress: Callable[[str], Non
                 seconds=time.monotonic() - flow_started,
             )
         )
-    return DemoReport(workdir, project, remote, remote_files, tuple(reports), time.monotonic() - started)
+    from alops.demo_round import BRANCH, al_round
+
+    clone = workdir / BRANCH.replace("/", "-")
+    say(f"Running one active-learning round on {BRANCH} in a fresh clone ({clone.name}/)")
+    _git(workdir, "clone", "--quiet", str(project), str(clone))
+    # The al flow pushes outputs and run-cache in CI, as the experiment flow does: so here too.
+    round_report = al_round(clone, env=env, push=True)
+    flows = tuple(reports)
+    return DemoReport(workdir, project, remote, remote_files, flows, round_report, time.monotonic() - started)
 
 
 def render(report: DemoReport) -> str:
@@ -191,7 +202,7 @@ def render(report: DemoReport) -> str:
 
     lines = [
         "Two branches of the example project, each cloned fresh and its train and evaluate stages run here,",
-        "with the dataset and push rule of its flow.",
+        "with the dataset and push rule of its flow; then one round of active learning on a third.",
         "",
         f"project   {report.project}",
         "          a git repository; data/full and data/dev are tracked by DVC",
@@ -223,7 +234,9 @@ def render(report: DemoReport) -> str:
             f"  push      {push}",
             f"  time      {flow.seconds:.1f} s",
         ]
-    return "\n".join(lines)
+    from alops.demo_round import render as render_round
+
+    return "\n".join([*lines, *render_round(report.al)])
 
 
 def _build_dev_set(project: Path) -> None:

@@ -18,14 +18,18 @@ import click
 )
 @click.option("--keep", is_flag=True, help="Keep the temporary directory to look around afterwards.")
 def demo(workdir: Path | None, keep: bool) -> None:
-    """Run the example project's feature and experiment flows in a scratch repository.
+    """Run the example project's feature and experiment flows and an active-learning round in a scratch repository.
 
     Builds a git+DVC copy of examples/project-skeleton with its data on a
     local DVC remote, then for feature/demo and experiment/demo clones it
     fresh and runs its flow's train and evaluate stages as `alops run` does:
     feature on the dev dataset, pushing nothing; experiment on the full
     dataset, pushing outputs and run-cache to that local remote (as `alops
-    run --push`). Needs no GitLab and no network.
+    run --push`). Last, on al/digits, one round of active learning: train,
+    score the unlabelled pool, `alops al query`, the skeleton's labelling
+    oracle (the digits' held-back labels) answers, `alops al ingest` makes
+    the new data version, retrain. Needs no GitLab, no Label Studio and no
+    network.
     """
 
     from alops.demo import demo as run_demo
