@@ -10,6 +10,7 @@ from pathlib import Path
 
 import al_repo
 import pytest
+import yaml
 from al_repo import dvc, git
 
 from alops.al.sync import sync
@@ -181,3 +182,36 @@ def test_a_shallow_single_branch_clone_fetches_the_al_branch(repo: Path, tmp_pat
 
 def _md5(text: str) -> str:
     return next(line.split(": ")[1] for line in text.splitlines() if "md5:" in line)
+
+
+def test_a_dataset_a_stage_makes_is_taken_from_dvc_lock_entry_by_entry(repo: Path) -> None:
+    config = repo / "alops.yaml"
+    config.write_text(config.read_text().replace("[data/full.dvc]", "[data/full.dvc, data/prepared/full]"))
+    git(repo, "commit", "-q", "-m", "the prepared data is data too", "--", "alops.yaml")
+    ours = (repo / "dvc.lock").read_text()
+    theirs = git(repo, "show", "al/digits:dvc.lock")
+
+    report = sync(load_config(config), "al/digits", env=dict(os.environ))
+
+    assert changed(repo) == ["data/.gitignore", "data/full.dvc", "data/labels.dvc", "dvc.lock"]
+    assert [(c.file, c.stage, c.output) for c in report.changes][-1] == (
+        "dvc.lock",
+        "prepare@full",
+        "data/prepared/full",
+    )
+    new, lock = (repo / "dvc.lock").read_text(), yaml.safe_load(ours)
+    outs = lock["stages"]["prepare@full"]["outs"]
+    outs[0] = yaml.safe_load(theirs)["stages"]["prepare@full"]["outs"][0]
+    assert yaml.safe_load(new) == lock  # that entry is theirs, everything else ours
+    diff = git(repo, "diff", "-U0", "HEAD~1", "--", "dvc.lock").splitlines()[4:]
+    assert [line.split(":")[0] for line in diff if line[0] in "+-"] == [
+        "-      md5",
+        "-      size",
+        "+      md5",
+        "+      size",
+    ]
+    dvc(repo, "pull", "-q")
+    assert status(repo) == {
+        "prepare@full": [{"changed deps": {"data/full": "modified"}}],
+        "train@full": [{"changed deps": {"data/prepared/full": "modified"}}],
+    }
