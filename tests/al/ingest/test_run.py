@@ -137,3 +137,24 @@ def test_uncommitted_changes_to_a_dvc_file_refuse_the_ingest(project: Path, tmp_
 
 def test_recover_with_nothing_to_do(project: Path) -> None:
     assert recover(project, dict(os.environ)).action == "nothing"
+
+
+def test_pseudo_labels_go_to_the_log_flagged_and_stay_in_the_pool(project: Path, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    text = (project / "alops.yaml").read_text() + "  scores: scores.parquet\n  pseudo_labels: {min_confidence: 0.9}\n"
+    (project / "alops.yaml").write_text(text)
+    scores = {"id": ["p001", "p002", "p004"], "a": [0.99, 0.5, 0.01], "b": [0.01, 0.5, 0.97], "=c": [0.0, 0.0, 0.02]}
+    pq.write_table(pa.table(scores), project / "scores.parquet")
+    source = repo.label_file(tmp_path / "l.csv", [("p001", "b", "ann")])
+    report = ingest(load_config(project / "alops.yaml"), source, env=dict(os.environ), push=False, strict=False)
+    assert (len(report.accepted), len(report.pseudo)) == (1, 1)
+    assert repo.git(project, "log", "-1", "--format=%s") == "alops al ingest: round 1, +1 labels (1 pseudo)\n"
+    log = repo.rows(project / "data/labels/round-0001.csv")
+    assert [(r["id"], r["label"], r["source"], r["annotator"], r["confidence"]) for r in log] == [
+        ("p001", "b", "human", "ann", ""),
+        ("p004", "b", "pseudo", "model:scores.parquet", "0.97"),
+    ]
+    assert "p004" in repo.ids(project / "data/full/unlabelled.csv")
+    assert "p004" not in repo.ids(project / "data/full/labelled.csv")

@@ -14,9 +14,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alops.al.batch import csv_cell
+
+if TYPE_CHECKING:
+    from alops.al.ingest.report import IngestReport
+    from alops.config import Config
 
 COLUMNS = ("id", "label", "annotator", "labelled_at", "round", "source", "votes", "confidence")
 _ROUND = re.compile(r"round-(\d{4,})\.json")
@@ -48,3 +52,41 @@ def round_csv(labels: Sequence[Any], number: int) -> bytes:
 def round_json(record: Mapping[str, Any]) -> bytes:
     """The round's record (``contracts``: round, ingested_at, strategy, … ingest_id) as JSON."""
     return (json.dumps(dict(record), indent=2) + "\n").encode("utf-8")
+
+
+def record(
+    config: Config, number: int, now: str, ingest_id: str, base: IngestReport, counts: Mapping[str, int]
+) -> dict[str, Any]:
+    """The round's ``round-NNNN.json`` (contracts: every field)."""
+    al = config.al
+    assert al is not None
+    strategies = [x.strategy for x in base.accepted if x.strategy]
+    batch = batch_facts(config.root / al.batch_dir)
+    return {
+        "round": number,
+        "ingested_at": now,
+        "strategy": max(set(strategies), key=strategies.count) if strategies else "unknown",
+        "batch_size": batch[0],
+        "model_version": batch[1],
+        "source": base.origin,
+        "source_file": base.source.name,
+        "accepted": len(base.accepted),
+        "rejected": len(base.rejected),
+        "skipped": base.skipped,
+        "pseudo": len(base.pseudo),
+        **counts,
+        "ingest_id": ingest_id,
+    }
+
+
+def batch_facts(folder: Path) -> tuple[int | None, str | None]:
+    """The size of the batch ``alops al query`` wrote and the model version its tasks name, when they are there."""
+    size = version = None
+    try:
+        with (folder / "batch.jsonl").open(encoding="utf-8") as fh:
+            size = sum(1 for line in fh if line.strip())
+        tasks = json.loads((folder / "tasks.json").read_text(encoding="utf-8"))
+        version = tasks[0]["predictions"][0].get("model_version") if tasks and tasks[0].get("predictions") else None
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        pass
+    return size, version if isinstance(version, str) else None

@@ -41,6 +41,7 @@ class IngestReport:
     labelled_after: int | None = None
     pool_after: int | None = None
     pushes: int = 0  # git pushes tried (0: not pushed)
+    notes: tuple[str, ...] = ()  # what was left out and why (pseudo-labels without a scores file)
 
     def committed(self, number: int, sha: str, *, labelled_after: int, pool_after: int) -> IngestReport:
         return replace(self, round=number, commit=sha, labelled_after=labelled_after, pool_after=pool_after)
@@ -91,6 +92,7 @@ def summary(report: IngestReport, *, limit: int = 10) -> str:
         extra.append(f"{report.unchanged} already labelled the same")
     if extra:
         lines.append("; ".join(extra))
+    lines += list(report.notes)
     if report.rejected:
         lines.append(f"Rejected {len(report.rejected)} rows (all in {report.rejected_file}):")
         for r in report.rejected[:limit]:

@@ -13,22 +13,22 @@ Steps (the transaction and why it is safe: :mod:`alops.al.ingest.journal`):
    and its data and apply the same label file again on top (labels the other ingest
    gave are then already labelled), a few times, then a clear error.
 
-Pseudo-labels are the labels the reader marks ``source=pseudo``: they go to the
-round's log with that flag and never move a row out of the pool.
+Pseudo-labels (:mod:`alops.al.ingest.pseudo`, and any the reader marks
+``source=pseudo``) go to the round's log with that flag and never move a row out
+of the pool.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from alops import atomic
 from alops.al.ingest import journal, labellog, publish, tables
+from alops.al.ingest.layout import Layout, layout
+from alops.al.ingest.pseudo import pseudo_labels
 from alops.al.ingest.report import IngestReport, Recovered, write_rejected
 from alops.config import Config
 from alops.errors import ConfigError, DataError, ToolError
@@ -53,43 +53,6 @@ def _recover(root: Path, env: Mapping[str, str]) -> Recovered:
     journal.clear_stale_git_lock(root, publish.git_dir(root))
     journal.roll_forward(root, plan, publish.record, env)
     return Recovered("finished", plan.ingest_id)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where an ingest reads and writes, relative to the repository root."""
-
-    pool: str
-    labelled: str
-    labels: str
-    outputs: tuple[str, ...]  # the DVC outputs holding them (what `dvc add` adds)
-
-    @property
-    def commit(self) -> tuple[str, ...]:
-        gitignores = dict.fromkeys(str(Path(o).parent / ".gitignore").removeprefix("./") for o in self.outputs)
-        return (*(f"{o}.dvc" for o in self.outputs), *gitignores)
-
-
-def layout(config: Config) -> Layout:
-    """The files of ``active_learning`` and their DVC outputs; a pool not tracked by DVC is a ConfigError."""
-    from alops.al.datafiles import candidates
-    from alops.sections import require
-
-    al = require(config.al, "pool", "labelled", "labels", "classes", command="alops al ingest")
-    root = config.root
-    outputs: list[str] = []
-    for key in ("pool", "labelled", "labels"):
-        path = str(getattr(al, key))
-        found = next((c for c in candidates(path) if (root / c).is_file()), None)
-        if found is None and key != "labels":
-            raise ConfigError(
-                f"{config.where('active_learning', key)}: active_learning.{key} ({path}) is not tracked by DVC: "
-                f"`dvc add` it (or its folder) and commit the .dvc file, so each ingest is a data version"
-            )
-        output = found.removesuffix(".dvc") if found else path.rstrip("/")
-        if output not in outputs:
-            outputs.append(output)
-    return Layout(str(al.pool), str(al.labelled), str(al.labels), tuple(outputs))
 
 
 def ingest(
@@ -165,8 +128,23 @@ def _once(
     rejected_file = write_rejected(batch_dir, read.rejected, root)
     human = tuple(label for label in read.labels if label.source == "human")
     pseudo = tuple(label for label in read.labels if label.source != "human")
+    note = None
+    if human:
+        taken = {x.sample_id for x in (*human, *pseudo)}
+        remaining = {sample for sample in pool.ids if sample not in taken}
+        model = labellog.batch_facts(root / al.batch_dir)[1]
+        more, note = pseudo_labels(al, root, remaining, now=now, model=model)
+        pseudo += more
     base = IngestReport(
-        source, human, pseudo, read.rejected, len(read.skipped), len(read.unchanged), rejected_file, origin=origin
+        source,
+        human,
+        pseudo,
+        read.rejected,
+        len(read.skipped),
+        len(read.unchanged),
+        rejected_file,
+        origin=origin,
+        notes=() if note is None else (note,),
     )
     if strict and read.rejected:
         first = read.rejected[0]
@@ -179,7 +157,7 @@ def _once(
     number = labellog.next_round(labels_dir)
     new_pool, new_labelled = tables.moved(pool, labelled, {x.sample_id: x.label for x in human}, al.label_column)
     counts = {"labelled_after": len(labelled.ids) + len(human), "pool_after": len(pool.ids) - len(human)}
-    record = _round_record(config, number, now, ingest_id, base, counts)
+    record = labellog.record(config, number, now, ingest_id, base, counts)
     csv_name, json_name = labellog.names(number)
     files = {
         where.pool: new_pool,
@@ -230,40 +208,3 @@ def _message(number: int, accepted: int, pseudo: int, ingest_id: str) -> str:
         f"alops al ingest: round {number}, +{accepted} labels ({pseudo} pseudo)\n\n"
         f"ALOps-Round: {number}\nALOps-Labels: {accepted}\n{publish.trailer(ingest_id)}\n"
     )
-
-
-def _round_record(
-    config: Config, number: int, now: str, ingest_id: str, base: IngestReport, counts: Mapping[str, int]
-) -> dict[str, Any]:
-    al = config.al
-    assert al is not None
-    strategies = [x.strategy for x in base.accepted if x.strategy]
-    batch = _batch_facts(config.root / al.batch_dir)
-    return {
-        "round": number,
-        "ingested_at": now,
-        "strategy": max(set(strategies), key=strategies.count) if strategies else "unknown",
-        "batch_size": batch[0],
-        "model_version": batch[1],
-        "source": base.origin,
-        "source_file": base.source.name,
-        "accepted": len(base.accepted),
-        "rejected": len(base.rejected),
-        "skipped": base.skipped,
-        "pseudo": len(base.pseudo),
-        **counts,
-        "ingest_id": ingest_id,
-    }
-
-
-def _batch_facts(folder: Path) -> tuple[int | None, str | None]:
-    """The size of the batch ``alops al query`` wrote and the model version its tasks name, when they are there."""
-    size = version = None
-    try:
-        with (folder / "batch.jsonl").open(encoding="utf-8") as fh:
-            size = sum(1 for line in fh if line.strip())
-        tasks = json.loads((folder / "tasks.json").read_text(encoding="utf-8"))
-        version = tasks[0]["predictions"][0].get("model_version") if tasks and tasks[0].get("predictions") else None
-    except (OSError, ValueError, LookupError, TypeError, AttributeError):
-        pass
-    return size, version if isinstance(version, str) else None
