@@ -217,3 +217,32 @@ def al_history(root: Path) -> None:
     ingest(root, 3, {"s016": "a", "s017": "a"}, strategy="entropy", pseudo=3, date="2026-01-03T10:00:00Z")
     git(root, "checkout", "-q", "main")
     dvc(root, "checkout", "-q")
+
+
+def experiment(root: Path) -> None:
+    """``experiment/lr`` from main: its own train.py and learning rate, retrained, committed; left checked out."""
+    git(root, "checkout", "-q", "-b", "experiment/lr", "main")
+    (root / "src/train.py").write_text(TRAIN.replace("rows / 100", "rows / 99"))
+    (root / "params.yaml").write_text("prepare:\n  seed: 1\ntrain:\n  lr: 0.5\n")
+    dvc(root, "repro", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "experiment: lr 0.5")
+
+
+def template(base: Path) -> tuple[Path, Path]:
+    """main, al/digits (:func:`al_history`) and experiment/lr (:func:`experiment`, checked out), built once in
+    ``base`` (the session's temporary folder: every test module of a session shares it) and never changed."""
+    import pytest
+
+    from helpers import isolate
+
+    root, remote = base / "al-repo" / "repo", base / "al-repo" / "remote"
+    if not (base / "al-repo" / "ready").exists():
+        shutil.rmtree(base / "al-repo", ignore_errors=True)
+        with pytest.MonkeyPatch.context() as mp:
+            isolate(mp, base / "al-repo" / "home")
+            make(root, remote)
+            al_history(root)
+            experiment(root)
+        (base / "al-repo" / "ready").touch()
+    return root, remote

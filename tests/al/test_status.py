@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 
 import al_repo
@@ -17,26 +16,16 @@ from alops.al.status_plot import plot
 from alops.config import load_config
 from alops.errors import DataError
 
-from helpers import isolate
-
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def _base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    base = tmp_path_factory.mktemp("al-status")
-    with pytest.MonkeyPatch.context() as mp:
-        isolate(mp, base / "home")
-        root = al_repo.make(base / "repo", base / "remote")
-        al_repo.al_history(root)
-        git(root, "checkout", "-q", "al/digits")
-        al_repo.dvc(root, "checkout", "-q", "--force")
-        yield root, base / "remote"
-
-
 @pytest.fixture
-def repo(_base: tuple[Path, Path], tmp_path: Path) -> Path:
-    return al_repo.copy(*_base, tmp_path / "repo", tmp_path / "remote")
+def repo(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
+    """A copy of the al project with al/digits checked out: rounds 1-3, models recorded after 1 and 2."""
+    root = al_repo.copy(*al_repo.template(tmp_path_factory.getbasetemp()), tmp_path / "repo", tmp_path / "remote")
+    git(root, "checkout", "-q", "al/digits")
+    al_repo.dvc(root, "checkout", "-q", "--force")
+    return root
 
 
 def test_status_counts_the_data_and_reads_each_round_with_the_model_after_it(repo: Path) -> None:

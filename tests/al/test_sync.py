@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import al_repo
@@ -17,26 +16,13 @@ from alops.al.sync import sync
 from alops.config import load_config
 from alops.errors import ConfigError
 
-from helpers import isolate
-
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def _base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+@pytest.fixture
+def _base(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """main, al/digits (rounds 1-3, trained after 1 and 2), experiment/lr (code and params changed, retrained)."""
-    base = tmp_path_factory.mktemp("al-sync")
-    with pytest.MonkeyPatch.context() as mp:
-        isolate(mp, base / "home")
-        root, remote = al_repo.make(base / "repo", base / "remote"), base / "remote"
-        al_repo.al_history(root)
-        git(root, "checkout", "-q", "-b", "experiment/lr")
-        (root / "src/train.py").write_text(al_repo.TRAIN.replace("rows / 100", "rows / 99"))
-        (root / "params.yaml").write_text("prepare:\n  seed: 1\ntrain:\n  lr: 0.5\n")
-        dvc(root, "repro", "-q")
-        git(root, "add", "-A")
-        git(root, "commit", "-q", "-m", "experiment: lr 0.5")
-        yield root, remote
+    return al_repo.template(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture
