@@ -40,6 +40,12 @@ def committed(root: Path, ingest_id: str) -> bool:
     return trailer(ingest_id) in message.splitlines()
 
 
+def is_ingest(root: Path) -> bool:
+    """Whether HEAD is a commit of ``alops al ingest`` (one a failed push may have left unpushed)."""
+    message = git(root, "log", "-1", "--format=%B", check=False)
+    return any(line.startswith("ALOps-Ingest: ") for line in message.splitlines())
+
+
 def git_dir(root: Path) -> Path:
     return (root / git(root, "rev-parse", "--git-dir").strip()).resolve()
 

@@ -82,20 +82,39 @@ def ingest(
         name = publish.branch(root, env) if push else None
         ingest_id = uuid.uuid4().hex
         report = _once(config, where, source, stamp, ingest_id, env=env, strict=strict, origin=origin)
-        if not push or report.commit is None or name is None:
-            return report
-        dvc_files = [f"{o}.dvc" for o in where.outputs]
-        for tries in range(1, PUSH_TRIES + 1):
+        if name is None or (report.commit is None and not publish.is_ingest(root)):
+            return report  # not pushing; or nothing new, and HEAD is no ingest commit waiting for its push
+        return _push(config, where, source, report, name, stamp, ingest_id, env=env)
+
+
+def _push(
+    config: Config, where: Layout, source: Path, report: IngestReport, name: str, now: str, ingest_id: str,
+    *, env: Mapping[str, str],
+) -> IngestReport:  # fmt: skip
+    """Push HEAD; when the branch moved, take the remote's version and apply ``source`` again, a few times."""
+    root = config.root
+    dvc_files = [f"{o}.dvc" for o in where.outputs]
+    for tries in range(1, PUSH_TRIES + 1):
+        try:
             if publish.push(root, dvc_files, name, env):
                 return report.pushed_after(tries)
-            publish.move_onto_remote(root, name, dvc_files, env)
-            report = _once(config, where, source, stamp, ingest_id, env=env, strict=False, origin=origin)
-            if report.commit is None:  # the other ingests gave every label of ours already
-                return report.pushed_after(tries)
-        raise ToolError(
-            f"`git push` to {name} was rejected {PUSH_TRIES} times: the branch kept moving (other ingests pushed "
-            f"first); this ingest's commit is in the local branch: run `alops al ingest {source} --push` again"
-        )
+        except ToolError as exc:
+            raise ToolError(f"{exc}\n{_UNPUSHED.format(source=source)}") from None
+        publish.move_onto_remote(root, name, dvc_files, env)
+        report = _once(config, where, source, now, ingest_id, env=env, strict=False, origin=report.origin)
+        if report.commit is None:  # the other ingests gave every label of ours already
+            return report.pushed_after(tries)
+    raise ToolError(
+        f"`git push` to {name} was rejected {PUSH_TRIES} times: the branch kept moving (other ingests pushed "
+        f"first); {_UNPUSHED.format(source=source)}"
+    )
+
+
+#: What to do when a push failed: the commit is there, and the same command pushes it.
+_UNPUSHED = (
+    "the new data version is committed here (HEAD): run the same `alops al ingest {source} --push` again, "
+    "which finds its labels in and pushes that commit"
+)
 
 
 def _once(
