@@ -90,7 +90,7 @@ def pull(ctx: click.Context, source: str, out: Path | None) -> None:
     written = pull_annotations(al.label_studio, al, target, env=_env())
     tasks = json.loads(written.read_text(encoding="utf-8"))
     annotations = sum(len(task.get("annotations") or ()) for task in tasks)
-    click.echo(f"Wrote {len(tasks):,} annotated tasks ({annotations:,} annotations) to {written}")
+    click.echo(f"Wrote {_count(len(tasks), 'annotated task')} ({_count(annotations, 'annotation')}) to {written}")
 
 
 def summary(report: ExportReport) -> str:
@@ -103,6 +103,10 @@ def summary(report: ExportReport) -> str:
         + (f", {report.already:,} already there" if report.already else "")
         + f": {report.url}"
     )
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
 
 
 def _settings(ctx: click.Context, command: str) -> tuple[Config, ActiveLearning]:
