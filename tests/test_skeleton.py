@@ -207,3 +207,8 @@ def test_active_learning_reads_what_the_scoring_stage_writes_and_the_data_it_lab
     )
     assert config["datasets"]["full"]["targets"] == ["data/full.dvc", "data/labels.dvc"]
     assert al["classes"] == list("0123456789")
+    assert config["schedules"]["al-query"] == {
+        "cron": "0 3 * * *",
+        "ref": "al/digits",
+        "variables": {"ALOPS_AL_STEP": "query"},
+    }
