@@ -61,22 +61,27 @@ def table(path: Path) -> Table:
 def csv_votes(path: Path, found: Table) -> Iterator[Vote]:
     """The votes of a plain CSV file: one per row."""
     ident, label = _require(path, found.header_line, found.find(*ID_COLUMNS), found.find("label"), found.columns)
-    who, when, strategy = found.find("annotator"), found.find("labelled_at"), found.find("strategy")
-    name = path.name
+    blank = len(found.columns)  # a column the file lacks reads the empty cell appended to each row
+    who, when, strategy = (found.find(key) for key in ("annotator", "labelled_at", "strategy"))
+    who, when, strategy = (blank if index is None else index for index in (who, when, strategy))
+    name, shared = path.name, {"": ""}  # one string for each annotator and strategy, however many rows
     for number, row in found.rows:
+        row.append("")
         yield Vote(
             row[ident],
             row[label] or None,
-            (row[who] if who is not None else "") or "unknown",
-            (row[when] if when is not None else "") or None,
+            shared.setdefault(row[who], row[who]) or "unknown",
+            row[when] or None,
             f"{name}:{number}",
-            strategy=(row[strategy] if strategy is not None else "") or None,
+            False,
+            False,
+            shared.setdefault(row[strategy], row[strategy]) or None,
         )
 
 
 def jsonl_votes(path: Path) -> Iterator[Vote]:
     """The votes of a JSONL file: one per line holding an object."""
-    name, ids, labels = path.name, False, False
+    name, ids, labels, shared = path.name, False, False, dict[str, str]()
     for number, line in enumerate(source.lines(path), 1):
         if not line.strip():
             continue
@@ -93,14 +98,16 @@ def jsonl_votes(path: Path) -> Iterator[Vote]:
             )
         key = "sample_id" if "sample_id" in row else "id"
         ids, labels = ids or key in row, labels or "label" in row
-        strategy = row.get("strategy")
+        label, who, when, strategy = row.get("label"), row.get("annotator"), row.get("labelled_at"), row.get("strategy")
         yield Vote(
             row.get(key),
-            values.choice(row.get("label")),
-            values.annotator(row.get("annotator")),
-            row["labelled_at"] if isinstance(row.get("labelled_at"), str) and row["labelled_at"] else None,
+            label if type(label) is str and label else values.choice(label),
+            shared.setdefault(who, who) if type(who) is str and who else values.annotator(who),
+            when if type(when) is str and when else None,
             f"{name}:{number}",
-            strategy=strategy if isinstance(strategy, str) and strategy else None,
+            False,
+            False,
+            strategy if type(strategy) is str and strategy else None,
         )
     if not (ids and labels):  # checked at the end: each line may lack a key, but not every line
         _require(path, 1, 0 if ids else None, 0 if labels else None, None)

@@ -29,6 +29,7 @@ from alops.errors import DataError
 
 JSON, JSON_MIN, CSV = "label-studio-json", "label-studio-json-min", "label-studio-csv"
 _SPACE = re.compile(r"[ \t\n\r]*")
+_BLANK = frozenset(" \t\n\r")
 
 
 def is_csv_export(found: Table) -> bool:
@@ -55,26 +56,32 @@ def csv_votes(path: Path, found: Table) -> Iterator[Vote]:
 
 def json_votes(path: Path) -> tuple[str, Iterator[Vote]]:
     """The export's format and its votes: one per annotation (JSON) or row (JSON-MIN)."""
-    items = _items(path, source.text(path))
+    text = source.text(path)
+    items = _items(path, text)
     first = next(items, None)
     if first is None:
         return JSON, iter(())  # an empty export: nothing annotated yet
-    kind = _kind(path, *first)
-    return kind, _votes(path, kind, first, items)
+    kind = _kind(path, text, *first)
+    return kind, _votes(path, text, kind, first, items)
 
 
 def _votes(
-    path: Path, kind: str, first: tuple[int, int, object], items: Iterator[tuple[int, int, object]]
+    path: Path, text: str, kind: str, first: tuple[int, int, object], items: Iterator[tuple[int, int, object]]
 ) -> Iterator[Vote]:
-    for index, line, item in _chain(first, items):
-        found = _kind(path, index, line, item)
+    name, shared = path.name, dict[str, str]()
+    for index, pos, item in _chain(first, items):
+        if type(item) is dict and kind == JSON_MIN and "data" not in item and "sample_id" in item:  # the common case
+            vote = _row_vote(name, item)
+            yield vote._replace(annotator=shared.setdefault(vote.annotator, vote.annotator))
+            continue
+        found = _kind(path, text, index, pos, item)
         if found != kind:
             raise DataError(
-                f"{path}:{line}: item #{index + 1} is a {_name(found)} item in a {_name(kind)} export:"
+                f"{path}:{_line(text, pos)}: item #{index + 1} is a {_name(found)} item in a {_name(kind)} export:"
                 " mixed formats; export the project again"
             )
         assert isinstance(item, dict)  # _kind said so
-        yield from (_task_votes(path.name, index, item) if kind == JSON else (_row_vote(path.name, item),))
+        yield from (_task_votes(name, index, item) if kind == JSON else (_row_vote(name, item),))
 
 
 def _chain(
@@ -84,11 +91,12 @@ def _chain(
     yield from rest
 
 
-def _kind(path: Path, index: int, line: int, item: object) -> str:
+def _kind(path: Path, text: str, index: int, pos: int, item: object) -> str:
     if not isinstance(item, dict):
         what = "null" if item is None else f"a JSON {type(item).__name__.replace('str', 'string')}"
         raise DataError(
-            f"{path}:{line}: item #{index + 1} is {what}, not a task: a Label Studio export is a list of tasks"
+            f"{path}:{_line(text, pos)}: item #{index + 1} is {what}, not a task:"
+            " a Label Studio export is a list of tasks"
         )
     if isinstance(item.get("data"), dict):
         return JSON
@@ -96,13 +104,18 @@ def _kind(path: Path, index: int, line: int, item: object) -> str:
         return JSON_MIN
     if "id" in item and FROM_NAME in item:
         raise DataError(
-            f"{path}:{line}: a JSON list of id/label objects: write one object per line (a .jsonl file)"
+            f"{path}:{_line(text, pos)}: a JSON list of id/label objects: write one object per line (a .jsonl file)"
             " or give a Label Studio export"
         )
     raise DataError(
-        f"{path}:{line}: item #{index + 1} has no `data` (Label Studio's JSON export) and no `annotation_id`"
-        " or `sample_id` (its JSON-MIN export): not a Label Studio export of alops tasks"
+        f"{path}:{_line(text, pos)}: item #{index + 1} has no `data` (Label Studio's JSON export) and no"
+        " `annotation_id` or `sample_id` (its JSON-MIN export): not a Label Studio export of alops tasks"
     )
+
+
+def _line(text: str, pos: int) -> int:
+    """The line of ``pos``: counted on error paths only."""
+    return text.count("\n", 0, pos) + 1
 
 
 def _name(kind: str) -> str:
@@ -139,16 +152,19 @@ def _task_votes(name: str, index: int, task: dict[str, object]) -> Iterator[Vote
 
 
 def _row_vote(name: str, row: dict[str, object]) -> Vote:
-    value = row.get(FROM_NAME)
-    label = values.choice(value.get("choices") if isinstance(value, dict) else value)
-    strategy = row.get("strategy")
+    value, who, task, strategy = row.get(FROM_NAME), row.get("annotator"), row.get("id"), row.get("strategy")
+    if type(value) is not str or not value:
+        value = values.choice(value.get("choices") if isinstance(value, dict) else value)
+    stamp = row.get("updated_at") or row.get("created_at")
     return Vote(
         row.get("sample_id"),
-        label,
-        values.annotator(row.get("annotator")),
-        _stamp(row),
-        _where(name, row.get("id"), None),
-        strategy=strategy if isinstance(strategy, str) else None,
+        value,
+        who if type(who) is str and who else values.annotator(who),
+        stamp if type(stamp) is str else None,
+        f"{name}: task {task}" if type(task) is int else _where(name, task, None),
+        False,
+        False,
+        strategy if type(strategy) is str else None,
     )
 
 
@@ -191,32 +207,40 @@ def _where(name: str, task: object, index: int | None) -> str:
 
 
 def _items(path: Path, text: str) -> Iterator[tuple[int, int, object]]:
-    """The items of the JSON list in ``text`` (index, line, value), decoded one at a time."""
+    """The items of the JSON list in ``text`` (index, offset, value), decoded one at a time."""
     decoder = json.JSONDecoder()
+    scan = decoder.scan_once  # type: ignore[attr-defined]  # raw_decode's own scanner, one frame fewer an item
     pos = _skip(text, 0)
     if text[pos : pos + 1] != "[":
         _not_a_list(path, text)
-    pos, index, line, last = _skip(text, pos + 1), 0, 1, 0
+    pos, index = _skip(text, pos + 1), 0
     if text[pos : pos + 1] == "]":
         return _end(path, text, pos + 1)
     while True:
-        line += text.count("\n", last, pos)
-        last = pos
         try:
-            value, pos = decoder.raw_decode(text, pos)
+            value, end = scan(text, pos)
         except json.JSONDecodeError as exc:
             raise _bad_json(path, text, exc) from None
-        yield index, line, value
-        index, pos = index + 1, _skip(text, pos)
+        except StopIteration:  # no value at pos: raw_decode says so, with where
+            try:
+                decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                raise _bad_json(path, text, exc) from None
+            raise  # pragma: no cover - scan_once and raw_decode agree
+        yield index, pos, value
+        index, pos = index + 1, end
+        if text[pos : pos + 1] in _BLANK:
+            pos = _skip(text, pos)
         mark = text[pos : pos + 1]
         if mark == "]":
             return _end(path, text, pos + 1)
         if mark != ",":
             if not mark:
                 raise DataError(f"{path}: the file ends inside the list of tasks: truncated? export it again")
-            lineno = text.count("\n", 0, pos) + 1
-            raise DataError(f"{path}:{lineno}: not JSON: expected `,` or `]` after item #{index}")
-        pos = _skip(text, pos + 1)
+            raise DataError(f"{path}:{_line(text, pos)}: not JSON: expected `,` or `]` after item #{index}")
+        pos += 1
+        if text[pos : pos + 1] in _BLANK:
+            pos = _skip(text, pos)
 
 
 def _skip(text: str, pos: int) -> int:

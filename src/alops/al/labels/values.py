@@ -11,6 +11,7 @@ is either in the pool (and kept exactly) or not.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Container
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ from datetime import UTC, datetime
 from alops.al.batch import FORMULA_STARTS
 from alops.text import clip, quote
 
+#: A UTC time as alops writes it; Label Studio's have six decimals.
+_CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z")
 #: Longest id or class name quoted in a reason.
 SHOWN = 60
 
@@ -41,6 +44,8 @@ def sample_id(value: object) -> tuple[str | None, str | None]:
         return None, f"sample id is a JSON {'list' if isinstance(value, list) else 'object'}, not text"
     if not isinstance(value, str):
         return None, f"sample id is a {type(value).__name__}, not text"
+    if value.isprintable() and not value.isspace() and value:  # the common case, checked fast
+        return value, None
     if not value.strip():
         return value, "empty sample id"
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
@@ -87,6 +92,12 @@ def annotator(value: object) -> str:
 
 def utc(value: str) -> str | None:
     """An ISO 8601 time as UTC ending in ``Z`` (a time without a zone is taken as UTC); None when it is not one."""
+    if _CANONICAL.fullmatch(value):  # what Label Studio writes: only checked (a 31st of February is not a time)
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return value
     try:
         when = datetime.fromisoformat(value.strip())
         when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
