@@ -167,3 +167,15 @@ def test_no_tasks_json(make_config, tmp_path: Path) -> None:  # type: ignore[no-
     al = make_config().al
     with pytest.raises(DataError, match=r"tasks.json does not exist: run `alops al query` first"):
         export_batch(al.label_studio, al, tmp_path, env={})
+
+
+def test_a_wrong_token_is_refused_with_what_to_do(  # type: ignore[no-untyped-def]
+    label_studio: LabelStudioServer, make_config, tmp_path: Path
+) -> None:
+    al = make_config().al
+    wrong = "f" * 40
+    with pytest.raises(
+        DataError, match=r"refused the token in ALOPS_LABEL_STUDIO_TOKEN .* \(401: Invalid token"
+    ) as caught:
+        export_batch(al.label_studio, al, batch(tmp_path, ["a"]), env=label_studio.env(ALOPS_LABEL_STUDIO_TOKEN=wrong))
+    assert wrong not in str(caught.value) and "legacy" in str(caught.value)
