@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from alops import __version__
 from alops.cli import cli
 from alops.flow import RUN_STEPS
-from alops.roles import DEFAULT_PATTERNS, JOBS, PATTERN_ROLES, ROLE_DEFAULTS, ROLES
+from alops.roles import AL_JOBS, DEFAULT_PATTERNS, JOBS, PATTERN_ROLES, ROLE_DEFAULTS, ROLES
 
 from ci.gitlab_ci_local import (
     COMPONENTS,
@@ -60,6 +60,10 @@ GITLAB_SCHEMA = Path(check_jsonschema.__file__).parent / "builtin_schemas" / "ve
 RUNNER_JOBS = ("run", *RUN_STEPS)
 #: Jobs of the dev set's upkeep: not part of any role, they follow the pipeline's kind.
 DEVSET_JOBS = ("devset-check", "devset-refresh")
+#: Jobs that write the full data: on protected runners (protected-tags).
+PROTECTED_JOBS = (*DEVSET_JOBS, "al-ingest")
+#: Jobs that push to git: never cancelled halfway.
+NOT_INTERRUPTIBLE = {"alops-devset-refresh", "alops-al-ingest", "alops-al-record"}
 GPU_TAGS = ["gpu-a100", "cuda"]  # given through the include's inputs, as users do
 PROTECTED_TAGS = ["gpu"]  # the protected-tags default: runners/ defines `gpu` as the protected runners
 #: Keywords that would change the including project's whole pipeline.
@@ -156,12 +160,37 @@ def template_jobs(
     return {f"{prefix}-{job}-gpu" if runner == "gpu" and job in RUNNER_JOBS else f"{prefix}-{job}" for job in jobs}
 
 
-def expected_jobs(role: str, prefix: str = "alops", *, split: bool = False, source: str = "push") -> set[str]:
+def expected_jobs(
+    role: str,
+    prefix: str = "alops",
+    *,
+    split: bool = False,
+    source: str = "push",
+    variables: Mapping[str, str] | None = None,
+) -> set[str]:
     spec = ROLE_DEFAULTS[role]
     jobs = spec.jobs
     if spec.runner == "gpu" and source == "merge_request_event":
         jobs = ("plan", "validate")  # no protected variables or runners in an MR pipeline
+    elif role == "al":
+        return al_jobs(al_step_of(source, variables or {}), prefix, split=split, variables=variables or {})
     return template_jobs(jobs, spec.runner, prefix, split=split)
+
+
+def al_step_of(source: str, variables: Mapping[str, str]) -> str:
+    """An al branch's step: ALOPS_AL_STEP, else query in a scheduled pipeline and train in any other."""
+    return variables.get("ALOPS_AL_STEP") or ("query" if source == "schedule" else "train")
+
+
+def al_jobs(step: str, prefix: str = "alops", *, split: bool = False, variables: Mapping[str, str]) -> set[str]:
+    """The jobs of an al branch's pipeline for ``step`` (written out here, not alops.flow's)."""
+    loop = {
+        "query": ["al-query", *(["al-export"] if variables.get("ALOPS_LABEL_STUDIO_URL") else []), "al-ingest"],
+        "ingest": ["al-ingest"],
+        "train": ["al-record", "al-ingest"],  # al-ingest waits as a manual job
+    }[step]
+    trains = template_jobs(ROLE_DEFAULTS["al"].jobs, "gpu", prefix, split=split) if step == "train" else set()
+    return {f"{prefix}-plan", f"{prefix}-validate", *trains, *(f"{prefix}-{j}" for j in loop)}
 
 
 def job_kind(name: str, prefix: str = "alops") -> str:
@@ -172,8 +201,8 @@ def job_kind(name: str, prefix: str = "alops") -> str:
 def devset_jobs(scenario: Scenario, prefix: str = "alops") -> dict[str, str]:
     """The devset jobs a pipeline gets, with their ``when``: scheduled ones run, default-branch ones wait."""
     source = scenario.variables.get("CI_PIPELINE_SOURCE", "push")
-    if "CI_COMMIT_TAG" in scenario.variables:
-        return {}
+    if "CI_COMMIT_TAG" in scenario.variables or scenario.variables.get("ALOPS_AL_STEP"):
+        return {}  # a pipeline of the active-learning loop does its step only
     if source == "schedule":
         job = "devset-refresh" if scenario.variables.get("ALOPS_DEVSET_REFRESH") else "devset-check"
         return {f"{prefix}-{job}": "on_success"}
@@ -185,7 +214,8 @@ def devset_jobs(scenario: Scenario, prefix: str = "alops") -> dict[str, str]:
 def expected_pipeline(scenario: Scenario, prefix: str = "alops", *, split: bool = False) -> set[str]:
     """Every job of a pipeline: its role's, and the devset jobs of its kind."""
     source = scenario.variables.get("CI_PIPELINE_SOURCE", "push")
-    return expected_jobs(scenario.role, prefix, split=split, source=source) | set(devset_jobs(scenario, prefix))
+    jobs = expected_jobs(scenario.role, prefix, split=split, source=source, variables=scenario.variables)
+    return jobs | set(devset_jobs(scenario, prefix))
 
 
 def role_jobs(names: Mapping[str, Any] | set[str]) -> set[str]:
@@ -298,7 +328,7 @@ def test_rules_only_and_default_branch_by_variable(path: Path) -> None:
 def test_every_job_starts_with_its_opt_out_rule() -> None:
     body = rendered(ALOPS)
     visible = {name: job for name, job in body.items() if not name.startswith(".")}
-    assert {job_kind(name) for name in visible} == {*JOBS, "run", *DEVSET_JOBS}
+    assert {job_kind(name) for name in visible} == {*JOBS, "run", *DEVSET_JOBS, *AL_JOBS}
     for name, job in visible.items():
         variable = f"$ALOPS_{job_kind(name).upper().replace('-', '_')}_DISABLED"
         assert job["rules"][0] == {"if": variable, "when": "never"}, name
@@ -497,14 +527,14 @@ def test_pushes_stay_interruptible(gcl: GitlabCiLocal, preview: dict[str, Any]) 
             rules = preview[name]["rules"]
             hit = first_rule(gcl, rules, scenario, f"probe-{name}.yml")
             assert hit is not None
-            want = name != "alops-devset-refresh"
+            want = name not in NOT_INTERRUPTIBLE
             assert rules[hit].get("interruptible", preview[name]["interruptible"]) is want, name
 
 
 def _tags_of(name: str, cpu: list[str]) -> list[str]:
-    if name.endswith("-gpu"):
+    if name.endswith("-gpu") or name == "alops-al-query":  # scoring runs the model over the whole pool
         return GPU_TAGS
-    return PROTECTED_TAGS if job_kind(name) in DEVSET_JOBS else cpu
+    return PROTECTED_TAGS if job_kind(name) in PROTECTED_JOBS else cpu
 
 
 def test_gpu_jobs_carry_gpu_tags_devset_jobs_protected_tags_the_others_cpu_tags(
@@ -516,15 +546,15 @@ def test_gpu_jobs_carry_gpu_tags_devset_jobs_protected_tags_the_others_cpu_tags(
         assert job["tags"] == _tags_of(name, []), name
     with_cpu_tags = gcl.preview(inputs={"cpu-tags": ["docker", "linux"], "protected-tags": ["gpu", "protected"]})
     for name in jobs:
-        want = ["gpu", "protected"] if job_kind(name) in DEVSET_JOBS else _tags_of(name, ["docker", "linux"])
+        want = ["gpu", "protected"] if job_kind(name) in PROTECTED_JOBS else _tags_of(name, ["docker", "linux"])
         assert with_cpu_tags[name]["tags"] == want, name
 
 
 def test_jobs_are_interruptible_and_get_the_inputs_as_variables(preview: dict[str, Any]) -> None:
     for name, job in preview.items():
         if name.startswith("alops-"):
-            # all but the refresh, which pushes a branch and opens a merge request
-            assert job["interruptible"] is (name != "alops-devset-refresh"), name
+            # all but those that push to git (the refresh opens a merge request; ingest and record push the al branch)
+            assert job["interruptible"] is (name not in NOT_INTERRUPTIBLE), name
             variables = job["variables"]
             assert variables["ALOPS_CONFIG"] == "alops.yaml"
             assert variables["ALOPS_SPLIT_JOBS"].strip() == "false"
@@ -561,7 +591,7 @@ def test_needs_name_jobs_of_the_template(preview: dict[str, Any]) -> None:
 def test_dvc_cache_is_keyed_by_the_dataset_s_dvc_files(preview: dict[str, Any]) -> None:
     caches = {}
     for name, job in preview.items():
-        if name.startswith("alops-") and name != "alops-plan" and name != "alops-validate":
+        if name.startswith("alops-") and name not in ("alops-plan", "alops-validate", *NO_DVC):
             (cache,) = job["cache"]
             assert cache["paths"] == [".dvc/cache"], name
             caches[name] = (cache["key"]["prefix"], cache["key"]["files"], cache["policy"])
@@ -577,7 +607,14 @@ def test_dvc_cache_is_keyed_by_the_dataset_s_dvc_files(preview: dict[str, Any]) 
         "alops-evaluate-gpu": (*full, "pull"),
         "alops-devset-check": (*full, "pull"),
         "alops-devset-refresh": (*full, "pull"),
+        "alops-al-query": (*full, "pull-push"),
+        "alops-al-ingest": (*full, "pull"),
     }
+    assert all("cache" not in preview[name] for name in NO_DVC)
+
+
+#: The loop's jobs that run no DVC: export reads the query job's artifacts, record commits the training's.
+NO_DVC = ("alops-al-export", "alops-al-record")
 
 
 def test_dvc_file_inputs_change_the_cache_keys(gcl: GitlabCiLocal) -> None:
@@ -968,7 +1005,9 @@ TIERS = {
 }
 
 
-@pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s.id in TIERS], ids=lambda s: s.id)
+@pytest.mark.parametrize(
+    "scenario", [s for s in SCENARIOS if s.id in TIERS and s.id != "al-schedule"], ids=lambda s: s.id
+)
 def test_full_data_jobs_run_in_their_tier_s_environment(
     gcl: GitlabCiLocal, preview: dict[str, Any], scenario: Scenario
 ) -> None:
@@ -989,7 +1028,7 @@ def test_devset_jobs_run_in_the_devset_environment_on_protected_runners(preview:
         assert job["environment"] == {"name": "alops/$ALOPS_TIER", "action": "prepare"}
         assert job["tags"] == PROTECTED_TAGS
     cpu = {name for name, job in preview.items() if name.startswith("alops-") and "environment" not in job}
-    assert cpu == {"alops-plan", "alops-validate", "alops-run", "alops-data", "alops-train", "alops-evaluate"}
+    assert cpu == {"alops-plan", "alops-validate", "alops-run", "alops-data", "alops-train", "alops-evaluate", *NO_DVC}
     # a job of the user's that extends the full-data cache gets a valid environment of its own
     assert preview["alops-run-gpu"]["variables"]["ALOPS_TIER"] == "full"
 
@@ -1005,3 +1044,120 @@ def test_the_example_project_s_ci_file_as_a_local_component(project: Path) -> No
     assert feature["alops-run"]["tags"] == ["docker"] and feature["alops-run-gpu"]["tags"] == ["gpu"]
     assert feature["workflow"]["rules"] == rendered(WORKFLOW)["workflow"]["rules"], "the skeleton includes workflow"
     assert set(skeleton.jobs(SCENARIOS[1])) == expected_pipeline(SCENARIOS[1])
+
+
+# --- the active-learning loop: which jobs each step of an al branch's pipeline gets --------
+# Job names (tests/ci and the skeleton's round under gitlab-ci-local use them):
+#   alops-al-query   score (alops al score) + alops al query, GPU runners, the batch exposed in the MR
+#   alops-al-export  alops al export --to label-studio, when ALOPS_LABEL_STUDIO_URL is set
+#   alops-al-ingest  alops al ingest --from label-studio --push, then alops al retrain --trigger
+#   alops-al-record  alops al record after alops-run-gpu (or alops-evaluate-gpu)
+
+LS = {"ALOPS_LABEL_STUDIO_URL": "http://label-studio.example"}
+AL_SCENARIOS = (
+    push("al-push-trains", "al", "al/digits"),
+    Scenario("al-web-query", "al", "al/digits", {"CI_PIPELINE_SOURCE": "web", "ALOPS_AL_STEP": "query", **LS}),
+    Scenario("al-api-query-no-ls", "al", "al/digits", {"CI_PIPELINE_SOURCE": "api", "ALOPS_AL_STEP": "query"}),
+    Scenario("al-schedule-queries", "al", "al/digits", {"CI_PIPELINE_SOURCE": "schedule", **LS}),
+    Scenario("al-schedule-query-step", "al", "al/digits", {"CI_PIPELINE_SOURCE": "schedule", "ALOPS_AL_STEP": "query"}),
+    Scenario("al-schedule-ingest", "al", "al/digits", {"CI_PIPELINE_SOURCE": "schedule", "ALOPS_AL_STEP": "ingest"}),
+    Scenario("al-web-ingest", "al", "al/digits", {"CI_PIPELINE_SOURCE": "web", "ALOPS_AL_STEP": "ingest"}),
+    Scenario("al-schedule-train", "al", "al/digits", {"CI_PIPELINE_SOURCE": "schedule", "ALOPS_AL_STEP": "train"}),
+    # `alops al retrain --trigger`: with ALOPS_GITLAB_TOKEN an API pipeline, with CI_JOB_TOKEN a `pipeline` one
+    Scenario("al-retrain-api", "al", "al/digits", {"CI_PIPELINE_SOURCE": "api", "ALOPS_AL_STEP": "train"}),
+    Scenario("al-retrain-job-token", "al", "al/digits", {"CI_PIPELINE_SOURCE": "pipeline", "ALOPS_AL_STEP": "train"}),
+    merge_request("al-mr", "al", "al/digits"),
+    # the step is the al role's only: an experiment branch ignores a stray ALOPS_AL_STEP
+    Scenario("experiment-with-step", "experiment", "experiment/lr", {"ALOPS_AL_STEP": "query"}),
+)
+
+
+@pytest.mark.parametrize("scenario", AL_SCENARIOS, ids=lambda s: s.id)
+def test_al_jobs_of_each_step_and_source(gcl: GitlabCiLocal, split: GitlabCiLocal, scenario: Scenario) -> None:
+    assert set(gcl.jobs(scenario)) == expected_pipeline(scenario)
+    assert set(split.jobs(scenario)) == expected_pipeline(scenario, split=True)
+
+
+@pytest.mark.parametrize("scenario", AL_SCENARIOS, ids=lambda s: s.id)
+def test_alops_flow_agrees_with_the_template_on_al_steps(
+    gcl: GitlabCiLocal, preview: dict[str, Any], scenario: Scenario
+) -> None:
+    plan = flow_plan(gcl.repo, {**scenario.env(), **preview["alops-plan"]["variables"]})
+    assert plan["role"] == scenario.role
+    assert set(plan["ci_jobs"]) == role_jobs(gcl.jobs(scenario))
+    source = scenario.variables.get("CI_PIPELINE_SOURCE", "push")
+    assert plan["al_step"] == (al_step_of(source, scenario.variables) if scenario.role == "al" else None)
+
+
+def test_ingest_runs_in_its_step_and_waits_by_hand_in_the_others(gcl: GitlabCiLocal) -> None:
+    whens = {s.id: gcl.jobs(s).get("alops-al-ingest", {}).get("when") for s in AL_SCENARIOS}
+    assert whens == {
+        "al-push-trains": "manual",
+        "al-web-query": "manual",
+        "al-api-query-no-ls": "manual",
+        "al-schedule-queries": "manual",
+        "al-schedule-query-step": "manual",
+        "al-schedule-ingest": "on_success",
+        "al-web-ingest": "on_success",
+        "al-schedule-train": "manual",
+        "al-retrain-api": "manual",
+        "al-retrain-job-token": "manual",
+        "al-mr": None,
+        "experiment-with-step": None,
+    }
+    # a manual job that could fail without being allowed to would block the pipeline
+    rules = rendered(ALOPS)["alops-al-ingest"]["rules"]
+    assert [r for r in rules if r.get("when") == "manual"] == [
+        {"when": "manual", "allow_failure": True, "variables": {"ALOPS_TIER": "al"}}
+    ]
+
+
+def test_two_ingests_of_a_branch_never_run_at_once(gcl: GitlabCiLocal, preview: dict[str, Any]) -> None:
+    # One resource group per al branch for both jobs that push it: ingest and record wait for each other.
+    for name in ("alops-al-ingest", "alops-al-record"):
+        assert preview[name]["resource_group"] == "alops-al-$CI_COMMIT_REF_SLUG", name
+        assert preview[name]["interruptible"] is False
+        assert preview[name]["variables"]["GIT_DEPTH"] == "0"  # retrain and record read the trailers
+    renamed = gcl.preview(inputs={"job-prefix": "ml"})
+    assert renamed["ml-al-ingest"]["resource_group"] == "ml-al-$CI_COMMIT_REF_SLUG"
+
+
+def test_the_batch_is_an_artifact_exposed_in_the_merge_request(preview: dict[str, Any]) -> None:
+    query = preview["alops-al-query"]
+    artifacts = query["artifacts"]
+    assert artifacts == {"expose_as": "al batch", "paths": [".alops/al/batch/"], "expire_in": "30 days"}
+    # GitLab's expose_as: a name of letters, digits, spaces, - and _; paths a file or a folder ending in /,
+    # without variables or wildcards.
+    assert re.fullmatch(r"\w[-\w ]*", artifacts["expose_as"])
+    (path,) = artifacts["paths"]
+    assert path.endswith("/") and not set(path) & set("$*?[]{}")
+    assert query["script"] == ["alops al score", f"alops al query --out {path.rstrip('/')}"]
+    assert preview["alops-al-export"]["script"] == [f"alops al export --to label-studio --batch {path.rstrip('/')}"]
+    assert preview["alops-al-export"]["needs"] == [{"job": "alops-al-query", "artifacts": True, "optional": True}]
+
+
+def test_the_loop_s_jobs_run_its_commands(preview: dict[str, Any]) -> None:
+    assert preview["alops-al-ingest"]["script"] == [
+        "alops data pull --dataset full",
+        "alops al ingest --from label-studio --push",
+        "alops al retrain --trigger",
+    ]
+    assert preview["alops-al-record"]["script"] == ["alops al record"]
+    assert preview["alops-al-record"]["stage"] == ".post"  # after the training job of either shape
+    assert {n["job"] for n in preview["alops-al-record"]["needs"]} == {"alops-run-gpu", "alops-evaluate-gpu"}
+
+
+@pytest.mark.parametrize(
+    "scenario", [s for s in AL_SCENARIOS if s.id in ("al-schedule-queries", "al-web-query")], ids=lambda s: s.id
+)
+def test_the_query_job_runs_in_the_al_tier(gcl: GitlabCiLocal, preview: dict[str, Any], scenario: Scenario) -> None:
+    job = preview["alops-al-query"]
+    assert job["environment"] == {"name": "alops/$ALOPS_TIER", "action": "prepare"}
+    hit = first_rule(gcl, job["rules"], scenario, "probe-al-tier.yml")
+    assert hit is not None and job["rules"][hit]["variables"] == {"ALOPS_TIER": "al"}
+
+
+def test_the_header_says_which_token_each_al_job_needs() -> None:
+    header = ALOPS.read_text().split("\nspec:\n", 1)[0]
+    for needed in ("<prefix>-al-ingest", "<prefix>-al-record", "CI_JOB_TOKEN", "write_repository", "trigger API"):
+        assert needed in header, needed
