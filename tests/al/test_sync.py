@@ -14,7 +14,7 @@ from al_repo import dvc, git
 
 from alops.al.sync import sync
 from alops.config import load_config
-from alops.errors import ConfigError
+from alops.errors import ConfigError, ToolError
 
 pytestmark = pytest.mark.slow
 
@@ -201,3 +201,27 @@ def test_a_dataset_a_stage_makes_is_taken_from_dvc_lock_entry_by_entry(repo: Pat
         "prepare@full": [{"changed deps": {"data/full": "modified"}}],
         "train@full": [{"changed deps": {"data/prepared/full": "modified"}}],
     }
+
+
+def test_other_changes_stay_out_of_the_commit_and_as_they_were(repo: Path) -> None:
+    (repo / "src/train.py").write_text("# staged, not synced\n")
+    git(repo, "add", "src/train.py")
+    (repo / "dvc.lock").write_text((repo / "dvc.lock").read_text() + "# a local repro, not committed\n")
+
+    sync(load_config(repo / "alops.yaml"), "al/digits", env=dict(os.environ))
+
+    assert changed(repo) == ["data/.gitignore", "data/full.dvc", "data/labels.dvc"]
+    assert sorted(git(repo, "status", "--porcelain").splitlines()) == [" M dvc.lock", "M  src/train.py"]
+
+
+def test_a_failed_commit_puts_every_file_back(repo: Path) -> None:
+    hook = repo / ".git/hooks/pre-commit"
+    hook.write_text("#!/bin/sh\necho refused by the hook >&2\nexit 1\n")
+    hook.chmod(0o755)
+    head = git(repo, "rev-parse", "HEAD")
+
+    with pytest.raises(ToolError, match="refused by the hook"):
+        sync(load_config(repo / "alops.yaml"), "al/digits", env=dict(os.environ))
+
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""

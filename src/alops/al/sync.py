@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from alops import atomic, proc
+from alops import proc
 from alops.al import history
-from alops.al.datafiles import LOCK, candidates, identity, lock_outputs, outputs, splice
+from alops.al.datafiles import LOCK, candidates, identity, lock_outputs, splice
 from alops.al.sync_refs import Refs, resolve, since_last_sync
+from alops.al.sync_write import ignores, refuse_dirty, write_and_commit
 from alops.config import Config
-from alops.errors import ConfigError
+from alops.errors import AlopsError, ConfigError
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,6 @@ def sync(
     ours_history = history.read(root, "HEAD", env=env)
     refs = since_last_sync(root, resolve(root, branch, remote, env=env), ours_history, branch, env)
     dvc_files, lock_paths = data_files(config, refs, env=env)
-    _refuse_dirty(root, [*dvc_files, LOCK, *_ignores(dvc_files)], env)
     texts = {rev: {f: show(root, rev, f, env) for f in [*dvc_files, LOCK]} for rev in refs.revs}
     changes, conflicts, new_lock = _plan(refs, texts, dvc_files, lock_paths)
     if conflicts:
@@ -70,23 +70,31 @@ def sync(
     rounds = tuple(i for i in theirs_history.ingests if i.round > ours_history.last_round)
     if not changes:
         return SyncReport(branch, refs.ref, refs.theirs, (), rounds, None, ())
-    before: dict[str, str | None] = {}
-    try:
-        files = _write(root, refs, texts, changes, new_lock, before)
-        message = _message(refs, branch, rounds, theirs_history.last_round, files)
-        git(root, "add", "--", *files, env=env)
-        git(root, "commit", "--quiet", f"--message={message}", "--", *files, env=env)
-    except BaseException:  # a failed hook, a full disk, Ctrl-C: this branch as it was
-        _restore(root, before, env)
-        raise
-    commit = git(root, "rev-parse", "HEAD", env=env).strip()
+    brought = {c.file: texts[refs.theirs][c.file] or "" for c in changes if c.stage is None}
+    new_here = [c.file for c in changes if c.stage is None and c.ours is None]
+    refuse_dirty(root, [*brought, *([LOCK] if new_lock else []), *ignores(new_here)], env)
+    files, commit = write_and_commit(
+        root,
+        brought,
+        new_here,
+        new_lock,
+        lambda files: _message(refs, branch, rounds, theirs_history.last_round, files),
+        env,
+    )
     report = SyncReport(branch, refs.ref, refs.theirs, tuple(changes), rounds, commit, tuple(files))
     if pull:
-        from alops import dvc
-
-        dvc.pull(sorted({c.file if c.stage is None else c.output for c in changes}), cwd=root, env=env)
-        report = SyncReport(**{**report.__dict__, "pulled": True})
+        report = replace(report, pulled=_pull(root, changes, commit, env))
     return report
+
+
+def _pull(root: Path, changes: Sequence[Change], commit: str, env: Mapping[str, str]) -> bool:
+    from alops import dvc
+
+    try:
+        dvc.pull(sorted({c.file if c.stage is None else c.output for c in changes}), cwd=root, env=env)
+    except AlopsError as exc:  # the commit stands: say so, keep the failure's exit code
+        raise type(exc)(f"synced in commit {commit[:12]}, but the pull failed: {exc}") from exc
+    return True
 
 
 def data_files(config: Config, refs: Refs, *, env: Mapping[str, str]) -> tuple[list[str], list[str]]:
@@ -179,56 +187,6 @@ def _conflict_message(refs: Refs, conflicts: Sequence[_Conflict]) -> str:
     return "\n".join(lines)
 
 
-def _ignores(dvc_files: Sequence[str]) -> list[str]:
-    return sorted({posixpath.join(posixpath.dirname(f), ".gitignore") for f in dvc_files})
-
-
-def _write(
-    root: Path,
-    refs: Refs,
-    texts: dict[str, dict[str, str | None]],
-    changes: Sequence[Change],
-    lock: str | None,
-    before: dict[str, str | None],
-) -> list[str]:
-    """Write the al branch's versions; ``before`` gets each file's old text (None: it was not there) first."""
-    files: list[str] = []
-    for change in changes:
-        if change.stage is not None:
-            continue
-        text = texts[refs.theirs][change.file] or ""
-        (root / change.file).parent.mkdir(parents=True, exist_ok=True)
-        _keep(root, change.file, before)
-        atomic.write_text(root / change.file, text)
-        files.append(change.file)
-        if change.ours is None:  # new here: DVC would have git-ignored its outputs, as `dvc add` does
-            files += _ignore_outputs(root, text, change.file, before)
-    if lock is not None:
-        _keep(root, LOCK, before)
-        atomic.write_text(root / LOCK, lock)
-        files.append(LOCK)
-    return sorted(set(files))
-
-
-def _keep(root: Path, name: str, before: dict[str, str | None]) -> None:
-    path = root / name
-    before.setdefault(name, path.read_text(encoding="utf-8") if path.exists() else None)
-
-
-def _ignore_outputs(root: Path, text: str, dvc_file: str, before: dict[str, str | None]) -> list[str]:
-    touched = []
-    for out in outputs(text, dvc_file, dvc_file):
-        ignore = posixpath.join(posixpath.dirname(out), ".gitignore")
-        line = "/" + posixpath.basename(out)
-        path = root / ignore
-        old = path.read_text(encoding="utf-8") if path.exists() else ""
-        if line not in old.splitlines():
-            _keep(root, ignore, before)
-            atomic.write_text(path, old + ("" if not old or old.endswith("\n") else "\n") + line + "\n")
-            touched.append(ignore)
-    return touched
-
-
 def _message(refs: Refs, branch: str, rounds: Sequence[history.Ingest], last_round: int, files: Sequence[str]) -> str:
     numbers = [i.round for i in rounds]
     which = (
@@ -245,23 +203,3 @@ def _message(refs: Refs, branch: str, rounds: Sequence[history.Ingest], last_rou
     if last_round:
         trailers += f"\n{history.SYNCED_ROUND}: {last_round}"
     return f"{subject}\n\n{body}\n\n{trailers}\n"
-
-
-def _restore(root: Path, before: Mapping[str, str | None], env: Mapping[str, str]) -> None:
-    if before:
-        proc.run(["git", "--literal-pathspecs", "reset", "--quiet", "--", *before], cwd=root, env=env, check=False)
-    for name, text in before.items():
-        if text is None:
-            (root / name).unlink(missing_ok=True)
-        else:
-            atomic.write_text(root / name, text)
-
-
-def _refuse_dirty(root: Path, files: Sequence[str], env: Mapping[str, str]) -> None:
-    out = git(root, "status", "--porcelain", "-z", "--untracked-files=all", "--", *files, env=env)
-    dirty = sorted({entry[3:] for entry in out.split("\0") if len(entry) > 3})
-    if dirty:
-        raise ConfigError(
-            f"cannot sync: {', '.join(dirty)} {'has' if len(dirty) == 1 else 'have'} changes not committed; "
-            "commit them or discard them (`git restore FILE`), then run alops al sync again. Nothing was changed."
-        )
