@@ -57,13 +57,17 @@ class Connection:
 
     def call(self, what: str, fn: Callable[[int], T]) -> T:
         """``fn(attempt)`` (0 first), retried on a transient failure; an AlopsError saying ``what`` failed otherwise."""
+        import httpx
+        from label_studio_sdk.core.api_error import ApiError
+
         attempt = 0
         while True:
             try:
                 return fn(attempt)
-            except AlopsError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the SDK raises httpx, pydantic and its own errors
+            # What the SDK raises: httpx's errors, its own ApiError for an HTTP error status, and
+            # ValueError (pydantic's or JSON's) for an answer that is not what it expected.
+            # Anything else is a bug here and keeps its traceback.
+            except (httpx.HTTPError, ApiError, ValueError) as exc:
                 if not transient(exc) or attempt >= self.retries:
                     raise self.error(exc, what, attempt + 1) from None
             time.sleep(min(BACKOFF * 2**attempt, MAX_BACKOFF))
@@ -94,7 +98,7 @@ class Connection:
             return ToolError(
                 f"{where} {why} when asked to {what}{times} ({said}): check that the server is up and "
                 f"{variables.LABEL_STUDIO_URL} points at it (or raise {variables.LABEL_STUDIO_TIMEOUT}, "
-                f"{variables.LABEL_STUDIO_RETRIES}), then run again: what was already imported is not imported twice"
+                f"{variables.LABEL_STUDIO_RETRIES}), then run again: nothing was half-written, and samples already imported are not imported twice"
             )
         answer = f"answered {status}" if status else "failed"
         return ToolError(f"{where} {answer} when asked to {what}{times} ({said}): see the server's log, then run again")

@@ -64,7 +64,7 @@ def export_batch(
         found.id,
         found.title,
         found.action,
-        f"{conn.url}/projects/{found.id}/data",
+        f"{conn.redact(conn.url)}/projects/{found.id}/data",  # a password in the URL stays out of logs
         len(tasks),
         imported,
         len(tasks) - imported,
