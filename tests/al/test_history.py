@@ -83,3 +83,16 @@ def test_an_empty_repository_and_another_rev(repo: Path) -> None:
 
     assert labels_since_training(repo, rev="old") == 2
     assert labels_since_training(repo) == 5
+
+
+def test_a_shallow_clone_says_so(repo: Path, tmp_path: Path) -> None:
+    commit(repo, "round 1", "ALOps-Round: 1\nALOps-Labels: 2")
+    commit(repo, "trained", "ALOps-Trained-Round: 1")
+    commit(repo, "round 2", "ALOps-Round: 2\nALOps-Labels: 3")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(clone)], check=True)
+
+    assert not history.read(repo).shallow
+    found = history.read(clone)
+    assert found.shallow
+    assert found.labels_since_training() == 3

@@ -66,6 +66,8 @@ class History:
     ingests: tuple[Ingest, ...]
     trainings: tuple[Training, ...]
     syncs: tuple[Synced, ...]
+    #: A shallow clone (CI's default depth) shows only its latest commits: older trailers are missing.
+    shallow: bool = False
 
     @property
     def last_round(self) -> int:
@@ -114,13 +116,16 @@ def read(root: Path, rev: str = "HEAD", *, env: Mapping[str, str] | None = None)
         if source and "@" in source:
             branch, sha = source.rsplit("@", 1)
             syncs.append(Synced(branch, sha, _int(found.get(SYNCED_ROUND.lower())), commit))
-    return History(tuple(sorted(ingests.values(), key=lambda i: i.round)), tuple(trainings), tuple(syncs))
+    shallow = proc.run(["git", "rev-parse", "--is-shallow-repository"], cwd=root, env=env).stdout.strip() == "true"
+    return History(tuple(sorted(ingests.values(), key=lambda i: i.round)), tuple(trainings), tuple(syncs), shallow)
 
 
 def labels_since_training(root: Path, config: Config | None = None, *, rev: str = "HEAD") -> int:
     """The accepted labels of the rounds after the last ``ALOps-Trained-Round`` on ``rev`` (what retrain weighs).
 
-    ``config`` is not read yet: the count comes from git alone, so a CI job needs no data to decide.
+    ``config`` is not read yet: the count comes from git alone, so a CI job needs no data to decide,
+    but it needs the history: in a shallow clone (``History.shallow``) the last training may be out
+    of sight and every visible round counted (CI: ``GIT_DEPTH: 0`` on the job).
     """
     return read(root, rev).labels_since_training()
 

@@ -79,6 +79,8 @@ def status(config: Config, *, env: Mapping[str, str] | None = None) -> Status:
         else:
             notes.append(f"{al.labelled} is not in the workspace: run `alops data pull` to count the labels")
     past = history.read(root, env=env)
+    if past.shallow:
+        notes.append("this clone is shallow: older rounds and models are not counted (`git fetch --unshallow`)")
     log = root / al.labels if al.labels else None
     if log is not None and log.is_dir():
         rounds = [_from_record(p) for p in sorted(log.iterdir()) if ROUND_FILE.match(p.name)]
@@ -140,11 +142,15 @@ def count_rows(path: Path) -> int:
         import pyarrow.parquet as pq
 
         return int(pq.ParquetFile(path).metadata.num_rows)
+    import pyarrow as pa
     import pyarrow.csv as pcsv
 
+    from alops.al.pool_files import column_names
+
     try:
-        reader = pcsv.open_csv(path)
-        return sum(batch.num_rows for batch in reader)
+        first = column_names(path, ".csv")[:1]  # one column, as text: no type to guess, no other cell read
+        options = pcsv.ConvertOptions(include_columns=first, column_types={name: pa.string() for name in first})
+        return sum(batch.num_rows for batch in pcsv.open_csv(path, convert_options=options))
     except Exception as exc:  # pyarrow.lib.ArrowInvalid and friends: the file, not alops
         raise DataError(f"{path} is not a readable CSV file ({str(exc).splitlines()[0]})") from None
 
