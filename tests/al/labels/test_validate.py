@@ -128,3 +128,12 @@ def test_reading_writes_nothing(read: Read, write: Write, tmp_path: Path) -> Non
 def _annotation(who: int, label: str) -> dict[str, object]:
     value = {"choices": [label]}
     return {"completed_by": who, "result": [{"type": "choices", "from_name": "label", "value": value}]}
+
+
+def test_plain_rows_take_their_time_from_label_studio_names_too(read: Read, write: Write) -> None:
+    path = write(
+        "min.jsonl",
+        '{"sample_id": "a1", "label": "3", "annotator": "alice", "updated_at": "2026-11-30T10:00:00Z"}\n'
+        '{"sample_id": "a1", "label": "3", "annotator": "bob", "created_at": "2026-11-30T11:00:00Z"}\n',
+    )
+    assert read(path).labels == (Label("a1", "3", "alice;bob", "2026-11-30T11:00:00Z", "human", 2, None, None),)

@@ -47,7 +47,9 @@ def detect(path: Path) -> str:
             return "json"
         if suffix in (".jsonl", ".ndjson"):
             return JSONL
-        first = start.split("\n", 1)[0]
+        first, newline, _ = start.partition("\n")
+        if not newline and path.stat().st_size > source.HEAD:
+            return JSONL  # a first line longer than the head: not one object spread over lines
         try:
             json.loads(first)
         except ValueError:

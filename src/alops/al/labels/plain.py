@@ -2,7 +2,7 @@
 
 Columns (CSV header, JSONL keys): ``id`` (or ``sample_id``, the name alops gives the
 stable id in Label Studio tasks; it wins when both are there), ``label``, and
-optionally ``annotator``, ``labelled_at`` and ``strategy``. Header names are matched
+optionally ``annotator``, ``labelled_at`` (else ``updated_at`` or ``created_at``) and ``strategy``. Header names are matched
 without case and surrounding spaces. An Excel ``sep=;`` first line sets the separator;
 without one, the separator is the one (``,``, tab, ``;``, ``|``) that makes the header
 name an id and a label column. A row whose label is empty is no label (the sample stays
@@ -23,6 +23,8 @@ from alops.al.labels.model import Vote
 from alops.errors import DataError
 
 ID_COLUMNS = ("sample_id", "id")
+#: Where a row's time is: alops' own column, else Label Studio's names for it.
+TIMES = ("labelled_at", "updated_at", "created_at")
 DELIMITERS = (",", "\t", ";", "|")
 
 
@@ -62,7 +64,8 @@ def csv_votes(path: Path, found: Table) -> Iterator[Vote]:
     """The votes of a plain CSV file: one per row."""
     ident, label = _require(path, found.header_line, found.find(*ID_COLUMNS), found.find("label"), found.columns)
     blank = len(found.columns)  # a column the file lacks reads the empty cell appended to each row
-    who, when, strategy = (found.find(key) for key in ("annotator", "labelled_at", "strategy"))
+    who, strategy = found.find("annotator"), found.find("strategy")
+    when = found.find(*TIMES)
     who, when, strategy = (blank if index is None else index for index in (who, when, strategy))
     name, shared = path.name, {"": ""}  # one string for each annotator and strategy, however many rows
     for number, row in found.rows:
@@ -98,7 +101,8 @@ def jsonl_votes(path: Path) -> Iterator[Vote]:
             )
         key = "sample_id" if "sample_id" in row else "id"
         ids, labels = ids or key in row, labels or "label" in row
-        label, who, when, strategy = row.get("label"), row.get("annotator"), row.get("labelled_at"), row.get("strategy")
+        label, who, strategy = row.get("label"), row.get("annotator"), row.get("strategy")
+        when = next((row[key] for key in TIMES if row.get(key)), None)
         yield Vote(
             row.get(key),
             label if type(label) is str and label else values.choice(label),

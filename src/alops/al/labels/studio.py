@@ -261,6 +261,11 @@ def _not_a_list(path: Path, text: str) -> None:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and text.lstrip().startswith("{"):
+            raise DataError(
+                f"{path}:{exc.lineno}: one JSON object after another: a JSONL file? Name it .jsonl"
+                " (one object per line), or give Label Studio's export (a list of tasks)"
+            ) from None
         raise _bad_json(path, text, exc) from None
     what = "an object" if isinstance(value, dict) else f"a JSON {type(value).__name__.replace('str', 'string')}"
     raise DataError(
