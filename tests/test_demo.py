@@ -160,3 +160,11 @@ def assert_the_round(al: RoundReport, clone: Path, text: str, trained: dict[str,
     assert f"  retrain   trained on {al.train_rows[1]:,} rows: accuracy {before:.4g} → {after:.4g}" in text
     assert f"            rejected {typos[0].id}: {typos[0].rejected} (it stays in the pool)" in lines
     assert any(line.startswith("  time      the round ") for line in lines)
+    assert (
+        al.pushed
+        and (
+            "  push      the trainings pushed outputs and run-cache, as the al flow does in CI; the new data version "
+            "and its commit stay here (in CI `alops al ingest --push` pushes both)"
+        )
+        in lines
+    )

@@ -79,6 +79,7 @@ class RoundReport:
     metrics_before: dict[str, float]
     metrics_after: dict[str, float]
     recorded: tuple[str | None, str | None]  # the record commits after each training
+    pushed: bool  # the trainings pushed outputs and run-cache to the DVC remote
     seconds: dict[str, float]  # per step of STEPS
 
 
@@ -147,6 +148,7 @@ def al_round(clone: Path, *, env: Mapping[str, str], push: bool) -> RoundReport:
         metrics_before=next(iter(trained.metrics.values()), {}),
         metrics_after=next(iter(retrained.metrics.values()), {}),
         recorded=(first, second),
+        pushed=trained.pushed and retrained.pushed,
         seconds=seconds,
     )
 
@@ -223,6 +225,11 @@ def render(report: RoundReport, *, top: int = 5) -> list[str]:
         width = max(len(v.path) for v in report.versions)
         lines += [f"            {v.path:<{width}}  {v.before[:12]} → {v.after[:12]}" for v in report.versions]
     lines.append(f"  retrain   trained on {report.train_rows[1]:,} rows: {_compare(report)}")
+    trainings = "the trainings pushed outputs and run-cache, as the al flow does in CI" if report.pushed else "none"
+    lines.append(
+        f"  push      {trainings}; the new data version and its commit stay here "
+        "(in CI `alops al ingest --push` pushes both)"
+    )
     s = report.seconds
     parts = ", ".join(f"{k} {s[k]:.1f}" for k in ROUND)
     lines.append(
