@@ -228,3 +228,73 @@ def test_ci_jobs_follow_the_template_s_shape(config, branch: str, source: str, c
 def test_ci_jobs_of_a_tag_pipeline(config) -> None:  # type: ignore[no-untyped-def]
     plan = make_plan(config, Context(None, "v1.0.0", "push", "main"), {})
     assert plan.ci_jobs == ("alops-plan", "alops-validate")
+
+
+# --- the active-learning role: one step of the loop per pipeline ------------------------------
+
+LS_URL = {"ALOPS_LABEL_STUDIO_URL": "http://label-studio.example"}
+
+
+@pytest.mark.parametrize(
+    ("source", "env", "step", "ci"),
+    [
+        ("push", {}, "train", ("alops-plan", "alops-validate", "alops-run-gpu", "alops-al-record", "alops-al-ingest")),
+        ("web", {}, "train", ("alops-plan", "alops-validate", "alops-run-gpu", "alops-al-record", "alops-al-ingest")),
+        ("schedule", {}, "query", ("alops-plan", "alops-validate", "alops-al-query", "alops-al-ingest")),
+        (
+            "schedule",
+            LS_URL,
+            "query",
+            ("alops-plan", "alops-validate", "alops-al-query", "alops-al-export", "alops-al-ingest"),
+        ),
+        (
+            "api",
+            {"ALOPS_AL_STEP": "query"},
+            "query",
+            ("alops-plan", "alops-validate", "alops-al-query", "alops-al-ingest"),
+        ),
+        ("schedule", {"ALOPS_AL_STEP": "ingest"}, "ingest", ("alops-plan", "alops-validate", "alops-al-ingest")),
+        (
+            "pipeline",
+            {"ALOPS_AL_STEP": " train "},
+            "train",
+            ("alops-plan", "alops-validate", "alops-run-gpu", "alops-al-record", "alops-al-ingest"),
+        ),
+        ("merge_request_event", {"ALOPS_AL_STEP": "query"}, "query", ("alops-plan", "alops-validate")),
+    ],
+)
+def test_al_steps(config, source: str, env: dict[str, str], step: str, ci: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    plan = make_plan(config, Context("al/digits", None, source, "main"), env)
+    assert (plan.role, plan.al_step, plan.dataset, plan.runner) == ("al", step, "full", "gpu")
+    assert plan.ci_jobs == ci
+    assert f"al step   {step}: " in render(plan, "text")
+
+
+def test_al_jobs_split_and_opt_outs(config) -> None:  # type: ignore[no-untyped-def]
+    env = {"ALOPS_SPLIT_JOBS": " true", "ALOPS_AL_INGEST_DISABLED": "1"}
+    plan = make_plan(config, Context("al/digits", None, "push", "main"), env)
+    assert plan.ci_jobs == (
+        "alops-plan",
+        "alops-validate",
+        "alops-data-gpu",
+        "alops-train-gpu",
+        "alops-evaluate-gpu",
+        "alops-al-record",
+    )
+    # `alops run` on an al branch trains as before: the train step has the train and evaluate jobs
+    assert {"train", "evaluate"} <= set(plan.jobs)
+
+
+def test_only_the_al_role_has_a_step(config) -> None:  # type: ignore[no-untyped-def]
+    plan = make_plan(config, ctx("experiment/lr"), {"ALOPS_AL_STEP": "query"})
+    assert (plan.al_step, plan.ci_jobs) == (None, ("alops-plan", "alops-validate", "alops-run-gpu"))
+    assert "al step" not in render(plan, "text") and "ALOPS_AL_STEP" not in render(plan, "dotenv")
+
+
+def test_an_unknown_al_step_is_a_config_error(config) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError) as err:
+        make_plan(config, ctx("al/digits"), {"ALOPS_AL_STEP": "label"})
+    assert str(err.value) == (
+        "ALOPS_AL_STEP='label' is not a step of an active-learning branch: use query, ingest, train, "
+        "or leave it empty (a scheduled pipeline then queries, any other trains)"
+    )

@@ -234,10 +234,10 @@ def ci_jobs(jobs: tuple[str, ...], runner: str, *, split: bool, prefix: str = "a
     Without split-jobs, data, train and evaluate are one job, ``<prefix>-run``:
     one job start, one restore of the data, one GPU slot held once.
     """
-    names = [j for j in jobs if j not in RUN_STEPS]
-    steps = [j for j in jobs if j in RUN_STEPS]
-    if steps:
-        names += steps if split else ["run"]
+    # In pipeline order; without split-jobs the first of the run steps stands for all three.
+    first = next((j for j in jobs if j in RUN_STEPS), None)
+    names = [("run" if j == first else None) if j in RUN_STEPS and not split else j for j in jobs]
+    names = [n for n in names if n is not None]
     suffix = "-gpu" if runner == "gpu" else ""
     # The loop's jobs (al-query, ...) exist once, on the runners their own rules give them: no suffix.
     plain = (*_UNPROTECTED_JOBS, *AL_JOBS)
