@@ -79,7 +79,10 @@ def _fetch(root: Path, branch: str, remote: str, shallow: bool, env: Mapping[str
                 f"no branch {quote(branch)} here or on {quote(remote)}: check the name (`git branch -a`, "
                 f"`git ls-remote --heads {remote}`)"
             )
-        raise ToolError(f"`git fetch {remote} {branch}` failed with exit code {done.returncode}:\n{detail}")
+        raise ToolError(
+            f"`git fetch {remote} {branch}` failed with exit code {done.returncode}:\n{detail}\n"
+            f"check that {remote} can be reached (`git fetch {remote}`) with credentials that may read it"
+        )
     found = _commit(root, f"refs/remotes/{remote}/{branch}", env)
     if found is None:  # pragma: no cover - a fetch that succeeded wrote the ref
         raise ToolError(f"`git fetch {remote} {branch}` wrote no refs/remotes/{remote}/{branch}")

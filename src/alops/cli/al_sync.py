@@ -58,7 +58,8 @@ def render(report: SyncReport) -> str:
     if report.commit is None:
         return safe(f"Already up to date with {source}: no data version to bring.")
     numbers = [i.round for i in report.rounds]
-    rounds = f"rounds {', '.join(map(str, numbers))} (+{sum(i.labels for i in report.rounds)} labels)"
+    which = "round" if len(numbers) == 1 else "rounds"
+    rounds = f"{which} {', '.join(map(str, numbers))} (+{sum(i.labels for i in report.rounds)} labels)"
     lines = [f"Synced the data of {source} in commit {report.commit[:12]}: {rounds if numbers else 'no new round'}"]
     for change in report.changes:
         what = change.file if change.stage is None else f"{change.file} (stage {change.stage}, {change.output})"
