@@ -93,7 +93,15 @@ class _Reading:
 
     def read(self, kind: str, votes: Iterator[Vote]) -> LabelFile:
         bad: set[tuple[str, str]] = set()  # a task's annotations share their id, so one rejection a task
-        for vote in votes:
+        labels, quick, slow, pool, labelled, known = (
+            self.labels,
+            self.quick,
+            self.votes,
+            self.pool,
+            self.labelled,
+            self.known,
+        )
+        for vote in votes:  # the hot loop: a million rows go through it, so the first-row case is inline
             raw, sid = vote.sample_id, None
             if type(raw) is str and raw and raw.isprintable() and not raw.isspace():
                 sid = raw
@@ -102,9 +110,22 @@ class _Reading:
                 if problem or sid is None:
                     self._bad_id(sid, problem or "no sample id", vote.where, bad)
                     continue
-            if sid not in self.pool and sid not in self.labelled:
-                sid = values.unescaped(sid, self.pool)
-            self._add(sid, vote)
+            fresh = sid in pool and sid not in labelled
+            if not fresh and sid not in labelled:
+                sid = values.unescaped(sid, pool)
+                fresh = sid in pool
+            if sid in quick or sid in slow:
+                self._again(sid, vote)
+                continue
+            name = known.get(vote.label)  # type: ignore[arg-type]  # None for no label, several or unknown
+            if fresh and name is not None and self._plain(vote):
+                when = self.now if vote.time is None else values.utc(vote.time)
+                if when is not None:
+                    quick[sid] = (len(labels), vote.where, vote.time is not None)
+                    labels.append(Label(sid, name, vote.annotator, when, "human", 1, None, vote.strategy))
+                    continue
+            slow[sid] = (len(labels), [vote])
+            labels.append(None)
         for sid, (slot, group) in self.votes.items():
             self._decide(sid, slot, group)
         return LabelFile(
@@ -120,41 +141,24 @@ class _Reading:
             bad.add((where, why))
             self.rejected.append(((len(self.labels), 0), Rejected(sid, why, where)))
 
-    def _add(self, sid: str, vote: Vote) -> None:
+    def _again(self, sid: str, vote: Vote) -> None:
+        """A later row of a sample: its votes go through the policy at the end."""
         group = self.votes.get(sid)
         if group is not None:
             group[1].append(vote)
             return
-        seen = self.quick.pop(sid, None)
-        if seen is not None:  # a second row: both go through the policy at the end
-            slot, where, timed = seen
-            first = self.labels[slot]
-            assert first is not None
-            self.labels[slot] = None
-            again = Vote(sid, first.label, first.annotator, first.labelled_at if timed else None, where)
-            self.votes[sid] = (slot, [again._replace(strategy=first.strategy), vote])
-            return
-        slot = len(self.labels)
-        label = self._at_once(sid, vote)
-        self.labels.append(label)
-        if label is None:
-            self.votes[sid] = (slot, [vote])
-        else:
-            self.quick[sid] = (slot, vote.where, vote.time is not None)
+        slot, where, timed = self.quick.pop(sid)
+        first = self.labels[slot]
+        assert first is not None
+        self.labels[slot] = None
+        again = Vote(sid, first.label, first.annotator, first.labelled_at if timed else None, where)
+        self.votes[sid] = (slot, [again._replace(strategy=first.strategy), vote])
 
-    def _at_once(self, sid: str, vote: Vote) -> Label | None:
-        """The label of a sample's first row when nothing in it needs a closer look (a ground truth does)."""
-        name = self.known.get(vote.label) if type(vote.label) is str else None
-        if name is None or vote.problem or vote.cancelled or vote.ground_truth:
-            return None
-        if not self.single and not (self.policy.policy == "reviewer" and vote.annotator == self.policy.reviewer):
-            return None
-        if sid not in self.pool or sid in self.labelled:
-            return None
-        when = self.now if vote.time is None else values.utc(vote.time)
-        if when is None:
-            return None
-        return Label(sid, name, vote.annotator, when, "human", 1, None, vote.strategy)
+    def _plain(self, vote: Vote) -> bool:
+        """Whether a first row's vote is decided by itself: nothing in it needs a closer look (a ground truth does)."""
+        if vote.problem or vote.cancelled or vote.ground_truth:
+            return False
+        return self.single or (self.policy.policy == "reviewer" and vote.annotator == self.policy.reviewer)
 
     def _decide(self, sid: str, slot: int, group: list[Vote]) -> None:
         decision = decide(group, self.policy, self.known, self.listing)
