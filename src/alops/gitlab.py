@@ -54,16 +54,19 @@ def write_token(env: Mapping[str, str]) -> str:
     return token.strip()
 
 
-def client_from_env(env: Mapping[str, str], *, require_write: bool = False) -> gitlab.Gitlab:
+def client_from_env(env: Mapping[str, str], *, require_write: bool = False, anonymous: bool = False) -> gitlab.Gitlab:
     """A python-gitlab client for this server and token; nothing is sent until it is used.
 
     With ``require_write`` only ``ALOPS_GITLAB_TOKEN`` will do (a job token
     cannot open merge requests); otherwise ``CI_JOB_TOKEN`` is the fallback.
+    ``anonymous``: no token at all (the trigger API takes its token in the body).
     """
     import gitlab
 
     url = server_url(env)
     options = {"timeout": _TIMEOUT_S, "retry_transient_errors": True, "user_agent": f"alops/{__version__}"}
+    if anonymous:
+        return gitlab.Gitlab(url, **options)  # type: ignore[arg-type]
     if require_write or env.get(TOKEN_VARIABLE, "").strip():
         return gitlab.Gitlab(url, private_token=write_token(env), **options)  # type: ignore[arg-type]
     if env.get(variables.CI_JOB_TOKEN):

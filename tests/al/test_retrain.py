@@ -142,6 +142,9 @@ def test_trigger_with_only_the_job_token_uses_the_trigger_api(
     code, out, _ = invoke(repo, "--trigger")
     assert code == 0
     assert out.splitlines()[-1] == f"Started pipeline #100 on 'al/other' (the trigger API with CI_JOB_TOKEN): {URL}"
+    # the token goes in the body only, as `curl -F token=$CI_JOB_TOKEN` sends it (python-gitlab#1021)
+    (call,) = api.calls
+    assert not {"JOB-TOKEN", "PRIVATE-TOKEN", "Authorization"} & set(call.request.headers)
 
 
 def test_dry_run_and_no_flag_send_nothing(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:

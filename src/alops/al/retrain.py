@@ -87,7 +87,12 @@ def trigger(decision: Decision, ref: str, *, env: Mapping[str, str], dry_run: bo
     import gitlab.exceptions
 
     pid = project_id(env)
-    gl = api.client_from_env(env)
+    if via == "api":
+        gl = api.client_from_env(env)
+    else:
+        # The trigger API authenticates by the token in its body, as `curl -F token=$CI_JOB_TOKEN` does; a
+        # JOB-TOKEN header as well has been answered 404 (python-gitlab/python-gitlab#1021): no header.
+        gl = api.client_from_env(env, anonymous=True)
     try:
         project = gl.projects.get(pid, lazy=True)
         if via == "api":
