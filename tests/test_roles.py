@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from alops.flow import ci_jobs
-from alops.roles import ROLE_DEFAULTS, ROLES
+from alops.roles import AL_JOBS, AL_STEPS, ROLE_DEFAULTS, ROLES
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "alops.yml"
 
 
 def test_readme_role_table_matches_role_defaults() -> None:
@@ -32,3 +33,13 @@ def test_every_role_has_defaults() -> None:
     for spec in ROLE_DEFAULTS.values():
         assert spec.dataset in ("dev", "full") and spec.runner in ("cpu", "gpu")
         assert spec.jobs[:2] == ("plan", "validate")
+
+
+def test_the_al_steps_and_jobs_are_the_template_s() -> None:
+    text = TEMPLATE.read_text()
+    for job in AL_JOBS:
+        assert f'"$[[ inputs.job-prefix ]]-{job}":' in text, job
+    for step in AL_STEPS:
+        assert f'$ALOPS_AL_STEP == "{step}"' in text or f'$ALOPS_AL_STEP != "{step}"' in text, step
+    # the al role's own jobs are its train step's: what `alops run` and the project checks read
+    assert ROLE_DEFAULTS["al"].jobs == ROLE_DEFAULTS["experiment"].jobs
