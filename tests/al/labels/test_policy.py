@@ -114,3 +114,8 @@ def test_a_class_outside_the_label_set_rejects_the_sample_and_names_the_set() ->
 def test_a_problem_in_any_annotation_rejects_the_sample() -> None:
     broken = Vote("s1", None, "a", None, "f: task 9", problem="an annotation is not an object")
     assert decide([vote("cat"), broken], majority(), CLASSES).reason == "an annotation is not an object"
+
+
+def test_the_reviewer_email_matches_without_case() -> None:
+    policy = Annotators("reviewer", "Rev@Example.com", 1)
+    assert decide([vote("cat", "a"), vote("cat", "b"), vote("dog", "rev@example.COM")], policy, CLASSES).label == "dog"

@@ -13,6 +13,8 @@ In order, for one sample:
    min_votes included; ground-truth annotations that disagree reject the sample.
 5. ``reviewer``: the reviewer's label wins when the reviewer annotated the sample,
    whatever the others say and however few they are; otherwise the majority rule decides.
+   The reviewer is named as the export names annotators: an email (``alops al pull``
+   asks for users in full), or a Label Studio user id; emails match without case.
 6. Fewer votes than ``min_votes``: skipped (it stays in the pool for more annotators).
 7. ``majority``: the label of more than half of the votes; none (a tie): rejected,
    "annotators disagree". ``unanimous``: every vote the same label, else rejected.
@@ -81,7 +83,7 @@ def decide(votes: Sequence[Vote], policy: Annotators, classes: Container[str], l
             return _reject(f"ground-truth annotations disagree: {_tally(truth)}", truth[0])
         return _accept(truth[0].label, live)
     if policy.policy == "reviewer":
-        mine = [vote for vote in live if vote.annotator == policy.reviewer]
+        mine = [vote for vote in live if is_reviewer(vote.annotator, policy)]
         if mine:
             return _accept(mine[0].label, live)
     if len(live) < policy.min_votes:
@@ -97,6 +99,15 @@ def decide(votes: Sequence[Vote], policy: Annotators, classes: Container[str], l
             f"annotators disagree (no label has more than half of {len(live)} votes): {_tally(live)}", live[0]
         )
     return _accept(top, live)
+
+
+def is_reviewer(annotator: str, policy: Annotators) -> bool:
+    """Whether ``annotator`` is the policy's reviewer (emails compare without case)."""
+    return (
+        policy.policy == "reviewer"
+        and policy.reviewer is not None
+        and annotator.casefold() == policy.reviewer.casefold()
+    )
 
 
 def _one_each(live: list[Vote]) -> tuple[list[Vote], Decision | None]:

@@ -10,26 +10,26 @@
   choice, ``{"choices": [...]}`` for several, absent for an empty result.
 - CSV: the same rows as JSON-MIN, several choices as that object's JSON text.
 
-JSON is read whole (an export is one JSON document) but decoded task by task, so a
-truncated file or a task that is not an object is named by its position.
+JSON is read whole (an export is one JSON document) but decoded task by task
+(:mod:`alops.al.labels.jsonlist`), so a truncated file or a task that is not an object
+is named by its line.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from alops.al.batch import FROM_NAME
 from alops.al.labels import source, values
+from alops.al.labels.jsonlist import items as _items
+from alops.al.labels.jsonlist import line as _line
 from alops.al.labels.model import Choice, Vote
 from alops.al.labels.plain import Table
 from alops.errors import DataError
 
 JSON, JSON_MIN, CSV = "label-studio-json", "label-studio-json-min", "label-studio-csv"
-_SPACE = re.compile(r"[ \t\n\r]*")
-_BLANK = frozenset(" \t\n\r")
 
 
 def is_csv_export(found: Table) -> bool:
@@ -111,11 +111,6 @@ def _kind(path: Path, text: str, index: int, pos: int, item: object) -> str:
         f"{path}:{_line(text, pos)}: item #{index + 1} has no `data` (Label Studio's JSON export) and no"
         " `annotation_id` or `sample_id` (its JSON-MIN export): not a Label Studio export of alops tasks"
     )
-
-
-def _line(text: str, pos: int) -> int:
-    """The line of ``pos``: counted on error paths only."""
-    return text.count("\n", 0, pos) + 1
 
 
 def _name(kind: str) -> str:
@@ -204,77 +199,3 @@ def _where(name: str, task: object, index: int | None) -> str:
     if isinstance(task, int) and not isinstance(task, bool):
         return f"{name}: task {task}"
     return f"{name}: item #{index + 1}" if index is not None else f"{name}: a row without a task id"
-
-
-def _items(path: Path, text: str) -> Iterator[tuple[int, int, object]]:
-    """The items of the JSON list in ``text`` (index, offset, value), decoded one at a time."""
-    decoder = json.JSONDecoder()
-    scan = decoder.scan_once  # type: ignore[attr-defined]  # raw_decode's own scanner, one frame fewer an item
-    pos = _skip(text, 0)
-    if text[pos : pos + 1] != "[":
-        _not_a_list(path, text)
-    pos, index = _skip(text, pos + 1), 0
-    if text[pos : pos + 1] == "]":
-        return _end(path, text, pos + 1)
-    while True:
-        try:
-            value, end = scan(text, pos)
-        except json.JSONDecodeError as exc:
-            raise _bad_json(path, text, exc) from None
-        except StopIteration:  # no value at pos: raw_decode says so, with where
-            try:
-                decoder.raw_decode(text, pos)
-            except json.JSONDecodeError as exc:
-                raise _bad_json(path, text, exc) from None
-            raise  # pragma: no cover - scan_once and raw_decode agree
-        yield index, pos, value
-        index, pos = index + 1, end
-        if text[pos : pos + 1] in _BLANK:
-            pos = _skip(text, pos)
-        mark = text[pos : pos + 1]
-        if mark == "]":
-            return _end(path, text, pos + 1)
-        if mark != ",":
-            if not mark:
-                raise DataError(f"{path}: the file ends inside the list of tasks: truncated? export it again")
-            raise DataError(f"{path}:{_line(text, pos)}: not JSON: expected `,` or `]` after item #{index}")
-        pos += 1
-        if text[pos : pos + 1] in _BLANK:
-            pos = _skip(text, pos)
-
-
-def _skip(text: str, pos: int) -> int:
-    match = _SPACE.match(text, pos)
-    return match.end() if match else pos
-
-
-def _end(path: Path, text: str, pos: int) -> None:
-    pos = _skip(text, pos)
-    if pos < len(text):
-        raise DataError(
-            f"{path}:{text.count(chr(10), 0, pos) + 1}: more text after the list of tasks ends:"
-            " a Label Studio export is one JSON list"
-        )
-
-
-def _not_a_list(path: Path, text: str) -> None:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data" and text.lstrip().startswith("{"):
-            raise DataError(
-                f"{path}:{exc.lineno}: one JSON object after another: a JSONL file? Name it .jsonl"
-                " (one object per line), or give Label Studio's export (a list of tasks)"
-            ) from None
-        raise _bad_json(path, text, exc) from None
-    what = "an object" if isinstance(value, dict) else f"a JSON {type(value).__name__.replace('str', 'string')}"
-    raise DataError(
-        f"{path}: the JSON is {what}, not a list of tasks: give Label Studio's JSON, JSON-MIN or CSV export,"
-        " or a JSONL file with one object per line"
-    )
-
-
-def _bad_json(path: Path, text: str, exc: json.JSONDecodeError) -> DataError:
-    if exc.pos >= len(text.rstrip()):
-        return DataError(f"{path}:{exc.lineno}: the JSON ends too early: truncated? export it again")
-    return DataError(f"{path}:{exc.lineno}: not JSON: {exc.msg} (column {exc.colno})")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from alops.al.labels import formats, values
 from alops.al.labels.model import Label, LabelFile, Rejected, Vote
-from alops.al.labels.policy import POLICIES, decide
+from alops.al.labels.policy import POLICIES, decide, is_reviewer
 from alops.errors import ConfigError
 from alops.sections import Annotators
 
@@ -158,7 +158,7 @@ class _Reading:
         """Whether a first row's vote is decided by itself: nothing in it needs a closer look (a ground truth does)."""
         if vote.problem or vote.cancelled or vote.ground_truth:
             return False
-        return self.single or (self.policy.policy == "reviewer" and vote.annotator == self.policy.reviewer)
+        return self.single or is_reviewer(vote.annotator, self.policy)
 
     def _decide(self, sid: str, slot: int, group: list[Vote]) -> None:
         decision = decide(group, self.policy, self.known, self.listing)
