@@ -49,7 +49,7 @@ def csv_votes(path: Path, found: Table) -> Iterator[Vote]:
             _csv_label(cell[FROM_NAME]),
             values.annotator(cell["annotator"]),
             next((row[i] for i in stamps if i is not None and row[i]), None),
-            f"{name}: task {cell['id']}" if cell["id"] else f"{name}:{number}",
+            f"{name}: task {cell['id']}" if cell["id"].isdigit() else f"{name}:{number}",
             strategy=cell["strategy"] or None,
         )
 
@@ -102,6 +102,11 @@ def _kind(path: Path, text: str, index: int, pos: int, item: object) -> str:
         return JSON
     if "annotation_id" in item or "sample_id" in item:
         return JSON_MIN
+    if "data" in item:
+        raise DataError(
+            f"{path}:{_line(text, pos)}: item #{index + 1}'s `data` is not an object: a Label Studio task's data"
+            ' is an object holding the sample id, {"sample_id": ...}'
+        )
     if "id" in item and FROM_NAME in item:
         raise DataError(
             f"{path}:{_line(text, pos)}: a JSON list of id/label objects: write one object per line (a .jsonl file)"
