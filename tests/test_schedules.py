@@ -206,3 +206,17 @@ def test_gitlab_refusing_the_token_says_what_failed(api: responses.RequestsMock)
         schedules.sync([QUERY], env=ENV)
     assert "GitLab refused to read the pipeline schedules of project 42 (403: 403 Forbidden)" in str(err.value)
     assert TOKEN not in str(err.value)
+
+
+def test_a_schedule_owned_by_someone_else_says_to_take_it_over(api: responses.RequestsMock) -> None:
+    server = on_server(QUERY, 7, cron="0 1 * * *")
+    api.get(API, json=[listed(server)])
+    api.get(f"{API}/7", json=server)
+    api.put(f"{API}/7", status=403, json={"message": "403 Forbidden"})
+    with pytest.raises(DataError) as err:
+        schedules.sync([QUERY], env=ENV)
+    assert "GitLab refused to update the pipeline schedule 'alops: al-query' (403: 403 Forbidden)" in str(err.value)
+    assert str(err.value).endswith(
+        "a pipeline schedule can be changed only by its owner: take ownership of it as the token's user "
+        "(the schedule's page, Take ownership) or delete it, and run sync again"
+    )

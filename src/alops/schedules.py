@@ -150,7 +150,14 @@ def sync(schedules: Sequence[Schedule], *, env: Mapping[str, str], dry_run: bool
                     project.pipelineschedules.delete(found.id)
                     writes += 1
     except gitlab.exceptions.GitlabError as exc:
-        raise api.api_error(exc, gl, what) from None
+        error = api.api_error(exc, gl, what)
+        if getattr(exc, "response_code", None) == 403 and what.startswith(("update", "delete")):
+            # GitLab lets only a schedule's owner edit it (a Maintainer may take it over first).
+            error = type(error)(
+                f"{error.message}; a pipeline schedule can be changed only by its owner: take ownership of it "
+                "as the token's user (the schedule's page, Take ownership) or delete it, and run sync again"
+            )
+        raise error from None
     return SyncResult(tuple(changes), dry_run, pid, writes)
 
 
