@@ -52,7 +52,7 @@ def test_a_feature_branch_pulls_the_dev_data_only(project: Path) -> None:
 def test_an_explicit_dataset_overrides_the_plan(project: Path) -> None:
     config = load_config(project / "alops.yaml")
     result = data.pull(config, current_plan(config, {}, branch="feature/x"), dataset="full", env=ENV)
-    assert (result.dataset, result.files) == ("full", 2)
+    assert (result.dataset, result.files) == ("full", 3)  # data/full's 2 CSV files, data/labels's README.md
     assert (project / "data/full/labelled.csv").is_file()
     assert not (project / "data/dev").exists()
 
