@@ -100,10 +100,15 @@ def _template(executable: str, scratch: Path) -> tuple[Path, str]:
     with _running(executable, building, token, scratch / "template.log"):
         pass
     (building / TOKEN_FILE).write_text(token + "\n")
-    shutil.rmtree(template, ignore_errors=True)
-    template.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(building, template)
-    shutil.rmtree(building)
+    # Renamed into place whole: a session running beside this one sees no template or a complete one.
+    shutil.rmtree(template, ignore_errors=True)  # an unfinished one (no token file)
+    staged = template.with_name(f"{template.name}.{os.getpid()}")
+    shutil.copytree(building, staged)
+    try:
+        staged.rename(template)
+    except OSError:  # another session put its own there first: use that one
+        shutil.rmtree(staged)
+        return template, (template / TOKEN_FILE).read_text().strip()
     return template, token
 
 
