@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from alops.al.labels import values
 from alops.al.labels.model import Vote
 from alops.sections import Annotators
+from alops.text import safe
 
 POLICIES = ("majority", "unanimous", "reviewer")
 
@@ -60,7 +61,7 @@ def decide(votes: Sequence[Vote], policy: Annotators, classes: Container[str], l
         if isinstance(vote.label, tuple):
             chosen = ", ".join(values.shown(name) for name in vote.label)
             return _reject(
-                f"several classes in one annotation ({chosen}, by {vote.annotator}): single-label classification takes one class",
+                f"several classes in one annotation ({chosen}, by {safe(vote.annotator)}): single-label classification takes one class",
                 vote,
             )
         name = vote.label
@@ -139,5 +140,5 @@ def _tally(votes: Sequence[Vote]) -> str:
     by: dict[str, list[str]] = {}
     for vote in votes:
         assert isinstance(vote.label, str)
-        by.setdefault(vote.label, []).append(vote.annotator)
+        by.setdefault(vote.label, []).append(safe(vote.annotator))
     return "; ".join(f"{values.shown(label)} from {', '.join(who)}" for label, who in by.items())
