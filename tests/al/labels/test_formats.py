@@ -51,3 +51,8 @@ def test_a_single_object_in_a_json_file_is_not_a_list_of_tasks(write: Write) -> 
 )
 def test_csv_kinds(write: Write, header: str, kind: str) -> None:
     assert formats.votes(write("x.csv", header + "\n"))[0] == kind
+
+
+def test_an_excel_sep_line_naming_a_tab(write: Write) -> None:
+    votes = list(formats.votes(write("tab.csv", "sep=\t\nid\tlabel\na1\t3\n"))[1])
+    assert [(vote.sample_id, vote.label, vote.where) for vote in votes] == [("a1", "3", "tab.csv:3")]

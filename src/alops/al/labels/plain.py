@@ -2,8 +2,8 @@
 
 Columns (CSV header, JSONL keys): ``id`` (or ``sample_id``, the name alops gives the
 stable id in Label Studio tasks; it wins when both are there), ``label``, and
-optionally ``annotator``, ``labelled_at`` (else ``updated_at`` or ``created_at``) and ``strategy``. Header names are matched
-without case and surrounding spaces. An Excel ``sep=;`` first line sets the separator;
+optionally ``annotator``, ``labelled_at`` (else ``updated_at`` or ``created_at``) and
+``strategy``. Header names are matched without case and surrounding spaces. An Excel ``sep=;`` first line sets the separator;
 without one, the separator is the one (``,``, tab, ``;``, ``|``) that makes the header
 name an id and a label column. A row whose label is empty is no label (the sample stays
 in the pool); a ragged row, a line that is not JSON, a missing column are the file's
@@ -49,8 +49,9 @@ def table(path: Path) -> Table:
     lines = source.lines(path)
     number, line = _next_text(path, lines, 0)
     delimiter = None
-    if line.strip().lower().startswith("sep=") and len(line.strip()) == 5:
-        delimiter = line.strip()[4]
+    first = line.rstrip("\r\n")  # not strip(): "sep=\t" names a tab
+    if first.lower().startswith("sep=") and len(first) == 5:
+        delimiter = first[4]
         number, line = _next_text(path, lines, number)
     header = _parse_header(path, number, line, delimiter)
     columns = tuple(name.strip().lower() for name in header[1])
