@@ -68,6 +68,8 @@ def ingest(
     done = recover(config.root, env)
     if done.action == "finished":
         click.echo(f"Finished the ingest {done.ingest_id} that was stopped after its commit point")
+    elif done.action == "checked-out":
+        click.echo("Checked out the data of the remote branch that an interrupted ingest had moved onto")
     elif done.action == "discarded":
         click.echo("Discarded what an ingest stopped before its commit point had staged (nothing had changed)")
     if recover_only:

@@ -4,13 +4,16 @@ end up in the branch (the second push is rejected, the second ingest takes the f
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
 import pytest
 from al.ingest import repo
 
-from alops.al.ingest import IngestReport, ingest
+from alops.al.ingest import IngestReport, ingest, recover
 from alops.config import load_config
 
 pytestmark = pytest.mark.slow
@@ -74,3 +77,21 @@ def test_two_ingests_at_once_both_land(project: Path) -> None:
     labelled, pool, logs = _branch(base)
     assert sorted(labelled[-4:]) == ["p001", "p004", "p007", "p008"] and len(pool) == 36
     assert len(logs) == 4
+
+
+def test_a_kill_while_moving_onto_the_remote_branch_leaves_its_data_checked_out(project: Path) -> None:
+    base = project.parent
+    other = repo.clone(base, "other")
+    _run(project, [("p001", "a", "ann")], "first")
+    source = repo.label_file(base / "second.csv", [("p005", "b", "bob")])
+    killable = Path(__file__).with_name("killable.py")
+    args = [sys.executable, str(killable), str(other), str(source), "reset onto the remote", "push"]
+    assert subprocess.run(args, check=False, capture_output=True).returncode == -signal.SIGKILL
+    assert recover(other, dict(os.environ)).action == "checked-out"
+    # The working tree's data is the remote branch's (round 1 of the first ingest), as its .dvc files say.
+    assert repo.ids(other / "data/full/labelled.csv")[-1] == "p001"
+    assert sorted(p.name for p in (other / "data/labels").iterdir()) == ["round-0001.csv", "round-0001.json"]
+    again = _run(other, [("p005", "b", "bob")], "second")
+    assert (again.round, again.pushes) == (2, 1)
+    labelled, _, _ = _branch(base)
+    assert labelled[-2:] == ["p001", "p005"]

@@ -35,6 +35,11 @@ Why it is built this way (what a SIGKILL at any moment leaves, and what
    command that began in exactly that second, in the same working tree, is the
    case this cannot tell apart; CI runs ingests in one ``resource_group``.
 
+6. **Moving onto the remote branch** (a push rejected because another ingest
+   pushed first) changes the ``.dvc`` files before ``dvc pull`` brings their
+   data: ``checkout.json`` says so first, and a recovery pulls that data, so the
+   working tree's data never disagrees with the ``.dvc`` files HEAD has.
+
 So after :func:`recover`: the pool, the labelled set and the log are all old or
 all new; the commit exists exactly when the new version is in the working tree;
 labels that were accepted are in the new version or still in the source file
@@ -59,6 +64,7 @@ LOCK = Path(".alops/al/ingest.lock")
 JOURNAL = "journal.json"
 STAGES = "stages.json"
 GIT_MARK = "git.started"
+CHECKOUT = "checkout.json"
 #: Seconds a fresh ``index.lock`` is given to go away before it is judged stale.
 _GIT_GRACE = 1.0
 
@@ -96,7 +102,11 @@ class Plan:
 @contextmanager
 def locked(root: Path) -> Iterator[None]:
     """Hold the ingest lock of ``root``'s working tree (waiting for an ingest that holds it)."""
-    atomic.ignored_folder(root / ".alops")
+    marker = root / ".alops" / ".gitignore"
+    marker.parent.mkdir(exist_ok=True)
+    # atomic.ignored_folder() writes it in place: a kill can leave it empty, and then git shows .alops/.
+    if not marker.is_file() or marker.read_bytes() != b"*\n":
+        atomic.write_text(marker, "*\n")
     (root / LOCK).parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -175,6 +185,22 @@ def clear_stale_git_lock(root: Path, git_dir: Path) -> bool:
         return False
     lock.unlink(missing_ok=True)
     return True
+
+
+def checkout_pending(root: Path, dvc_files: Sequence[str] | None) -> None:
+    """Say (durably) that HEAD moves to another data version whose data is not checked out yet (None: it is)."""
+    path = root / STATE / CHECKOUT
+    if dvc_files is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_text(path, json.dumps(list(dvc_files)))
+
+
+def pending_checkout(root: Path) -> list[str] | None:
+    """The ``.dvc`` files whose data a killed move onto the remote branch had not checked out, if any."""
+    path = root / STATE / CHECKOUT
+    return [str(p) for p in json.loads(path.read_text(encoding="utf-8"))] if path.is_file() else None
 
 
 def finish(root: Path) -> None:

@@ -173,6 +173,15 @@ def move_onto_remote(root: Path, name: str, dvc_files: Sequence[str], env: Mappi
         proc.run(["git", "fetch", "--quiet", "--", url, f"refs/heads/{name}"], cwd=root, env=run_env)
     except ToolError as exc:
         raise ToolError(refresh_git.redact(str(exc), token)) from None
+    journal.checkpoint("move onto the remote")
+    journal.checkout_pending(root, dvc_files)
     # --keep: the working tree's other changes stay (and git refuses if one is in a file that changes).
     git(root, "reset", "--quiet", "--keep", "FETCH_HEAD")
+    journal.checkpoint("reset onto the remote")
+    checkout(root, dvc_files, env)
+
+
+def checkout(root: Path, dvc_files: Sequence[str], env: Mapping[str, str]) -> None:
+    """Bring the data of ``dvc_files`` (those HEAD has) into the working tree, then clear the pending mark."""
     dvc.pull([f for f in dvc_files if os.path.exists(root / f)], cwd=root, env=env)
+    journal.checkout_pending(root, None)

@@ -18,7 +18,8 @@ REJECTED_COLUMNS = ("sample_id", "reason", "where")
 
 @dataclass(frozen=True)
 class Recovered:
-    """What :func:`alops.al.ingest.recover` found: ``nothing``, ``discarded`` (staging, no journal) or ``finished``."""
+    """What :func:`alops.al.ingest.recover` did: ``nothing``, ``discarded`` (staging, no journal), ``finished``
+    (rolled forward from the journal) or ``checked-out`` (the data of the remote branch a push had moved onto)."""
 
     action: str
     ingest_id: str | None

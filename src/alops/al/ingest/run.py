@@ -45,6 +45,10 @@ def recover(root: Path, env: Mapping[str, str]) -> Recovered:
 
 
 def _recover(root: Path, env: Mapping[str, str]) -> Recovered:
+    moving = journal.pending_checkout(root)
+    if moving is not None:  # killed between taking the remote's .dvc files and pulling their data
+        publish.checkout(root, moving, env)
+        return Recovered("checked-out", None)
     plan = journal.pending(root)
     if plan is None:
         had = (root / journal.STATE / journal.STAGES).is_file()
