@@ -78,7 +78,7 @@ def summary(report: IngestReport, *, limit: int = 10) -> str:
     if report.commit is None:
         lines.append(f"Nothing to ingest from {report.source}: no new label was accepted; nothing was committed")
         if report.pushes:
-            lines.append("Pushed the ingest commit that was waiting at HEAD (and its data)")
+            lines.append("HEAD is an ingest commit: pushed it and its data (nothing to send when the remote had them)")
     else:
         lines.append(
             f"Ingested round {report.round}: +{len(report.accepted)} labels ({len(report.pseudo)} pseudo) from "
