@@ -128,3 +128,15 @@ def test_a_csv_export_without_sample_id_column_rejects_each_row(read: Read, writ
 def test_a_json_export_that_is_not_tasks_names_the_item(read: Read, write: Write) -> None:
     with pytest.raises(DataError, match=r"x\.json:3: item #2 has no `data`"):
         read(write("x.json", '[{"data": {"sample_id": "a1"}},\n\n{"foo": 1}]'))
+
+
+def test_only_the_label_tag_counts_when_the_interface_has_other_choices(read: Read, write: Write) -> None:
+    result = [
+        {"type": "choices", "from_name": "quality", "value": {"choices": ["blurry"]}},
+        {"type": "choices", "from_name": "label", "value": {"choices": ["3"]}},
+    ]
+    task = {"id": 1, "data": {"sample_id": "a1"}, "annotations": [{"completed_by": 1, "result": result}]}
+    assert [label.label for label in read(write("tags.json", json.dumps([task]))).labels] == ["3"]
+    hand_made = [{"type": "choices", "from_name": "digit", "value": {"choices": ["4"]}}]
+    task["annotations"] = [{"completed_by": 1, "result": hand_made}]
+    assert [label.label for label in read(write("hand.json", json.dumps([task]))).labels] == ["4"]

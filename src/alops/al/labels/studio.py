@@ -169,14 +169,23 @@ def _row_vote(name: str, row: dict[str, object]) -> Vote:
 
 
 def _result(result: object) -> tuple[Choice, str | None]:
-    """The classes chosen in an annotation's result (its ``choices`` regions)."""
+    """The classes chosen in an annotation's result: its ``choices`` regions of alops' tag (``label``).
+
+    A project whose interface has other Choices tags too keeps them out; one without a tag
+    of that name (an interface made by hand) counts every Choices region.
+    """
     if not isinstance(result, list):
         return None, "the annotation's `result` is not a list"
+    regions = [
+        region
+        for region in result
+        if isinstance(region, dict) and region.get("type") == "choices" and isinstance(region.get("value"), dict)
+    ]
+    ours = [region for region in regions if region.get("from_name") == FROM_NAME]
     chosen: list[object] = []
-    for region in result:
-        if isinstance(region, dict) and region.get("type") == "choices" and isinstance(region.get("value"), dict):
-            picked = region["value"].get("choices")
-            chosen.extend(picked if isinstance(picked, list) else [picked])
+    for region in ours or regions:
+        picked = region["value"].get("choices")
+        chosen.extend(picked if isinstance(picked, list) else [picked])
     return values.choice(chosen), None
 
 
