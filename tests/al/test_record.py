@@ -146,3 +146,15 @@ def test_a_refused_push_says_what_to_do(
     code, _, err = invoke(root, "--push")
     assert code == 3
     assert err.startswith("Error: git push of the training record to al/digits failed: ")
+
+
+def test_without_a_push_url_it_pushes_to_origin_even_without_push_options(
+    repos: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, remote = repos
+    monkeypatch.delenv("ALOPS_GIT_PUSH_URL")
+    git(root, "remote", "add", "origin", str(remote))
+    git(remote, "config", "receive.advertisePushOptions", "false")  # not GitLab: no ci.skip to send
+    code, out, err = invoke(root, "--push")
+    assert (code, err) == (0, ""), out
+    assert git(remote, "log", "-1", "--format=%s", "al/digits") == "alops al record: model trained on rounds up to 2"

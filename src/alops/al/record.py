@@ -21,7 +21,7 @@ from alops.al.history import TRAINED, read
 from alops.config import Config
 
 # The push helpers of `alops devset refresh`: the token as an HTTP header, never in a command line.
-from alops.devset.refresh.git import _extra_header, _identity, push_url, redact
+from alops.devset.refresh.git import _extra_header, _identity, redact
 from alops.errors import StepError, ToolError
 
 DATASET = "full"
@@ -83,17 +83,19 @@ def record(config: Config, *, env: Mapping[str, str], push: bool, branch: str | 
 
 def _push(root: Path, branch: str, env: Mapping[str, str]) -> tuple[int, str]:
     """Push HEAD to ``branch``; when it moved, rebase onto it and try again. The attempts and the pushed commit."""
-    from alops import gitlab
+    # Where ingest pushes too: ALOPS_GIT_PUSH_URL, the project's HTTPS URL with the token, else origin.
+    from alops.al.ingest.publish import destination
 
-    token = env.get(variables.GITLAB_TOKEN, "").strip() or None
-    server = gitlab.server_url(env) if not env.get(variables.GIT_PUSH_URL) else None
-    url = push_url(env, server)
+    url, token = destination(env)
     run_env = {**_identity(root, env), "GIT_TERMINAL_PROMPT": "0", **(_extra_header(env, token) if token else {})}
     ref = f"refs/heads/{branch}"
     for attempt in range(1, _ATTEMPTS + 1):
         pushed = proc.run(
             ["git", "push", "--quiet", "-o", "ci.skip", "--", url, f"HEAD:{ref}"], cwd=root, env=run_env, check=False
         )
+        if pushed.returncode != 0 and "push options" in pushed.stderr:
+            # A remote that takes no push options is no GitLab: no pipeline to skip there.
+            pushed = proc.run(["git", "push", "--quiet", "--", url, f"HEAD:{ref}"], cwd=root, env=run_env, check=False)
         if pushed.returncode == 0:
             return attempt, proc.run(["git", "rev-parse", "HEAD"], cwd=root).stdout.strip()
         said = redact(pushed.stderr, token)
