@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from labelstudio_server import ADMIN, LabelStudioServer, annotate
+from labelstudio_server import ADMIN, LabelStudioServer, Misbehaving, annotate
 
 from alops.al.batch import BatchRow, write_batch
-from alops.al.labelstudio import export_batch, pull
-from alops.errors import ConfigError
+from alops.al.labelstudio import connection, export_batch, pull
+from alops.errors import ConfigError, ToolError
 
 pytestmark = pytest.mark.slow  # a real server (started once per session, about a minute)
 
@@ -92,3 +92,29 @@ def test_pull_from_a_project_that_does_not_exist(  # type: ignore[no-untyped-def
     with pytest.raises(ConfigError, match="has no project titled 'alops no such project': run `alops al export"):
         pull(config.al.label_studio, config.al, tmp_path / "out.json", env=label_studio.env())
     assert not (tmp_path / "out.json").exists()
+
+
+def test_a_download_that_fails_leaves_the_previous_file(  # type: ignore[no-untyped-def]
+    label_studio: LabelStudioServer, make_config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(connection, "BACKOFF", 0.01)
+    config = make_config()
+    project_id = exported(label_studio, config, tmp_path / "batch", ["a"])
+    out = tmp_path / "pulled" / "export.json"
+    out.parent.mkdir()
+    out.write_text("previous\n")
+    proxy = Misbehaving(label_studio.url)
+    try:
+        proxy.fail(502, times=3, match="/download")
+        env = label_studio.env(ALOPS_LABEL_STUDIO_URL=proxy.url, ALOPS_LABEL_STUDIO_RETRIES="2")
+        with pytest.raises(ToolError, match="answered 502 when asked to download the export after 3 tries"):
+            pull(config.al.label_studio, config.al, out, env=env)
+        assert out.read_text() == "previous\n" and [p.name for p in out.parent.iterdir()] == ["export.json"]
+
+        proxy.fail(503, match="/download")  # once: the retry gets it
+        pull(config.al.label_studio, config.al, out, env=env)
+    finally:
+        proxy.close()
+    assert json.loads(out.read_text("utf-8")) == []
+    with label_studio.client() as client:
+        assert list(client.projects.exports.list(project_id)) == []  # each pull removed its export from the server

@@ -60,20 +60,29 @@ def _pull(conn: Connection, client: LabelStudio, title: str, out: Path) -> Path:
         ),
     )
     export_id = int(export.id or 0)
-    _wait(conn, client, found, export_id, export.status)
-    data = conn.call(
-        "download the export",
-        lambda _: b"".join(client.projects.exports.download(found, export_id, export_type="JSON")),
-    )
+    try:
+        _wait(conn, client, found, export_id, export.status)
+        data = conn.call(
+            "download the export",
+            lambda _: b"".join(client.projects.exports.download(found, export_id, export_type="JSON")),
+        )
+    finally:  # the server keeps every export file: this one is ours to remove, downloaded or not
+        _delete(client, found, export_id)
     text = _checked(data, conn.redact(conn.url))
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic.writing_to(out):
         atomic.write_text(out, text)
-    try:  # the server keeps every export file: this one is ours to remove
-        client.projects.exports.delete(found, export_id)
-    except Exception:  # noqa: BLE001, S110 - left behind, it costs the server some disk and nothing else
-        pass
     return out
+
+
+def _delete(client: LabelStudio, project_id: int, export_id: int) -> None:
+    import httpx
+    from label_studio_sdk.core.api_error import ApiError
+
+    try:
+        client.projects.exports.delete(project_id, export_id)
+    except (httpx.HTTPError, ApiError, ValueError):  # left behind, it costs the server some disk and nothing else
+        pass
 
 
 def _wait(conn: Connection, client: LabelStudio, project_id: int, export_id: int, status: str | None) -> None:
