@@ -630,7 +630,7 @@ def test_dvc_file_input_defaults_are_the_example_project_s_targets() -> None:
     values = defaults(ALOPS)
     example = yaml.safe_load((SKELETON / "alops.yaml").read_text())
     assert values["dev-dvc-files"] == example["datasets"]["dev"]["targets"]
-    assert values["full-dvc-files"] == example["datasets"]["full"]["targets"]
+    assert values["full-dvc-files"] == example["datasets"]["full"]["targets"][:1]  # labels.dvc changes with it
 
 
 def test_data_jobs_pull_the_role_s_dataset_and_devset_jobs_both(preview: dict[str, Any]) -> None:
