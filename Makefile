@@ -1,7 +1,8 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   installs alops with only what the demo needs (from uv.lock) and runs the
 #               example project's feature and experiment flows (local DVC remote, no GitLab)
-#   make test   installs the locked test environment, then runs ruff (lint, format), mypy and pytest
+#   make test   installs the locked test environment (and a Label Studio server in its own
+#               virtualenv, .cache/label-studio), then runs ruff (lint, format), mypy and pytest
 #
 # uv comes from PyPI (`python3 -m pip install uv`) when it is not on PATH. Environments are
 # built from the committed uv.lock with the machine's python3; uv never downloads a Python.
@@ -40,6 +41,7 @@ bench: setup
 
 setup: $(VENV)/.test node_modules/.installed
 	@scripts/ensure-system-tools
+	@scripts/ensure-label-studio >/dev/null
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
