@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +87,7 @@ def test_bad_files_say_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="junk.npy is not a readable NPY file"):
         query(FilePool(tmp_path / "junk.npy"), "margin", 1)
     (tmp_path / "text.csv").write_text("id,a,b\n1,0.5,high\n")
-    with pytest.raises(DataError, match="column 'b' holds string, not numbers"):
+    with pytest.raises(DataError, match=r"text.csv:2: column 'b' holds 'high', not a number: every column but"):
         query(FilePool(tmp_path / "text.csv"), "margin", 1)
     # An empty cell; a column of them (pyarrow reads its type as null).
     for body, row in (("1,0.5,0.5\n2,0.5,\n", r"row 1 \(id '2'\)"), ("1,0.5,\n2,0.5,\n", r"row 0 \(id '1'\)")):
@@ -95,3 +97,45 @@ def test_bad_files_say_what_is_wrong(tmp_path: Path) -> None:
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 nonsense")
     with pytest.raises(DataError, match="broken.parquet cannot be read"):
         query(FilePool(tmp_path / "broken.parquet"), "margin", 1)
+
+
+def test_a_csv_column_of_integers_at_first_still_reads_its_fractions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small blocks: the first ones hold only 0 and 1, which pyarrow alone would type as integers.
+    monkeypatch.setattr("alops.al.pool_files.CSV_BLOCK_BYTES", 64)
+    monkeypatch.setattr("alops.al.pool_files.TABLE_CHUNK_BYTES", 8 * 2 * 300)
+    rows = [f"s{i},1,0" for i in range(3000)] + ["hard,0.5,0.5"] + [f"t{i},0,1" for i in range(500)]
+    path = tmp_path / "scores.csv"
+    path.write_text("id,a,b\n" + "\n".join(rows) + "\n")
+    result = query(FilePool(path), "margin", 1)
+    assert result.ids is not None and result.ids.tolist() == ["hard"] and result.indices.tolist() == [3000]
+    assert result.pool_size == 3501
+
+
+def test_a_null_cell_of_a_parquet_file_names_its_row(tmp_path: Path) -> None:
+    p = pool(300).astype(np.float64)
+    columns = {"id": pa.array([f"s{i}" for i in range(300)]), "a": pa.array(p[:, 0]), "b": pa.array(1 - p[:, 0])}
+    columns["b"] = pa.array([None if i == 205 else 1 - p[i, 0] for i in range(300)], pa.float64())
+    path = tmp_path / "scores.parquet"
+    pq.write_table(pa.table(columns), path, row_group_size=100)
+    with pytest.raises(DataError, match=r"row 205 \(id 's205'\) of the pool has a NaN or infinite probability"):
+        query(FilePool(path), "margin", 1)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_reading_a_table_imports_neither_pandas_nor_pyarrow_parquet(tmp_path: Path, suffix: str) -> None:
+    # pyarrow's to_numpy imports pandas (45 MB of RSS) and pyarrow.parquet imports its S3 client (9 MB):
+    # the streaming query stays under 100 MB only without them.
+    path = tmp_path / f"scores{suffix}"
+    if suffix == ".parquet":
+        pq.write_table(table(pool()), path, row_group_size=128)
+    else:
+        pcsv.write_csv(table(pool()), path)
+    code = (
+        "import sys; from pathlib import Path; from alops.al import FilePool, query; "
+        f"query(FilePool(Path({str(path)!r})), 'margin', 5); "
+        "print(sorted(m for m in ('pandas', 'pyarrow.parquet', 'pyarrow.fs') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
