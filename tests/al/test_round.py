@@ -132,3 +132,33 @@ def test_a_whole_round_makes_one_new_data_version_and_the_retrained_model_record
 
 def md5_at(project: Path, ref: str, dvc_file: str) -> str:
     return str(yaml.safe_load(git(project, "show", f"{ref}:{dvc_file}"))["outs"][0]["md5"])
+
+
+@pytest.mark.slow
+def test_the_query_step_runs_under_gitlab_ci_local_and_the_oracle_answers_its_artifact(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The al branch's query job (score the pool, choose the batch) as a shell job in its own copy of the repository."""
+    from ci.gitlab_ci_local import GCL, SHELL_RUN, GitlabCiLocal, Scenario, example_project
+
+    if not GCL.exists():
+        pytest.fail(f"{GCL} is missing: run `make setup` (npm ci)")
+    project = example_project(tmp_path_factory.mktemp("al-ci"))
+    scheduled = Scenario("al-query", "al", "al/digits", {"CI_PIPELINE_SOURCE": "schedule", "ALOPS_AL_STEP": "query"})
+    gcl = GitlabCiLocal(project)
+    assert {"alops-al-query", "alops-al-ingest"} <= set(gcl.jobs(scheduled))
+
+    result = gcl(*SHELL_RUN, "--no-json-schema-validation", "alops-al-query", scenario=scheduled, timeout=300)
+
+    assert "PASS" in result.stdout and "alops-al-query" in result.stdout, result.stdout
+    assert "Chose 20 of 356 samples by hybrid from scores/full/scores.csv" in result.stdout
+    batch = project / ".gitlab-ci-local/artifacts/alops-al-query/.alops/al/batch"
+    rows = [json.loads(line) for line in (batch / "batch.jsonl").read_text().splitlines()]
+    pool = set(ids(project / "data/full/unlabelled.csv"))
+    assert len(rows) == 20 and {row["id"] for row in rows} <= pool
+    assert {"batch.csv", "tasks.json"} <= {p.name for p in batch.iterdir()}
+
+    # The artifact is what an annotator (here the oracle) answers, and what ingest reads.
+    answers = project / "answers.csv"
+    subprocess.run([sys.executable, "scripts/oracle.py", str(batch), str(answers)], cwd=project, check=True)
+    assert ids(answers) == [row["id"] for row in rows]
