@@ -162,3 +162,50 @@ def test_the_query_step_runs_under_gitlab_ci_local_and_the_oracle_answers_its_ar
     answers = project / "answers.csv"
     subprocess.run([sys.executable, "scripts/oracle.py", str(batch), str(answers)], cwd=project, check=True)
     assert ids(answers) == [row["id"] for row in rows]
+
+
+@pytest.mark.slow
+def test_under_gitlab_ci_local_the_train_step_retrains_on_the_ingested_version_and_records_it(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Query (a scheduled pipeline) → the oracle → ingest --push → the train step's pipeline: run-gpu, al-record."""
+    from ci.gitlab_ci_local import GCL, SHELL_RUN, GitlabCiLocal, Scenario, example_project
+
+    if not GCL.exists():
+        pytest.fail(f"{GCL} is missing: run `make setup` (npm ci)")
+    tmp = tmp_path_factory.mktemp("al-ci-round")
+    project = example_project(tmp)
+    origin = tmp / "origin.git"  # the GitLab repository the jobs push to (ALOPS_GIT_PUSH_URL)
+    subprocess.run(["git", "init", "--quiet", "--bare", str(origin)], check=True)
+    subprocess.run(["git", "config", "receive.advertisePushOptions", "true"], cwd=origin, check=True)  # -o ci.skip
+    git(project, "checkout", "--quiet", "-b", "al/digits")
+    git(project, "push", "--quiet", str(origin), "main", "al/digits")
+    gcl = GitlabCiLocal(project)
+    pushed = {"ALOPS_GIT_PUSH_URL": str(origin)}
+
+    query = Scenario("al-query", "al", "al/digits", {"CI_PIPELINE_SOURCE": "schedule", "ALOPS_AL_STEP": "query"})
+    gcl(*SHELL_RUN, "--no-json-schema-validation", "alops-al-query", scenario=query, timeout=300)
+    batch = project / ".gitlab-ci-local/artifacts/alops-al-query/.alops/al/batch"
+    answers = project / ".alops/al/answers.csv"
+    subprocess.run([sys.executable, "scripts/oracle.py", str(batch), str(answers)], cwd=project, check=True)
+    monkeypatch.setenv("ALOPS_GIT_PUSH_URL", str(origin))
+    out = alops(project, "al", "ingest", str(answers), "--push")
+    assert out.startswith("Ingested round 1: +20 labels"), out
+    ingested = git(project, "rev-parse", "HEAD")
+    assert git(origin, "rev-parse", "al/digits") == ingested
+
+    train = Scenario("al-train", "al", "al/digits", {"ALOPS_AL_STEP": "train"})
+    assert {"alops-run-gpu", "alops-al-record"} <= set(gcl.jobs(train, variables=pushed))
+    result = gcl(*SHELL_RUN, "--no-json-schema-validation", scenario=train, variables=pushed, timeout=500)
+
+    passed = {line.split()[1] for line in result.stdout.splitlines() if line.strip().startswith("PASS")}
+    assert {"alops-run-gpu", "alops-al-record"} <= passed, result.stdout
+    # The record job pushed one commit on top of the ingest: the model trained on round 1, and its metrics.
+    assert git(origin, "rev-parse", "al/digits~1") == ingested
+    trailer = git(origin, "log", "-1", "--format=%(trailers:key=ALOps-Trained-Round,valueonly)", "al/digits")
+    assert trailer == "1"
+    metrics = json.loads(git(origin, "show", "al/digits:metrics/full.json"))
+    assert 0.9 <= metrics["accuracy"] <= 1.0
+    lock = yaml.safe_load(git(origin, "show", "al/digits:dvc.lock"))
+    deps = {dep["path"]: dep["md5"] for dep in lock["stages"]["prepare@full"]["deps"]}
+    assert deps["data/full"] == md5_at(origin, "al/digits", "data/full.dvc") != md5_at(origin, "main", "data/full.dvc")
