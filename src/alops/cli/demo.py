@@ -45,7 +45,8 @@ def demo(workdir: Path | None, keep: bool) -> None:
         click.echo(render(report))
         click.echo("")
         click.echo("Next: start a project from examples/project-skeleton (its README lists the one-time steps),")
-        click.echo("      see any branch's plan with `alops flow --branch NAME`, and run it with `alops run`.")
+        click.echo("      see any branch's plan with `alops flow --branch NAME`, and run it with `alops run`;")
+        click.echo('      its README\'s "Active learning" runs a round command by command.')
         if temporary and not keep:
             click.echo(f"Done in {report.seconds:.1f} s; the work directory was removed (--keep keeps it).")
         else:
