@@ -4,7 +4,9 @@ Goals (issue 8), each measured here on the same data:
   * least-confidence, margin, entropy at N = 10 M x 10 classes, k = 1000: at least 5x
     faster than modAL 0.4.2.1, at least 15x faster than modAL with ``random_tie_break=True``
     (alops always breaks ties at random), extra memory < 64 MB;
-  * streaming from a scores file (NPY, Parquet): under 100 MB of RSS for the whole process;
+  * streaming from a scores file (NPY, Parquet, CSV): under 100 MB of RSS for the whole process
+    (Parquet: with row groups of 128 Ki rows; the reader holds a row group, and 1 Mi-row
+    groups, pyarrow's default, cost about 60 MB more);
   * k-center at N = 1 M, batch 1000, d = 64: under 30 s, in O(N) memory.
 
 Every measurement runs in its own subprocess: it loads the pool, times the query,
@@ -56,7 +58,7 @@ def generate(path: Path, n: int, classes: int, seed: int = 0) -> None:
     path.with_suffix(".tmp.npy").replace(path)
 
 
-def to_parquet(npy: Path, path: Path) -> None:
+def to_parquet(npy: Path, path: Path, row_group_rows: int = 1 << 17) -> None:
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -71,8 +73,21 @@ def to_parquet(npy: Path, path: Path) -> None:
             cols = {"id": pa.array(np.arange(lo, lo + len(block)))} | {
                 f"c{j}": pa.array(block[:, j]) for j in range(p.shape[1])
             }
-            # Row groups of 128 Ki rows: a Parquet reader holds a whole row group, so they bound its memory.
-            w.write_table(pa.table(cols), row_group_size=1 << 17)
+            # A Parquet reader holds a whole row group, so they bound its memory: 128 Ki rows, or
+            # pyarrow's default of 1 Mi (what pandas.to_parquet writes).
+            w.write_table(pa.table(cols), row_group_size=row_group_rows)
+    tmp.replace(path)
+
+
+def to_csv(parquet: Path, path: Path) -> None:
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(parquet)
+    tmp = path.with_suffix(".tmp")
+    with pcsv.CSVWriter(tmp, source.schema_arrow) as w:
+        for batch in source.iter_batches(batch_size=1 << 17):
+            w.write_batch(batch)
     tmp.replace(path)
 
 
@@ -84,6 +99,13 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.worker == "kcenter":
         return kcenter_worker(args)
+    if args.worker == "imports":  # what the streaming workers import, and nothing read
+        import pyarrow._parquet  # noqa: F401
+        import pyarrow.csv  # noqa: F401
+
+        import alops.al  # noqa: F401
+
+        return {"rss_mb": peak_rss_mb()}
     if args.worker.startswith("stream"):
         from alops.al import FilePool, query
 
@@ -263,13 +285,27 @@ def stream(args: argparse.Namespace, npy: Path) -> None:
     parquet = npy.with_suffix(".rg128k.parquet")
     if not parquet.exists():
         to_parquet(npy, parquet)
-    for path in (npy, parquet):
+    big_groups = npy.with_suffix(".rg1m.parquet")
+    if not big_groups.exists():
+        to_parquet(npy, big_groups, 1 << 20)
+    csv = npy.with_suffix(".csv")
+    if not csv.exists():
+        to_csv(parquet, csv)
+    imports = measure(sys.executable, "--worker", "imports")
+    if imports:
+        print(f"streaming: the imports alone (numpy, pyarrow, alops.al): {imports['rss_mb']:.0f} MB of RSS")
+    for path, what in (
+        (npy, "NPY"),
+        (parquet, "Parquet, 128 Ki-row groups"),
+        (big_groups, "Parquet, 1 Mi-row groups"),
+        (csv, "CSV"),
+    ):
         got = measure(
             sys.executable, "--worker", "stream", "--strategy", "margin", "--data-file", str(path), "--k", str(args.k)
         )
         if got:
             print(
-                f"streaming {path.suffix[1:]:<7} margin: {got['seconds'][0]:.2f} s, whole-process peak RSS {got['rss_mb']:.0f} MB "
+                f"streaming {what:<27} margin: {got['seconds'][0]:6.2f} s, whole-process peak RSS {got['rss_mb']:4.0f} MB "
                 f"(goal < {GOAL_STREAM_RSS_MB:g} MB)",
                 flush=True,
             )
