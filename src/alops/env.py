@@ -110,11 +110,29 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(S3_CONNECT_TIMEOUT, "seconds to connect to S3 (default 5)"),
     Setting(S3_READ_TIMEOUT, "seconds to wait for each read of an S3 socket (default 10)"),
     Setting(GITLAB_URL, "the GitLab server, over `CI_SERVER_URL`"),
-    Setting(GITLAB_TOKEN, "a project access token (`api`, `write_repository`); `alops devset refresh` needs it"),
-    Setting(GIT_PUSH_URL, "where `alops devset refresh` pushes its branch, over the project's HTTPS URL"),
+    Setting(
+        GITLAB_TOKEN,
+        "a project access token (`api`, `write_repository`): `alops devset refresh`, `alops schedule sync` and the "
+        "pushes of `alops al ingest` and `alops al record` need it; `alops al retrain --trigger` uses it, else `CI_JOB_TOKEN`",
+    ),
+    Setting(
+        GIT_PUSH_URL,
+        "where `alops devset refresh`, `alops al ingest` and `alops al record` push, over the project's HTTPS URL",
+    ),
     Setting(DEVSET_FRACTION, "`alops devset build --fraction`"),
     Setting(DEVSET_COUNT, "`alops devset build --count`"),
     Setting(DEVSET_SEED, "`alops devset build --seed`"),
     Setting(DEVSET_THREADS, "`alops devset build --threads`"),
     Setting(DEVSET_REPORT_DIR, "`alops devset check --report-dir`"),
+    Setting(LABEL_STUDIO_URL, "the Label Studio server of `alops al export` and `alops al pull` (`http://host:8080`)"),
+    Setting(LABEL_STUDIO_TOKEN, "a Label Studio user's access token (a secret: never printed)"),
+    Setting(LABEL_STUDIO_TIMEOUT, "seconds to wait for each Label Studio request (default 30)"),
+    Setting(
+        LABEL_STUDIO_RETRIES, "further tries of a Label Studio request that met a down, slow or 5xx server (default 3)"
+    ),
+    Setting(
+        AL_STEP,
+        "what a pipeline of an al branch does: `query`, `ingest` or `train`; empty: a scheduled pipeline queries, "
+        "any other trains (schedules and `alops al retrain --trigger` set it)",
+    ),
 )
