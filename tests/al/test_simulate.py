@@ -73,14 +73,16 @@ def test_a_csv_of_labelled_samples_is_simulated(tmp_path: Path) -> None:
             label = str(data.labels[i]) if i % 50 else ""  # a few pool rows, no label
             writer.writerow([f"d{i:04d}", label, "train", *data.features[i].astype(int)])
         writer.writerow(["bad", "3", "train", "x", *([0] * 63)])
+        writer.writerow(["typo", "12", "train", *([0] * 64)])
     code, out, err = run("--data", str(path), "--drop-column", "split", "--rounds", "2", "--seeds", "1",
                          "--strategy", "entropy", "--out", str(tmp_path / "sim"))  # fmt: skip
     assert code == 0, out + err
     assert "left out 12 rows without a label" in err
+    assert "classes with a single sample (a typo in the label?): '12'" in err
     assert f"left out 1 row that is not all numbers (first: {path}:602: column 'p00' holds 'x')" in err
     assert out.startswith("labelled.csv: 20 labels, then 2 rounds of 20; 1 seed; accuracy on 147 held-out samples")
     found = read_csv(path, label_column="label", drop=("split",))
-    assert found.classes == tuple(str(c) for c in range(10)) and found.features.shape == (588, 64)
+    assert found.classes == (*(str(c) for c in range(10)), "12") and found.features.shape == (589, 64)
     np.testing.assert_array_equal(found.features[0], data.features[1])
 
 

@@ -124,6 +124,14 @@ def notes(dataset: Dataset) -> list[str]:
             f"left out {n:,} row{'s' if n != 1 else ''} that {'are' if n != 1 else 'is'} not all numbers "
             f"(first: {dataset.first_unreadable})"
         )
+    import numpy as np
+
+    counts = np.bincount(dataset.labels, minlength=len(dataset.classes))
+    rare = [name for name, n in zip(dataset.classes, counts, strict=True) if n < 2]
+    if rare:
+        from alops.text import excerpt
+
+        found.append(f"classes with a single sample (a typo in the label?): {', '.join(map(excerpt, rare[:5]))}")
     return found
 
 
