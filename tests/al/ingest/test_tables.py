@@ -33,12 +33,21 @@ def test_columns_follow_the_labelled_set(tmp_path: Path) -> None:
     assert tables.labels_of(labelled, "label") == {}
 
 
+def test_a_row_without_every_field_stays_where_it_is_byte_for_byte(tmp_path: Path) -> None:
+    """Raw data holds corrupt rows (the project's prepare stage drops them): they are never moved, never refused."""
+    pool = _csv(tmp_path / "pool.csv", b"id,label,p0\na,,1\ntruncated,\nb,,2\n")
+    labelled = _csv(tmp_path / "labelled.csv", b"id,label,p0\n")
+    assert pool.ids == ("a", "", "b")
+    new_pool, new_labelled = tables.moved(pool, labelled, {"a": "x", "b": "y"}, "label")
+    assert new_pool == b"id,label,p0\ntruncated,\n"
+    assert new_labelled == b"id,label,p0\na,x,1\nb,y,2\n"
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         (b"", "pool.csv is empty"),
         (b"name,label\nx,\n", "pool.csv has no column id"),
-        (b"id,label\na\n", r"pool.csv: a row has 1 fields, the header 2 \(row 2\)"),
         (b"id,label\n\xff,\n", r"pool.csv is not UTF-8 \(byte 9\)"),
     ],
 )

@@ -81,19 +81,23 @@ def _read_csv(path: Path, id_column: str, shown: str) -> Table:
         )
     where = columns.index(id_column)
     rows = [(raw, fields) for raw, fields in records[1:] if fields]  # csv yields [] for a blank line
-    for n, (_, fields) in enumerate(rows, start=2):
-        if len(fields) != len(columns):
-            raise DataError(f"{shown}: a row has {len(fields)} fields, the header {len(columns)} (row {n})")
+    # A row without the header's number of fields is a corrupt sample of the raw data (the
+    # project's prepare stage drops and counts those): it is kept, byte for byte, where it
+    # is, and never moved, since which field is its id is unknown. Its id is "", which no
+    # label file can name.
+    whole = [len(fields) == len(columns) for _, fields in rows]
     newline = "\r\n" if header.endswith("\r\n") else "\n"
     return Table(
         path,
         "csv",
         columns,
-        tuple(fields[where] for _, fields in rows),
+        tuple(fields[where] if ok else "" for (_, fields), ok in zip(rows, whole, strict=True)),
         header=header,
         records=tuple(raw for raw, _ in rows),
         newline=newline,
-        values=tuple(dict(zip(columns, fields, strict=True)) for _, fields in rows),
+        values=tuple(
+            dict(zip(columns, fields, strict=True)) if ok else {} for (_, fields), ok in zip(rows, whole, strict=True)
+        ),
     )
 
 
