@@ -139,3 +139,14 @@ def test_reading_a_table_imports_neither_pandas_nor_pyarrow_parquet(tmp_path: Pa
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_arrow_columns_become_numpy_arrays_with_offsets_and_nulls() -> None:
+    from alops.al.pool_files import numbers, plain_values
+
+    values = pa.array([0.5, None, 0.25, 1.0, None, 0.75] * 3, pa.float32()).slice(5, 9)
+    np.testing.assert_array_equal(numbers(values), [0.75, 0.5, np.nan, 0.25, 1.0, np.nan, 0.75, 0.5, np.nan])
+    assert numbers(pa.array(np.arange(10, dtype=np.uint16)).slice(3, 2)).tolist() == [3, 4]
+    assert plain_values(pa.array(["a", None, "c"]).slice(1)).tolist() == [None, "c"]
+    assert plain_values(pa.array([7, None, 9]).slice(1)).tolist() == [None, 9]
+    assert plain_values(pa.array([7, 8, 9], pa.int64()).slice(1)).dtype == np.int64
