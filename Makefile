@@ -28,7 +28,8 @@ lint: $(VENV)/.test
 	$(VENV)/bin/ruff format --check --quiet src tests benchmarks examples
 	$(VENV)/bin/mypy
 
-# The benchmarks also need their baselines (the bench group: modAL for al_query.py).
+# The benchmarks also need their baselines (the bench group: modAL for al_query.py,
+# scikit-activeml for al_kcenter.py).
 bench: setup
 	$(SYNC) --inexact --all-extras --group test --group lint --group bench
 	$(PY) benchmarks/flow_startup.py
@@ -38,6 +39,8 @@ bench: setup
 	$(PY) benchmarks/devset_build.py
 	$(PY) benchmarks/pipeline_shape.py
 	$(PY) benchmarks/al_query.py
+	$(PY) benchmarks/al_kcenter.py
+	$(PY) benchmarks/al_simulate.py
 
 setup: $(VENV)/.test node_modules/.installed
 	@scripts/ensure-system-tools

@@ -103,6 +103,25 @@ def test_a_kill_at_each_checkpoint_leaves_old_or_new(
     assert {step for step, state in seen.items() if state == "old"} == set(steps[: steps.index("journal") + 1])
 
 
+def killed(child: subprocess.Popen[str]) -> None:
+    """SIGKILL ``child``'s process group and wait until every process of it is gone.
+
+    The next job starts after the killed one's processes are reaped. A DVC child killed
+    with its parent is reparented and reaped a moment later; until then its PID exists,
+    and DVC's lock (``.dvc/tmp/rwlock``) rightly counts it as holding the data.
+    """
+    os.killpg(child.pid, signal.SIGKILL)
+    child.communicate()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(child.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"processes of the killed group {child.pid} still run after 30 s")
+
+
 def test_fifty_kills_at_random_moments(
     reference: tuple[Version, Version, Path, list[str], float], ingest_template: Path, tmp_path: Path
 ) -> None:
@@ -114,13 +133,11 @@ def test_fifty_kills_at_random_moments(
         root = repo.copy(ingest_template, tmp_path / f"r{k}")
         child = run(root, str(source), group=True)
         time.sleep(delays[k])
-        os.killpg(child.pid, signal.SIGKILL)  # the whole job, DVC's and git's children too, as a CI runner does
-        child.communicate()
+        killed(child)  # the whole job, DVC's and git's children too, as a CI runner does
         if k % 5 == 0:  # a kill during the recovery too
             again = run(root, "-", group=True)
             time.sleep(rng.uniform(0.0, 1.5))
-            os.killpg(again.pid, signal.SIGKILL)
-            again.communicate()
+            killed(again)
         recover(root, dict(os.environ))
         return judged(root, old, new)
 
