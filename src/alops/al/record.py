@@ -15,18 +15,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from alops import env as variables
-from alops import proc
+from alops import gitpush, proc
 from alops.al.history import TRAINED, read
 from alops.config import Config
-
-# The push helpers of `alops devset refresh`: the token as an HTTP header, never in a command line.
-from alops.devset.refresh.git import _extra_header, _identity, redact
 from alops.errors import StepError, ToolError
 
 DATASET = "full"
 ROLE = "al"
 _ATTEMPTS = 3
+_IDENTITY = ("alops al record", "alops@noreply.invalid")
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,9 @@ def record(config: Config, *, env: Mapping[str, str], push: bool, branch: str | 
         return RecordResult(number, paths, None)
     message = f"alops al record: model trained on rounds up to {number}\n\n{TRAINED}: {number}\n"
     proc.run(
-        ["git", "commit", "--quiet", "--no-verify", "-m", message, "--", *paths], cwd=root, env=_identity(root, env)
+        ["git", "commit", "--quiet", "--no-verify", "-m", message, "--", *paths],
+        cwd=root,
+        env=gitpush.committer(root, env, _IDENTITY),
     )
     sha = proc.run(["git", "rev-parse", "HEAD"], cwd=root).stdout.strip()
     if not push:
@@ -84,28 +83,16 @@ def record(config: Config, *, env: Mapping[str, str], push: bool, branch: str | 
 def _push(root: Path, branch: str, env: Mapping[str, str]) -> tuple[int, str]:
     """Push HEAD to ``branch``; when it moved, rebase onto it and try again. The attempts and the pushed commit."""
     # Where ingest pushes too: ALOPS_GIT_PUSH_URL, the project's HTTPS URL with the token, else origin.
-    from alops.al.ingest.publish import destination
-
-    url, token = destination(env)
-    run_env = {**_identity(root, env), "GIT_TERMINAL_PROMPT": "0", **(_extra_header(env, token) if token else {})}
+    url, token = gitpush.destination(env)
+    run_env = gitpush.authenticated(gitpush.committer(root, env, _IDENTITY), token)
     ref = f"refs/heads/{branch}"
     for attempt in range(1, _ATTEMPTS + 1):
-        pushed = proc.run(
-            ["git", "push", "--quiet", "-o", "ci.skip", "--", url, f"HEAD:{ref}"], cwd=root, env=run_env, check=False
-        )
-        if pushed.returncode != 0 and "push options" in pushed.stderr:
-            # A remote that takes no push options is no GitLab: no pipeline to skip there.
-            pushed = proc.run(["git", "push", "--quiet", "--", url, f"HEAD:{ref}"], cwd=root, env=run_env, check=False)
+        pushed = gitpush.push_skipping_ci(root, url, f"HEAD:{ref}", run_env)
         if pushed.returncode == 0:
             return attempt, proc.run(["git", "rev-parse", "HEAD"], cwd=root).stdout.strip()
-        said = redact(pushed.stderr, token)
+        said = gitpush.redact(pushed.stderr, token)
         if attempt == _ATTEMPTS or not any(s in said for s in ("rejected", "fetch first", "non-fast-forward")):
-            hint = (
-                f"\n{variables.GITLAB_TOKEN} needs the write_repository scope and role Developer or higher "
-                "(CI_JOB_TOKEN cannot push)"
-                if any(s in said for s in ("401", "403", "Authentication failed", "not allowed to push"))
-                else ""
-            )
+            hint = gitpush.refused_hint(said)
             raise ToolError(f"git push of the training record to {branch} failed: {said.strip()}{hint}")
         # The branch moved (an ingest landed): put the record on top of it.
         proc.run(["git", "fetch", "--quiet", "--", url, ref], cwd=root, env=run_env)

@@ -28,7 +28,7 @@ def test_a_refused_push_names_the_token_it_needs_and_never_shows_it(project: Pat
     message = str(caught.value)
     assert message.startswith(f"`git push` to {server.url} failed:")
     assert message.endswith("which finds its labels in and pushes that commit")
-    assert "set ALOPS_GITLAB_TOKEN to a project access token with write_repository" in message
+    assert "ALOPS_GITLAB_TOKEN needs the write_repository scope" in message
     assert TOKEN not in message
     basic = base64.b64encode(f"oauth2:{TOKEN}".encode()).decode()
     assert any(h.get("Authorization") == f"Basic {basic}" for h in server.headers)

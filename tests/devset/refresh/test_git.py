@@ -64,31 +64,6 @@ def test_branch_name_is_the_day_and_the_base_commit() -> None:
     assert refresh_git.branch_name(date(2025, 3, 4), sha) == "alops/devset-refresh-20250304-0123abcd"
 
 
-@pytest.mark.parametrize(
-    ("env", "server", "expected"),
-    [
-        ({"ALOPS_GIT_PUSH_URL": "/srv/repo.git", "CI_PROJECT_PATH": "grp/proj"}, "https://h", "/srv/repo.git"),
-        (
-            {"CI_PROJECT_PATH": "grp/sub/proj"},
-            "https://gitlab.example.com/",
-            "https://gitlab.example.com/grp/sub/proj.git",
-        ),
-    ],
-)
-def test_push_url(env: dict[str, str], server: str, expected: str) -> None:
-    assert refresh_git.push_url({**env, "ALOPS_GITLAB_TOKEN": TOKEN}, server) == expected
-
-
-@pytest.mark.parametrize(("env", "server"), [({}, "https://gitlab.example.com"), ({"CI_PROJECT_PATH": "g/p"}, None)])
-def test_push_url_unknown_says_what_to_set(env: dict[str, str], server: str | None) -> None:
-    with pytest.raises(ConfigError) as err:
-        refresh_git.push_url(env, server)
-    assert str(err.value) == (
-        "cannot tell where to push the refresh branch: CI_PROJECT_PATH is not set (GitLab sets it in CI jobs); "
-        "outside CI set ALOPS_GIT_PUSH_URL to the repository's HTTPS URL"
-    )
-
-
 def test_commit_puts_the_data_and_the_reports_git_tracks_on_the_branch(work: Path) -> None:
     base = refresh_git.head(work)
     change(work)
@@ -186,7 +161,7 @@ def test_the_token_goes_as_a_header_after_the_caller_s_own_git_config(
     assert message.startswith("`git push --force …` failed with exit code 128:\n")
     assert message.endswith(
         "\nGitLab refused the push: ALOPS_GITLAB_TOKEN needs the write_repository scope and role Developer "
-        "or higher, and alops/* branches must not be protected against it"
+        "or higher (CI_JOB_TOKEN cannot push), and alops/* branches must not be protected against it"
     )
     assert TOKEN not in message and BASIC not in message
     assert all(TOKEN not in a and BASIC not in a for args in argv for a in args)

@@ -2,7 +2,7 @@
 
 The push goes to ``ALOPS_GIT_PUSH_URL`` when set; else, when ``ALOPS_GITLAB_TOKEN``
 is set in a CI job, to the project's HTTPS URL with the token as a header
-(:mod:`alops.devset.refresh.git`: never on a command line); else to ``origin``
+(:mod:`alops.gitpush`: never on a command line); else to ``origin``
 with git's own credentials (in a CI job, ``CI_JOB_TOKEN``, which can push only
 where the project allows it). It carries ``-o ci.skip``: the data commit
 starts no pipeline, ``alops al retrain`` decides when to train (a remote that
@@ -15,10 +15,9 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from alops import atomic, dvc, gitlab, proc
+from alops import atomic, dvc, gitpush, proc
 from alops import env as variables
 from alops.al.ingest import journal
-from alops.devset.refresh import git as refresh_git
 from alops.errors import ConfigError, ToolError
 
 _IDENTITY = ("alops al ingest", "alops@noreply.invalid")
@@ -70,7 +69,17 @@ def record(root: Path, plan: journal.Plan, env: Mapping[str, str]) -> None:
     paths = _known(root, plan.commit)
     git(root, "add", "--", *(p for p in paths if (root / p).exists()))
     journal.checkpoint("git commit")
-    git(root, "commit", "--quiet", "--no-verify", "-m", plan.message, "--", *paths, env=_identity(root, env))
+    git(
+        root,
+        "commit",
+        "--quiet",
+        "--no-verify",
+        "-m",
+        plan.message,
+        "--",
+        *paths,
+        env=gitpush.committer(root, env, _IDENTITY),
+    )
     journal.checkpoint("committed to git")
 
 
@@ -96,19 +105,6 @@ def _restore(root: Path, paths: Sequence[str]) -> None:
             atomic.write_text(root / path, content.decode("utf-8"))
 
 
-def _identity(root: Path, env: Mapping[str, str]) -> dict[str, str]:
-    """``env``, plus an author when git has none (a CI job's clone usually has none)."""
-    out = dict(env)
-    if proc.run(["git", "var", "GIT_COMMITTER_IDENT"], cwd=root, env=out, check=False).returncode == 0:
-        return out
-    name = env.get(variables.GITLAB_USER_NAME) or _IDENTITY[0]
-    email = env.get(variables.GITLAB_USER_EMAIL) or _IDENTITY[1]
-    for role in ("AUTHOR", "COMMITTER"):
-        out.setdefault(f"GIT_{role}_NAME", name)
-        out.setdefault(f"GIT_{role}_EMAIL", email)
-    return out
-
-
 def branch(root: Path, env: Mapping[str, str]) -> str:
     """The branch the ingest pushes to: the checked-out one, else CI_COMMIT_BRANCH (a CI job's detached HEAD)."""
     from alops.git import current_branch
@@ -122,57 +118,30 @@ def branch(root: Path, env: Mapping[str, str]) -> str:
     return name
 
 
-def destination(env: Mapping[str, str]) -> tuple[str, str | None]:
-    """Where to push and the token to send (None: git's own credentials)."""
-    token = env.get(variables.GITLAB_TOKEN, "").strip() or None
-    if env.get(variables.GIT_PUSH_URL):
-        return env[variables.GIT_PUSH_URL], token
-    if token and env.get(variables.CI_PROJECT_PATH):
-        return refresh_git.push_url(env, gitlab.server_url(env)), token
-    return "origin", None
-
-
-def _env(env: Mapping[str, str], token: str | None) -> dict[str, str]:
-    out = {**env, "GIT_TERMINAL_PROMPT": "0"}
-    if token:
-        out.update(refresh_git._extra_header(env, token))  # noqa: SLF001 - the token header, as refresh sends it
-    return out
-
-
 def push(root: Path, dvc_files: Sequence[str], name: str, env: Mapping[str, str]) -> bool:
     """``dvc push`` the data, then ``git push`` HEAD to ``name``; False when the branch moved (nothing pushed)."""
     dvc.push(targets=list(dvc_files), run_cache=False, cwd=root, env=env)
-    url, token = destination(env)
-    run_env = _env(env, token)
-    target = f"HEAD:refs/heads/{name}"
-    done = proc.run(["git", "push", "-o", "ci.skip", "--", url, target], cwd=root, env=run_env, check=False)
-    if done.returncode != 0 and "push options" in done.stderr:
-        done = proc.run(["git", "push", "--", url, target], cwd=root, env=run_env, check=False)
+    url, token = gitpush.destination(env)
+    done = gitpush.push_skipping_ci(root, url, f"HEAD:refs/heads/{name}", gitpush.authenticated(env, token))
     if done.returncode == 0:
         return True
-    said = refresh_git.redact(done.stderr.strip(), token)
+    said = gitpush.redact(done.stderr.strip(), token)
     if any(s in said for s in _MOVED):
         return False
-    raise ToolError(f"`git push` to {refresh_git.redact(url, token)} failed:\n{said}" + _hint(said))
-
-
-def _hint(said: str) -> str:
-    if any(s in said for s in ("403", "401", "Authentication failed", "not allowed to push")):
-        return (
-            f"\nthe server refused the push: set {variables.GITLAB_TOKEN} to a project access token with "
-            "write_repository (role Developer or higher) that may push to this branch"
-        )
-    return ""
+    raise ToolError(
+        f"`git push` to {gitpush.redact(url, token)} failed:\n{said}"
+        + gitpush.refused_hint(said, ", and may push to this branch")
+    )
 
 
 def move_onto_remote(root: Path, name: str, dvc_files: Sequence[str], env: Mapping[str, str]) -> None:
     """Drop the local ingest commit, take the remote branch's head and its data version (``dvc pull``)."""
-    url, token = destination(env)
-    run_env = _env(env, token)
+    url, token = gitpush.destination(env)
     try:
-        proc.run(["git", "fetch", "--quiet", "--", url, f"refs/heads/{name}"], cwd=root, env=run_env)
+        fetch = ["git", "fetch", "--quiet", "--", url, f"refs/heads/{name}"]
+        proc.run(fetch, cwd=root, env=gitpush.authenticated(env, token))
     except ToolError as exc:
-        raise ToolError(refresh_git.redact(str(exc), token)) from None
+        raise ToolError(gitpush.redact(str(exc), token)) from None
     journal.checkpoint("move onto the remote")
     journal.checkout_pending(root, dvc_files)
     # --keep: the working tree's other changes stay (and git refuses if one is in a file that changes).

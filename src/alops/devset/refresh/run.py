@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from alops import dvc, gitlab
+from alops import dvc, gitlab, gitpush
 from alops import env as variables
 from alops.config import Config
 from alops.devset.check import report as check_report
@@ -65,7 +65,7 @@ def destination(env: Mapping[str, str], target: str | None = None) -> Destinatio
     branch = target or env.get(variables.CI_COMMIT_BRANCH) or env.get(variables.CI_DEFAULT_BRANCH)
     if not branch:
         raise ConfigError("the merge request's target branch is unknown: pass --target BRANCH")
-    return Destination(token, refresh_git.push_url(env, server), project, branch)
+    return Destination(token, gitpush.push_url(env, server), project, branch)
 
 
 def refresh(
