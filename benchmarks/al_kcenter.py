@@ -57,8 +57,8 @@ def worker(who: str, n: int, k: int) -> dict[str, Any]:
     x = embeddings(n)
     pool, labelled = x[LABELLED:], x[:LABELLED]
     if who == "alops":
-        from alops.al import k_center
-        from alops.al.topk import salt_of
+        from alops.al.query import k_center
+        from alops.al.query.topk import salt_of
 
         def run() -> Any:
             return k_center(pool, k, salt=salt_of(0), centres=labelled)[0]

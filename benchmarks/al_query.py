@@ -103,11 +103,11 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         import pyarrow._parquet  # noqa: F401
         import pyarrow.csv  # noqa: F401
 
-        import alops.al  # noqa: F401
+        import alops.al.query  # noqa: F401
 
         return {"rss_mb": peak_rss_mb()}
     if args.worker.startswith("stream"):
-        from alops.al import FilePool, query
+        from alops.al.query import FilePool, query
 
         start = time.perf_counter()
         result = query(FilePool(Path(args.data_file)), args.strategy, args.k)
@@ -119,7 +119,7 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         }
     p = np.load(args.data_file)
     if args.worker == "alops":
-        from alops.al import query
+        from alops.al.query import query
 
         def run() -> object:
             return query(p, args.strategy, args.k, seed=0).indices
@@ -151,8 +151,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 def kcenter_worker(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
 
-    from alops.al import k_center
-    from alops.al.topk import salt_of
+    from alops.al.query import k_center
+    from alops.al.query.topk import salt_of
 
     rng = np.random.default_rng(1)
     n, d = args.kcenter_n, 64

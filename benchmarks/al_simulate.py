@@ -27,8 +27,8 @@ def main() -> None:
     parser.add_argument("--initial", type=int, default=20)
     args = parser.parse_args()
 
-    from alops.al.simulate import Settings, simulate
-    from alops.al.simulate_data import digits
+    from alops.al.simulate.data import digits
+    from alops.al.simulate.run import Settings, simulate
 
     settings = Settings(
         ("least-confidence", "margin", "entropy", "k-center", "hybrid"),

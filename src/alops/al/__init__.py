@@ -1,27 +1,11 @@
-"""Active learning: choose which unlabelled samples to label next.
+"""Active learning: the loop of al/* branches.
 
-:func:`query` selects a batch from a pool of class probabilities (an array, or a
-scores file read chunk by chunk through :class:`FilePool`) with one of
-:data:`STRATEGIES`. This package imports numpy: import it where it is used, not at
-the top of a command module.
+- :mod:`alops.al.query`: choose a batch from the pool's scores (the strategies, the batch files);
+- :mod:`alops.al.labelstudio`: send it to Label Studio, bring the annotations back;
+- :mod:`alops.al.labels`: read label files; :mod:`alops.al.ingest`: a new data version from them;
+- :mod:`alops.al.history`: rounds and trainings from git; :mod:`alops.al.status`, :mod:`alops.al.sync`;
+- :mod:`alops.al.score`, :mod:`alops.al.retrain`, :mod:`alops.al.record`: scoring and training on the branch;
+- :mod:`alops.al.simulate`: the loop on data already labelled.
+
+Nothing is imported here: ``alops al ingest`` does not pay for numpy's import.
 """
-
-from __future__ import annotations
-
-from alops.al.kcenter import k_center
-from alops.al.pool import ArrayPool, Chunk, FilePool, Pool
-from alops.al.query import query
-from alops.al.result import STRATEGIES, QueryResult, Selected, Strategy
-
-__all__ = [
-    "STRATEGIES",
-    "ArrayPool",
-    "Chunk",
-    "FilePool",
-    "Pool",
-    "QueryResult",
-    "Selected",
-    "Strategy",
-    "k_center",
-    "query",
-]

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 from labelstudio_server import ADMIN, LabelStudioServer, annotate, closed_port
 
-from alops.al.batch import BatchRow, write_batch
 from alops.al.labelstudio import connection
+from alops.al.query.batch import BatchRow, write_batch
 from alops.cli import cli
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from labelstudio_server import Misbehaving, closed_port
 
-from alops.al.batch import BatchRow, write_batch
 from alops.al.labelstudio import connection, export_batch, pull
 from alops.al.labelstudio.connection import connect
+from alops.al.query.batch import BatchRow, write_batch
 from alops.errors import ConfigError, DataError, ToolError
 
 TOKEN = "5f0e" + "a1" * 18  # 40 hex characters, like a legacy token

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from labelstudio_server import ADMIN, SCENARIO, SCENARIO_CLASSES, LabelStudioServer, annotate
 
-from alops.al.batch import BatchRow, write_batch
 from alops.al.labelstudio import export_batch
+from alops.al.query.batch import BatchRow, write_batch
 from alops.sections import ActiveLearning
 
 EXPORTS = Path(__file__).parent / "exports"

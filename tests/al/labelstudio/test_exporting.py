@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from labelstudio_server import LabelStudioServer, Misbehaving, task_ids
 
-from alops.al.batch import BatchRow, write_batch
 from alops.al.labelstudio import connection, export_batch, exporting
 from alops.al.labelstudio.interface import instructions, label_config
+from alops.al.query.batch import BatchRow, write_batch
 from alops.errors import ConfigError, DataError, ToolError
 
 pytestmark = pytest.mark.slow  # a real server (started once per session, about a minute)

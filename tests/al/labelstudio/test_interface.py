@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from alops.al.batch import FROM_NAME, TO_NAME
 from alops.al.labelstudio.interface import SHOWN, instructions, label_config
+from alops.al.query.batch import FROM_NAME, TO_NAME
 
 HOSTILE = ("=cmd|' /C calc'!A0", "<b>", '"quote"', "a & b", "]]><x/>", "$sample_id", "é\u00a0ü")
 

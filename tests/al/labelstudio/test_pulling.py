@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from labelstudio_server import ADMIN, LabelStudioServer, Misbehaving, annotate
 
-from alops.al.batch import BatchRow, write_batch
 from alops.al.labelstudio import connection, export_batch, pull
+from alops.al.query.batch import BatchRow, write_batch
 from alops.errors import ConfigError, ToolError
 
 pytestmark = pytest.mark.slow  # a real server (started once per session, about a minute)

@@ -2,7 +2,7 @@
 
 Who gave each label, when, from which source and in which round lives here;
 the labelled set holds only the label itself. Text cells go through
-:func:`alops.al.batch.csv_cell` (an annotator's name or a class that starts with
+:func:`alops.al.query.batch.csv_cell` (an annotator's name or a class that starts with
 ``=`` is never a formula in a spreadsheet).
 """
 
@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from alops.al.batch import csv_cell
+from alops.al.query.batch import csv_cell
 
 if TYPE_CHECKING:
     from alops.al.ingest.report import IngestReport

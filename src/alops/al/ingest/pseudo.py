@@ -27,7 +27,7 @@ def pseudo_labels(
     al: ActiveLearning, root: Path, remaining: Set[str], *, now: str, model: str | None
 ) -> tuple[tuple[Label, ...], str | None]:
     """The round's pseudo-labels, and a note when they were left out; none when the setting is off."""
-    from alops.al.pool import FilePool
+    from alops.al.query.pool import FilePool
 
     if al.pseudo_min_confidence is None:
         return (), None

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from alops import atomic
-from alops.al.batch import csv_cell
+from alops.al.query.batch import csv_cell
 
 REJECTED = "rejected.csv"
 REJECTED_COLUMNS = ("sample_id", "reason", "where")

@@ -21,12 +21,12 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from alops.al.batch import FROM_NAME
 from alops.al.labels import source, values
 from alops.al.labels.jsonlist import items as _items
 from alops.al.labels.jsonlist import line as _line
 from alops.al.labels.model import Choice, Vote
 from alops.al.labels.plain import Table
+from alops.al.query.batch import FROM_NAME
 from alops.errors import DataError
 
 JSON, JSON_MIN, CSV = "label-studio-json", "label-studio-json-min", "label-studio-csv"

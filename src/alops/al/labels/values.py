@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Container
 from datetime import UTC, datetime
 
-from alops.al.batch import FORMULA_STARTS
+from alops.al.query.batch import FORMULA_STARTS
 from alops.text import clip, quote
 
 #: A UTC time as alops writes it; Label Studio's have six decimals.

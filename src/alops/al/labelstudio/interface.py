@@ -1,7 +1,7 @@
 """The labelling interface of the project, generated from ``active_learning.classes``.
 
-One ``Choices`` tag (``label``, :data:`alops.al.batch.FROM_NAME`) over the
-sample (``sample``, :data:`alops.al.batch.TO_NAME`, a ``Text`` of its id), so
+One ``Choices`` tag (``label``, :data:`alops.al.query.batch.FROM_NAME`) over the
+sample (``sample``, :data:`alops.al.query.batch.TO_NAME`, a ``Text`` of its id), so
 the pre-annotations of ``tasks.json`` land on it; below it the query's
 strategy and row of each sample, which the annotator may want to see.
 Class names are anyone's text: every one is XML-escaped into an attribute, so
@@ -15,9 +15,9 @@ import html
 from collections.abc import Sequence
 from xml.sax.saxutils import quoteattr
 
-from alops.al.batch import FROM_NAME, TO_NAME
+from alops.al.query.batch import FROM_NAME, TO_NAME
 
-#: The fields of a task's ``data`` the interface shows (``alops.al.batch.tasks`` writes them all). Not the
+#: The fields of a task's ``data`` the interface shows (``alops.al.query.batch.tasks`` writes them all). Not the
 #: score: it is null for k-center's first pick, and the server refuses a task whose shown field is null.
 SHOWN = ("sample_id", "strategy", "index")
 

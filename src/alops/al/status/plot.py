@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 
 from alops import atomic
-from alops.al.status import Status
+from alops.al.status.run import Status
 from alops.errors import ConfigError
 
 #: 800 x 500 pixels.

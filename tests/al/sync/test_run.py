@@ -12,7 +12,7 @@ import pytest
 import yaml
 from al_repo import dvc, git
 
-from alops.al.sync import sync
+from alops.al.sync.run import sync
 from alops.config import load_config
 from alops.errors import ConfigError, ToolError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from alops.al.topk import TopK, salt_of, tie_keys
+from alops.al.query.topk import TopK, salt_of, tie_keys
 
 
 def test_offers_in_any_grouping_give_the_full_sort() -> None:

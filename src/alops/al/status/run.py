@@ -145,7 +145,7 @@ def count_rows(path: Path) -> int:
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    from alops.al.pool_files import column_names
+    from alops.al.query.pool_files import column_names
 
     try:
         first = column_names(path, ".csv")[:1]  # one column, as text: no type to guess, no other cell read

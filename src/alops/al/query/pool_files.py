@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from alops.al.pool import Chunk
+from alops.al.query.pool import Chunk
 from alops.errors import DataError
 
 #: pyarrow's CSV reader cuts batches by bytes, not rows, and reads about 32 blocks ahead:

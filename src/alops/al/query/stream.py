@@ -16,10 +16,10 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from alops.al.checks import check_block
-from alops.al.pool import Pool
-from alops.al.scores import entropy, least_confidence, margin, margin_gap, max_bound
-from alops.al.topk import TopK, tie_keys
+from alops.al.query.checks import check_block
+from alops.al.query.pool import Pool
+from alops.al.query.scores import entropy, least_confidence, margin, margin_gap, max_bound
+from alops.al.query.topk import TopK, tie_keys
 
 Scored = Literal["random", "least-confidence", "margin", "entropy"]
 BLOCK_BYTES = 1 << 20

@@ -5,7 +5,7 @@ embeddings, then the points already chosen) and lowers each point's distance to 
 nearest centre with one matrix-vector product: ``|x - c|^2 = |x|^2 - 2 x.c + |c|^2``,
 so what is kept is ``|x|^2`` and the min-distance vector, two floats a point.
 Ties for the farthest point (duplicates, or every point when nothing is labelled:
-the first point is then a seeded draw) go to the smallest tie key of :mod:`alops.al.topk`.
+the first point is then a seeded draw) go to the smallest tie key of :mod:`alops.al.query.topk`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from alops.al.blas import one_blas_thread
-from alops.al.topk import tie_keys
+from alops.al.query.blas import one_blas_thread
+from alops.al.query.topk import tie_keys
 from alops.errors import DataError
 
 Ints = npt.NDArray[np.int64]

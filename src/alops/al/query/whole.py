@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from alops.al.checks import check_block
-from alops.al.pool import Pool
-from alops.al.stream import BLOCK_BYTES
+from alops.al.query.checks import check_block
+from alops.al.query.pool import Pool
+from alops.al.query.stream import BLOCK_BYTES
 
 
 @dataclass(frozen=True)

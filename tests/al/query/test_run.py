@@ -7,8 +7,8 @@ import numpy.typing as npt
 import pytest
 from scipy.stats import entropy as scipy_entropy
 
-from alops.al import ArrayPool, query, stream
-from alops.al.topk import salt_of, tie_keys
+from alops.al.query import ArrayPool, query, stream
+from alops.al.query.topk import salt_of, tie_keys
 from alops.errors import ConfigError, DataError
 
 UNCERTAINTY = ("least-confidence", "margin", "entropy")

@@ -1,4 +1,4 @@
-"""alops.al.batch: batch.csv (no formulas), batch.jsonl and tasks.json (exact values, no Infinity), all or none."""
+"""alops.al.query.batch: batch.csv (no formulas), batch.jsonl and tasks.json (exact values, no Infinity), all or none."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from alops.al.batch import FILES, BatchRow, csv_cell, finite, tasks, write_batch
+from alops.al.query.batch import FILES, BatchRow, csv_cell, finite, tasks, write_batch
 
 HOSTILE = ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx", "\nx", "\uff1dHYPERLINK()", "plain"]
 

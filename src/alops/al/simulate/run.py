@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from alops.al.result import STRATEGIES
-from alops.al.simulate_data import _NO_SKLEARN, Dataset
+from alops.al.query.result import STRATEGIES
+from alops.al.simulate.data import _NO_SKLEARN, Dataset
 from alops.errors import ConfigError
 
 Floats = npt.NDArray[np.float64]
@@ -86,7 +86,7 @@ class Simulation:
 def simulate(dataset: Dataset, settings: Settings, *, progress: Callable[[str], None] | None = None) -> Simulation:
     """Run every strategy for every seed (see the module); the same settings give the same curves."""
     strategies = _check(dataset, settings)
-    from alops.al.blas import one_blas_thread
+    from alops.al.query.blas import one_blas_thread
 
     points: list[Point] = []
     with one_blas_thread():  # small matrices: one thread beats two that wait for each other
@@ -121,7 +121,7 @@ def _check(dataset: Dataset, settings: Settings) -> tuple[str, ...]:
 
 
 def _run(dataset: Dataset, settings: Settings, strategy: str, seed: int) -> list[Point]:
-    from alops.al import query
+    from alops.al.query import query
 
     rng = np.random.default_rng(seed)
     test, train = _split(dataset.labels, settings.test_fraction, rng)

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from alops.al.simulate import Settings, simulate
-from alops.al.simulate_data import digits, read_csv
+from alops.al.simulate.data import digits, read_csv
+from alops.al.simulate.run import Settings, simulate
 from alops.cli import cli
 from alops.errors import ConfigError, DataError
 

@@ -8,12 +8,12 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
-from alops.al.kcenter import k_center
-from alops.al.pool import ArrayPool, Pool
-from alops.al.result import STRATEGIES, QueryResult, Strategy
-from alops.al.stream import Best, best_rows
-from alops.al.topk import TopK, order, salt_of, tie_keys
-from alops.al.whole import gather, predicted_classes
+from alops.al.query.kcenter import k_center
+from alops.al.query.pool import ArrayPool, Pool
+from alops.al.query.result import STRATEGIES, QueryResult, Strategy
+from alops.al.query.stream import Best, best_rows
+from alops.al.query.topk import TopK, order, salt_of, tie_keys
+from alops.al.query.whole import gather, predicted_classes
 from alops.errors import ConfigError, DataError
 
 #: The hybrid's shortlist: this many times the batch size of the most uncertain rows (by margin).

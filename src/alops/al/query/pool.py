@@ -83,7 +83,7 @@ class FilePool:
         return tuple(name for name in self._columns() if name != self.id_column)
 
     def chunks(self) -> Iterator[Chunk]:
-        from alops.al import pool_files
+        from alops.al.query import pool_files
 
         if self._suffix() == ".npy":
             yield from pool_files.npy_chunks(self.path, self.chunk_rows)
@@ -101,6 +101,6 @@ class FilePool:
         return suffix
 
     def _columns(self) -> list[str]:
-        from alops.al import pool_files
+        from alops.al.query import pool_files
 
         return pool_files.column_names(self.path, self._suffix())

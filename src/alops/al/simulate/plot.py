@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from alops import atomic
-from alops.al.simulate import Simulation
+from alops.al.simulate.run import Simulation
 from alops.errors import ConfigError
 
 CSV_NAME, PNG_NAME = "curves.csv", "curves.png"

@@ -23,8 +23,8 @@ from pathlib import Path
 from alops import proc
 from alops.al import history
 from alops.al.datafiles import LOCK, candidates, identity, lock_outputs, splice
-from alops.al.sync_refs import Refs, resolve, since_last_sync
-from alops.al.sync_write import ignores, refuse_dirty, write_and_commit
+from alops.al.sync.refs import Refs, resolve, since_last_sync
+from alops.al.sync.write import ignores, refuse_dirty, write_and_commit
 from alops.config import Config
 from alops.errors import AlopsError, ConfigError
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from al_repo import git
 
-from alops.al.status import as_dict, count_classes, count_rows, status
-from alops.al.status_plot import plot
+from alops.al.status.plot import plot
+from alops.al.status.run import as_dict, count_classes, count_rows, status
 from alops.config import load_config
 from alops.errors import DataError
 

@@ -6,9 +6,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from alops.al import kcenter
-from alops.al.kcenter import k_center
-from alops.al.topk import salt_of
+from alops.al.query import kcenter
+from alops.al.query.kcenter import k_center
+from alops.al.query.topk import salt_of
 from alops.errors import DataError
 
 

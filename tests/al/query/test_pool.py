@@ -13,7 +13,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 
-from alops.al import ArrayPool, FilePool, query
+from alops.al.query import ArrayPool, FilePool, query
 from alops.errors import DataError, MissingFileError
 
 
@@ -103,8 +103,8 @@ def test_a_csv_column_of_integers_at_first_still_reads_its_fractions(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small blocks: the first ones hold only 0 and 1, which pyarrow alone would type as integers.
-    monkeypatch.setattr("alops.al.pool_files.CSV_BLOCK_BYTES", 64)
-    monkeypatch.setattr("alops.al.pool_files.TABLE_CHUNK_BYTES", 8 * 2 * 300)
+    monkeypatch.setattr("alops.al.query.pool_files.CSV_BLOCK_BYTES", 64)
+    monkeypatch.setattr("alops.al.query.pool_files.TABLE_CHUNK_BYTES", 8 * 2 * 300)
     rows = [f"s{i},1,0" for i in range(3000)] + ["hard,0.5,0.5"] + [f"t{i},0,1" for i in range(500)]
     path = tmp_path / "scores.csv"
     path.write_text("id,a,b\n" + "\n".join(rows) + "\n")
@@ -133,7 +133,7 @@ def test_reading_a_table_imports_neither_pandas_nor_pyarrow_parquet(tmp_path: Pa
     else:
         pcsv.write_csv(table(pool()), path)
     code = (
-        "import sys; from pathlib import Path; from alops.al import FilePool, query; "
+        "import sys; from pathlib import Path; from alops.al.query import FilePool, query; "
         f"query(FilePool(Path({str(path)!r})), 'margin', 5); "
         "print(sorted(m for m in ('pandas', 'pyarrow.parquet', 'pyarrow.fs') if m in sys.modules))"
     )
@@ -142,7 +142,7 @@ def test_reading_a_table_imports_neither_pandas_nor_pyarrow_parquet(tmp_path: Pa
 
 
 def test_arrow_columns_become_numpy_arrays_with_offsets_and_nulls() -> None:
-    from alops.al.pool_files import numbers, plain_values
+    from alops.al.query.pool_files import numbers, plain_values
 
     values = pa.array([0.5, None, 0.25, 1.0, None, 0.75] * 3, pa.float32()).slice(5, 9)
     np.testing.assert_array_equal(numbers(values), [0.75, 0.5, np.nan, 0.25, 1.0, np.nan, 0.75, 0.5, np.nan])

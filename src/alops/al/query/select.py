@@ -18,8 +18,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-    from alops.al.batch import BatchRow
-    from alops.al.result import QueryResult
+    from alops.al.query.batch import BatchRow
+    from alops.al.query.result import QueryResult
     from alops.config import Config
     from alops.sections import ActiveLearning
 
@@ -50,7 +50,7 @@ class BatchReport:
 
 
 def select_batch(config: Config, overrides: Overrides = Overrides()) -> BatchReport:
-    """Choose a batch of the pool named in ``config`` and write it (see :mod:`alops.al.batch`)."""
+    """Choose a batch of the pool named in ``config`` and write it (see :mod:`alops.al.query.batch`)."""
     settings = _settings(config, overrides)
     scores = overrides.scores or _path(config, settings.scores)
     if scores is None:
@@ -61,7 +61,8 @@ def select_batch(config: Config, overrides: Overrides = Overrides()) -> BatchRep
     if not scores.is_file():
         raise DataError(f"the scores file {scores} does not exist: {_FETCH}")
     embeddings = _embeddings(config, settings)
-    from alops.al import FilePool, query
+    from alops.al.query.pool import FilePool
+    from alops.al.query.run import query
 
     pool = FilePool(scores, id_column=settings.id_column)
     classes = pool.classes or _npy_classes(scores)
@@ -70,7 +71,7 @@ def select_batch(config: Config, overrides: Overrides = Overrides()) -> BatchRep
         pool, settings.strategy, settings.batch_size, seed=settings.seed, quotas=quotas,
         embeddings=embeddings, shortlist_factor=settings.shortlist_factor,
     )  # fmt: skip
-    from alops.al.batch import write_batch
+    from alops.al.query.batch import write_batch
 
     out = overrides.out or config.root / settings.batch_dir
     private = config.root / ".alops"
@@ -82,7 +83,7 @@ def select_batch(config: Config, overrides: Overrides = Overrides()) -> BatchRep
 
 def batch_rows(result: QueryResult, classes: tuple[str, ...]) -> list[BatchRow]:
     """The rows of the batch files, most informative first; a pool without ids names a sample by its row."""
-    from alops.al.batch import BatchRow, finite
+    from alops.al.query.batch import BatchRow, finite
 
     rows = []
     for selected, probs in zip(result.rows(), result.probabilities, strict=True):
