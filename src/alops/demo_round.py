@@ -46,7 +46,7 @@ class Queried:
     id: str
     predicted: str
     confidence: float
-    score: float | None  # None: not finite (see alops.al.batch)
+    score: float | None  # None: not finite (see alops.al.query.batch)
     answer: str | None  # None: the oracle gave none
     rejected: str | None  # ingest's reason, when it rejected the answer
 
@@ -90,8 +90,8 @@ def al_round(clone: Path, *, env: Mapping[str, str], push: bool) -> RoundReport:
     remote (``alops run --push``); the ingest and the records stay local.
     """
     from alops.al.ingest.run import ingest
+    from alops.al.query.select import select_batch
     from alops.al.record import record
-    from alops.al.select import select_batch
     from alops.config import load_config
     from alops.flow import current_plan
     from alops.run import run_flow

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from alops.al import STRATEGIES
+from alops.al.query import STRATEGIES
 from alops.cli import cli
 from alops.cli.al import STRATEGY_NAMES
 from alops.errors import EXIT_CONFIG, EXIT_DATA

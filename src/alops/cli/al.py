@@ -16,7 +16,7 @@ import click
 from alops.schema import schema
 
 if TYPE_CHECKING:
-    from alops.al.select import BatchReport
+    from alops.al.query.select import BatchReport
 
 #: The strategies alops.yaml allows (the schema's enum; tests/al check it is alops.al's list).
 STRATEGY_NAMES: tuple[str, ...] = tuple(schema()["properties"]["active_learning"]["properties"]["strategy"]["enum"])
@@ -112,7 +112,7 @@ def query(
     read-only; 4 the scores file is missing or unreadable (`dvc repro`, or
     `alops data pull`); 130 interrupted.
     """
-    from alops.al.select import Overrides, select_batch
+    from alops.al.query.select import Overrides, select_batch
     from alops.config import load_config
 
     config = load_config(ctx.obj["config"])

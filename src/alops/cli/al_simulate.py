@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from alops.al.simulate import Simulation
-    from alops.al.simulate_data import Dataset
+    from alops.al.simulate.data import Dataset
+    from alops.al.simulate.run import Simulation
 
 #: Every strategy but random, the baseline that always runs.
 _STRATEGIES = ("least-confidence", "margin", "entropy", "k-center", "hybrid")
@@ -93,10 +93,10 @@ def simulate(
     samples for), or scikit-learn or matplotlib missing; 3 the folder cannot
     be written; 4 --data is missing or unreadable; 130 interrupted.
     """
-    from alops.al.simulate import Settings
-    from alops.al.simulate import simulate as run
-    from alops.al.simulate_data import digits, read_csv
-    from alops.al.simulate_plot import write_curves
+    from alops.al.simulate.data import digits, read_csv
+    from alops.al.simulate.plot import write_curves
+    from alops.al.simulate.run import Settings
+    from alops.al.simulate.run import simulate as run
 
     dataset = digits() if data is None else read_csv(data, label_column=label_column, id_column=id_column, drop=drop)
     for note in notes(dataset):
@@ -137,7 +137,7 @@ def notes(dataset: Dataset) -> list[str]:
 
 def render(simulation: Simulation) -> str:
     """The settings, then a line per strategy: final accuracy and the labels it took to reach random's."""
-    from alops.al.simulate import summary_rows
+    from alops.al.simulate.run import summary_rows
     from alops.text import safe
 
     s = simulation.settings

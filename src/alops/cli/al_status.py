@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from alops.al.status import Status
+    from alops.al.status.run import Status
 
 
 @click.command()
@@ -40,13 +40,13 @@ def status(obj: dict[str, str], fmt: str, plot: Path | None) -> None:
     --plot without matplotlib; 3 git failed or the plot cannot be written;
     4 a data file or round record is unreadable; 130 interrupted.
     """
-    from alops.al.status import as_dict
-    from alops.al.status import status as read_status
+    from alops.al.status.run import as_dict
+    from alops.al.status.run import status as read_status
     from alops.config import load_config
 
     found = read_status(load_config(obj["config"]), env=dict(os.environ))
     if plot is not None:
-        from alops.al.status_plot import plot as draw
+        from alops.al.status.plot import plot as draw
 
         draw(found, plot)
     if fmt == "json":

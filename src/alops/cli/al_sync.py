@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from alops.al.sync import SyncReport
+    from alops.al.sync.run import SyncReport
 
 
 @click.command()
@@ -42,7 +42,7 @@ def sync(obj: dict[str, str], branch: str, remote: str, pull: bool) -> None:
     (a conflict: nothing is written); 3 git or dvc failed; 4 the DVC remote
     cannot be reached (--pull); 130 interrupted.
     """
-    from alops.al.sync import sync as run_sync
+    from alops.al.sync.run import sync as run_sync
     from alops.config import load_config
 
     env = dict(os.environ)  # the command line is where the environment comes from
