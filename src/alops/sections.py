@@ -123,6 +123,7 @@ class ActiveLearning:
     scores: str | None  # None: not set (``--scores`` must name the file)
     id_column: str
     embeddings: str | None
+    labelled_embeddings: str | None  # None: k-center starts from nothing
     strategy: str
     batch_size: int
     seed: int
@@ -151,6 +152,7 @@ def active_learning(data: dict[str, Any]) -> ActiveLearning:
         scores=data.get("scores"),
         id_column=data["id_column"],
         embeddings=data.get("embeddings"),
+        labelled_embeddings=data.get("labelled_embeddings"),
         strategy=data["strategy"],
         batch_size=data["batch_size"],
         seed=data["seed"],

@@ -139,6 +139,40 @@ def test_k_center_first_point_is_written_as_null(tmp_path: Path) -> None:
     assert "c" in {r["id"] for r in rows}, "the far point (5, 5) is in a spread-out batch"
 
 
+def test_k_center_measures_from_the_labelled_set(tmp_path: Path) -> None:
+    """With the labelled set's embeddings every pick has a distance, and what lies by a labelled sample waits."""
+    root = project(
+        tmp_path,
+        "  scores: data/scores.parquet\n  embeddings: data/emb.npy\n  labelled_embeddings: data/labelled.npy\n"
+        "  strategy: k-center\n  batch_size: 2\n",
+    )
+    np.save(root / "data/emb.npy", np.array([[0.0, 0], [0, 1], [5, 5], [0, 2], [1, 0]], dtype=np.float32))
+    # Labelled samples at (5, 5) and (0, 0): the pool's c and a are covered already.
+    np.save(root / "data/labelled.npy", np.array([[5.0, 5], [0, 0]], dtype=np.float32))
+
+    code, _, err = invoke(root)
+
+    assert (code, err) == (0, "")
+    rows = batch(root / ".alops/al/batch")
+    assert [r["id"] for r in rows] == ["d", "b"] or [r["id"] for r in rows] == ["d", "e"]
+    assert all(float(r["score"]) > 0 for r in rows)
+
+
+def test_labelled_embeddings_in_another_space_are_a_data_error(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        "  scores: data/scores.parquet\n  embeddings: data/emb.npy\n  labelled_embeddings: data/labelled.npy\n"
+        "  strategy: k-center\n  batch_size: 2\n",
+    )
+    np.save(root / "data/emb.npy", np.zeros((5, 2), dtype=np.float32))
+    np.save(root / "data/labelled.npy", np.zeros((3, 4), dtype=np.float32))
+
+    code, out, err = invoke(root)
+
+    assert (code, out) == (EXIT_DATA, "")
+    assert "the labelled embeddings have 4 dimensions, the pool's have 2: score both with the same model" in err
+
+
 def test_hybrid_with_embeddings(tmp_path: Path) -> None:
     root = project(
         tmp_path, "  scores: data/scores.parquet\n  embeddings: data/emb.npy\n  strategy: hybrid\n  batch_size: 2\n"

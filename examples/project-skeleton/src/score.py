@@ -7,6 +7,9 @@ Writes scores/<dataset>/:
     embeddings.npy   one row per row of scores.csv, in the same order: the
                      model's decision function (logreg) or its probabilities
                      (forest), the space k-center and the hybrid spread a batch in
+    labelled_embeddings.npy
+                     the same for the training rows (the labelled set): k-center
+                     picks what lies far from everything labelled already
 
 Only the pool that survived src/prepare.py's cleaning is scored: a corrupt row
 cannot be shown to an annotator anyway.
@@ -40,14 +43,28 @@ def main(dataset: str) -> None:
     if len(ids):
         columns = [CLASSES.index(str(c)) for c in model.classes_]
         probabilities[:, columns] = model.predict_proba(pixels)
-        embeddings = model.decision_function(pixels) if hasattr(model, "decision_function") else probabilities
+        embeddings = _embed(model, pixels)
     with (out / "scores.csv").open("w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["id", *CLASSES])
         # Nine significant digits: a row still sums to 1 as `alops al query` checks it.
         writer.writerows([sample, *(f"{p:.9g}" for p in row)] for sample, row in zip(ids, probabilities, strict=True))
     np.save(out / "embeddings.npy", np.ascontiguousarray(embeddings, dtype=np.float32))
+    train = np.loadtxt(Path("data/prepared") / dataset / "train.csv", delimiter=",", skiprows=1, ndmin=2)[:, 1:]
+    np.save(out / "labelled_embeddings.npy", np.ascontiguousarray(_embed(model, train), dtype=np.float32))
     print(f"score {dataset}: {len(ids)} pool rows scored over {len(CLASSES)} classes")
+
+
+def _embed(model: object, pixels: np.ndarray) -> np.ndarray:
+    """The model's decision function (logreg) or, for a model without one (forest), its probabilities."""
+    if not len(pixels):
+        return np.zeros((0, len(CLASSES)))
+    if hasattr(model, "decision_function"):
+        return model.decision_function(pixels)
+    columns = [CLASSES.index(str(c)) for c in model.classes_]
+    out = np.zeros((len(pixels), len(CLASSES)))
+    out[:, columns] = model.predict_proba(pixels)
+    return out
 
 
 if __name__ == "__main__":

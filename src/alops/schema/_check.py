@@ -491,6 +491,10 @@ def validate(data, custom_formats={}, name_prefix=None):
                     data__activelearning_keys.remove("embeddings")
                     data__activelearning__embeddings = data__activelearning["embeddings"]
                     validate___definitions_path(data__activelearning__embeddings, custom_formats, (name_prefix or "data") + ".active_learning.embeddings")
+                if "labelled_embeddings" in data__activelearning_keys:
+                    data__activelearning_keys.remove("labelled_embeddings")
+                    data__activelearning__labelledembeddings = data__activelearning["labelled_embeddings"]
+                    validate___definitions_path(data__activelearning__labelledembeddings, custom_formats, (name_prefix or "data") + ".active_learning.labelled_embeddings")
                 if "strategy" in data__activelearning_keys:
                     data__activelearning_keys.remove("strategy")
                     data__activelearning__strategy = data__activelearning["strategy"]

@@ -60,7 +60,8 @@ def select_batch(config: Config, overrides: Overrides = Overrides()) -> BatchRep
         )
     if not scores.is_file():
         raise DataError(f"the scores file {scores} does not exist: {_FETCH}")
-    embeddings = _embeddings(config, settings)
+    embeddings = _embeddings(config, settings, settings.embeddings)
+    labelled = None if embeddings is None else _embeddings(config, settings, settings.labelled_embeddings)
     from alops.al.query.pool import FilePool
     from alops.al.query.run import query
 
@@ -69,7 +70,7 @@ def select_batch(config: Config, overrides: Overrides = Overrides()) -> BatchRep
     quotas = None if settings.quotas is None else _quotas(config, settings, classes, scores)
     result = query(
         pool, settings.strategy, settings.batch_size, seed=settings.seed, quotas=quotas,
-        embeddings=embeddings, shortlist_factor=settings.shortlist_factor,
+        embeddings=embeddings, labelled=labelled, shortlist_factor=settings.shortlist_factor,
     )  # fmt: skip
     from alops.al.query.batch import write_batch
 
@@ -120,8 +121,9 @@ def _path(config: Config, written: str | None) -> Path | None:
     return None if written is None else config.root / written
 
 
-def _embeddings(config: Config, settings: ActiveLearning) -> npt.NDArray[np.floating] | None:
-    path = _path(config, settings.embeddings)
+def _embeddings(config: Config, settings: ActiveLearning, written: str | None) -> npt.NDArray[np.floating] | None:
+    """The embeddings file ``written`` names (the pool's, or the labelled set's), for the strategies that use one."""
+    path = _path(config, written)
     if path is None or settings.strategy not in ("k-center", "hybrid"):
         return None
     if not path.is_file():
