@@ -72,6 +72,19 @@ def test_a_stage_only_one_dataset_has_is_reported_for_that_dataset(split_project
     )
 
 
+def test_the_scoring_stages_are_checked_as_the_al_query_step_runs_them(split_project: Path) -> None:
+    """pipeline.score runs on the al role's dataset (full): a stage dvc.yaml lacks is named before any job runs."""
+    assert (
+        check(split_project, CONFIG.replace("  metrics: [", '  score: ["train@{dataset}"]\n  metrics: [')).problems
+        == ()
+    )
+    found = check(split_project, CONFIG.replace("  metrics: [", '  score: ["zzz@{dataset}"]\n  metrics: ['))
+    assert found.problems == (
+        "alops.yaml:10: pipeline.score[0]: 'zzz@{dataset}' is not a stage of dvc.yaml (as zzz@full); "
+        f"stages there: {STAGES}",
+    )
+
+
 def test_role_placeholders_expand_to_the_roles_that_run_the_job(split_project: Path) -> None:
     found = check(split_project, CONFIG.replace('"evaluate@{dataset}"', '"evaluate@{role}"'))
     assert found.problems[0].startswith(

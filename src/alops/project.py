@@ -25,7 +25,7 @@ from alops.dvcyaml import Pipeline, shown
 from alops.errors import ConfigError
 from alops.roles import PATTERN_ROLES
 
-JOBS = ("train", "evaluate")
+JOBS = ("train", "evaluate", "score")
 MAX_LISTED = 12
 #: Folders never searched for .dvc files.
 _SKIP_DIRS = {".git", ".dvc", "node_modules", "__pycache__"}
@@ -57,7 +57,12 @@ def check(config: Config, env: Mapping[str, str]) -> ProjectCheck:
 
 
 def combinations(config: Config, job: str) -> list[tuple[str, str]]:
-    """(dataset, role) of every role whose flow runs ``job``, as the jobs fill in the placeholders."""
+    """(dataset, role) of every role whose flow runs ``job``, as the jobs fill in the placeholders.
+
+    The scoring stages (``pipeline.score``) run in the al role's query step, on its dataset.
+    """
+    if job == "score":
+        return [(config.flows["al"].dataset, "al")]
     return [(flow.dataset, role) for role, flow in config.flows.items() if job in flow.jobs]
 
 
