@@ -8,7 +8,7 @@ at a line; these are what alops uses. Each section is built from the copy that
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from alops.errors import ConfigError
@@ -109,6 +109,7 @@ class LabelStudioSettings:
 
     project: str  # its title: alops finds the project by it
     instructions: str
+    fields: dict[str, str] = field(default_factory=dict)  # pool column -> text | image | hypertext
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def active_learning(data: dict[str, Any]) -> ActiveLearning:
         batch_dir=data["batch_dir"],
         annotators=Annotators(annotators["policy"], annotators.get("reviewer"), annotators["min_votes"]),
         pseudo_min_confidence=None if pseudo is None else float(pseudo["min_confidence"]),
-        label_studio=LabelStudioSettings(studio["project"], studio["instructions"]),
+        label_studio=LabelStudioSettings(studio["project"], studio["instructions"], dict(studio.get("fields", {}))),
         min_new_labels=data["retrain"]["min_new_labels"],
     )
 

@@ -31,7 +31,9 @@ def export(ctx: click.Context, target: str, batch: Path | None) -> None:
     Creates the project titled active_learning.label_studio.project when it
     is missing, with a single-choice interface of active_learning.classes
     (and the instructions), or updates them when alops.yaml changed; then
-    imports tasks.json with the model's predictions as pre-annotations.
+    imports tasks.json with the model's predictions as pre-annotations, and
+    the pool's columns active_learning.label_studio.fields names (an image
+    URL, a text) in each task's data, shown above the choices.
     Samples already in the project (by data.sample_id) are not imported
     again, so running it twice, or again after a failure, is safe.
 
@@ -44,15 +46,16 @@ def export(ctx: click.Context, target: str, batch: Path | None) -> None:
     Exit codes: 0 exported; 2 bad alops.yaml or Label Studio settings
     (missing URL or token, a refused interface, two projects of that
     title); 3 Label Studio is down, too slow or failing after the retries;
-    4 tasks.json is missing or unreadable (`alops al query`), or the token
-    is refused; 130 interrupted.
+    4 tasks.json or the pool is missing or unreadable (`alops al query`,
+    `alops data pull`), or the token is refused; 130 interrupted.
     """
     from alops.al.labelstudio import export_batch
 
     del target  # one choice for now
     config, al = _settings(ctx, "alops al export")
     folder = batch or config.root / al.batch_dir
-    click.echo(summary(export_batch(al.label_studio, al, folder, env=_env())))
+    pool = config.root / al.pool if al.pool else None
+    click.echo(summary(export_batch(al.label_studio, al, folder, env=_env(), pool=pool)))
 
 
 @click.command()

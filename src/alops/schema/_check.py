@@ -18,6 +18,7 @@ JsonSchemaValuesException = JsonSchemaValueException
 
 REGEX_PATTERNS = {
     '^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)*$': re.compile('^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)*\\Z'),
+    '^[A-Za-z][A-Za-z0-9_]{0,63}$': re.compile('^[A-Za-z][A-Za-z0-9_]{0,63}\\Z'),
     '^\\S+( \\S+){4}$': re.compile('^\\S+( \\S+){4}\\Z'),
     '^[^\\u0000-\\u001f ~^:?*\\[\\\\]+$': re.compile('^[^\\u0000-\\u001f ~^:?*\\[\\\\]+\\Z'),
     '^[A-Za-z_][A-Za-z0-9_]{0,254}$': re.compile('^[A-Za-z_][A-Za-z0-9_]{0,254}\\Z'),
@@ -672,6 +673,33 @@ def validate(data, custom_formats={}, name_prefix=None):
                                 data__activelearning__labelstudio__instructions_len = len(data__activelearning__labelstudio__instructions)
                                 if data__activelearning__labelstudio__instructions_len > 10000:
                                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio.instructions must be shorter than or equal to 10000 characters")
+                        if "fields" in data__activelearning__labelstudio_keys:
+                            data__activelearning__labelstudio_keys.remove("fields")
+                            data__activelearning__labelstudio__fields = data__activelearning__labelstudio["fields"]
+                            if not isinstance(data__activelearning__labelstudio__fields, (dict)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio.fields must be object")
+                            data__activelearning__labelstudio__fields_is_dict = isinstance(data__activelearning__labelstudio__fields, dict)
+                            if data__activelearning__labelstudio__fields_is_dict:
+                                data__activelearning__labelstudio__fields_len = len(data__activelearning__labelstudio__fields)
+                                if data__activelearning__labelstudio__fields_len > 20:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio.fields must contain less than or equal to 20 properties")
+                                data__activelearning__labelstudio__fields_keys = set(data__activelearning__labelstudio__fields.keys())
+                                for data__activelearning__labelstudio__fields_key in data__activelearning__labelstudio__fields_keys:
+                                    if data__activelearning__labelstudio__fields_key not in []:
+                                        data__activelearning__labelstudio__fields_value = data__activelearning__labelstudio__fields.get(data__activelearning__labelstudio__fields_key)
+                                        if not (isinstance(data__activelearning__labelstudio__fields_value, str) and data__activelearning__labelstudio__fields_value == 'text' or isinstance(data__activelearning__labelstudio__fields_value, str) and data__activelearning__labelstudio__fields_value == 'image' or isinstance(data__activelearning__labelstudio__fields_value, str) and data__activelearning__labelstudio__fields_value == 'hypertext'):
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio.fields.{data__activelearning__labelstudio__fields_key}".format(**locals()) + " must be one of ['text', 'image', 'hypertext']")
+                                if data__activelearning__labelstudio__fields_len != 0:
+                                    data__activelearning__labelstudio__fields_property_names = True
+                                    for data__activelearning__labelstudio__fields_key in data__activelearning__labelstudio__fields:
+                                        try:
+                                            if isinstance(data__activelearning__labelstudio__fields_key, str):
+                                                if not REGEX_PATTERNS['^[A-Za-z][A-Za-z0-9_]{0,63}$'].search(data__activelearning__labelstudio__fields_key):
+                                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio.fields must match pattern ^[A-Za-z][A-Za-z0-9_]{0,63}$")
+                                        except (JsonSchemaValueException, JsonSchemaValuesException):
+                                            data__activelearning__labelstudio__fields_property_names = False
+                                    if not data__activelearning__labelstudio__fields_property_names:
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio.fields must be named by propertyName definition")
                         if data__activelearning__labelstudio_keys:
                             raise JsonSchemaValueException("" + (name_prefix or "data") + ".active_learning.label_studio must not contain "+str(data__activelearning__labelstudio_keys)+" properties")
                 if "retrain" in data__activelearning_keys:

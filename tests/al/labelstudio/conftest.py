@@ -22,15 +22,24 @@ def make_config(tmp_path: Path) -> MakeConfig:
     Each call gets a project title of its own by default, so tests on the one server never meet.
     """
 
-    def make(classes: Sequence[str] = ("cat", "dog"), *, title: str | None = None, instructions: str = "") -> Config:
+    def make(
+        classes: Sequence[str] = ("cat", "dog"),
+        *,
+        title: str | None = None,
+        instructions: str = "",
+        fields: dict[str, str] | None = None,
+    ) -> Config:
         root = tmp_path / f"project-{secrets.token_hex(3)}"
         root.mkdir()
         studio = {"project": title or f"alops test {secrets.token_hex(4)}", "instructions": instructions}
+        if fields:
+            studio["fields"] = fields  # type: ignore[assignment]
         (root / "alops.yaml").write_text(
             "version: 1\n"
             "datasets:\n  full: {targets: [data/full.dvc]}\n  dev: {targets: [data/dev.dvc]}\n"
             "pipeline:\n  train: [train]\n"
-            f"active_learning:\n  classes: {json.dumps(list(classes))}\n  label_studio: {json.dumps(studio)}\n",
+            f"active_learning:\n  pool: data/pool.csv\n  classes: {json.dumps(list(classes))}\n"
+            f"  label_studio: {json.dumps(studio)}\n",
             encoding="utf-8",
         )
         return load_config(root / "alops.yaml")

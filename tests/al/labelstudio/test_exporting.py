@@ -53,6 +53,44 @@ def test_the_first_export_creates_the_project_with_the_interface_and_the_tasks( 
     ]
 
 
+def test_the_pool_columns_alops_yaml_names_travel_in_each_task_and_the_interface_shows_them(  # type: ignore[no-untyped-def]
+    label_studio: LabelStudioServer, make_config, tmp_path: Path
+) -> None:
+    config = make_config(fields={"image_url": "image", "caption": "text"})
+    pool = config.root / "data/pool.csv"
+    pool.parent.mkdir()
+    pool.write_text(
+        "id,image_url,caption,p0\n"
+        "a,https://example.com/a.png,=HYPERLINK(1),1\n"
+        "b,https://example.com/b.png,a <b>bold</b> claim,2\n"
+        "c,,,3\n",
+        encoding="utf-8",
+    )
+    al = config.al
+    report = export_batch(al.label_studio, al, batch(tmp_path, ["b", "c", "z"]), env=label_studio.env(), pool=pool)
+
+    assert report.imported == 3
+    with label_studio.client() as client:
+        created = client.projects.get(report.project_id)
+        assert created.label_config == label_config(["cat", "dog"], {"image_url": "image", "caption": "text"})
+        ids = task_ids(client, report.project_id)
+        data = {sample: client.tasks.get(ids[sample]).data for sample in ("b", "c", "z")}
+    assert (data["b"]["image_url"], data["b"]["caption"]) == ("https://example.com/b.png", "a <b>bold</b> claim")
+    assert (data["c"]["image_url"], data["c"]["caption"]) == ("", "")
+    assert (data["z"]["image_url"], data["z"]["caption"]) == ("", "")  # not in the pool (any more): blank
+
+
+def test_fields_the_pool_lacks_are_a_config_error(make_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    config = make_config(fields={"caption": "text"})
+    pool = config.root / "data/pool.csv"
+    pool.parent.mkdir()
+    pool.write_text("id,p0\na,1\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"the pool pool.csv has no column caption \(its columns: id, p0\)"):
+        export_batch(config.al.label_studio, config.al, batch(tmp_path, ["a"]), env={}, pool=pool)
+    with pytest.raises(DataError, match="does not exist: run `alops data pull`"):
+        export_batch(config.al.label_studio, config.al, batch(tmp_path, ["a"]), env={}, pool=tmp_path / "nope.csv")
+
+
 def test_a_second_export_imports_nothing_and_a_new_batch_only_its_new_samples(  # type: ignore[no-untyped-def]
     label_studio: LabelStudioServer, make_config, tmp_path: Path
 ) -> None:

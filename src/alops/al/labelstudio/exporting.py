@@ -44,17 +44,27 @@ class ExportReport:
 
 
 def export_batch(
-    settings: LabelStudioSettings, al: ActiveLearning, batch_dir: Path, *, env: Mapping[str, str]
+    settings: LabelStudioSettings,
+    al: ActiveLearning,
+    batch_dir: Path,
+    *,
+    env: Mapping[str, str],
+    pool: Path | None = None,
 ) -> ExportReport:
-    """Create or update the project titled ``settings.project`` and import ``batch_dir/tasks.json`` into it."""
+    """Create or update the project titled ``settings.project`` and import ``batch_dir/tasks.json`` into it.
+
+    ``pool`` is the pool's file, where the columns of ``settings.fields`` are read for each task.
+    """
     if not al.classes:
         raise ConfigError(
             "alops al export needs active_learning.classes in alops.yaml: the labelling interface's classes"
         )
     tasks = read_tasks(batch_dir / TASKS)
+    if settings.fields:
+        tasks = with_fields(tasks, settings.fields, pool, al.id_column)
     conn = connect(env)
     with conn.client() as client:
-        found = project.ensure(conn, client, settings.project, al.classes, settings.instructions)
+        found = project.ensure(conn, client, settings.project, al.classes, settings.instructions, settings.fields)
         existing = sample_ids(conn, client, found.id)
         fresh = _unique(task for task in tasks if key(task) not in existing)
         imported = 0
@@ -86,6 +96,35 @@ def read_tasks(path: Path) -> list[dict[str, Any]]:
         if not isinstance(data, dict) or data.get("sample_id") is None:
             raise DataError(f"{path}: task {number} has no data.sample_id: run `alops al query` again to rewrite it")
     return tasks
+
+
+def with_fields(
+    tasks: list[dict[str, Any]], fields: Mapping[str, str], pool: Path | None, id_column: str
+) -> list[dict[str, Any]]:
+    """``tasks`` with the pool's columns of ``fields`` in their data ("" where the pool has no value)."""
+    from alops.al.ingest import tables
+
+    if pool is None:
+        raise ConfigError(
+            "active_learning.label_studio.fields names columns of the pool, but active_learning.pool is not set: "
+            "name the pool's file"
+        )
+    if not pool.is_file():
+        raise DataError(f"the pool {pool} does not exist: run `alops data pull` (or `dvc pull`) to get it")
+    table = tables.read(pool, id_column, shown=str(pool))
+    missing = [name for name in fields if name not in table.columns]
+    if missing:
+        raise ConfigError(
+            f"active_learning.label_studio.fields: the pool {pool.name} has no column {', '.join(missing)} "
+            f"(its columns: {', '.join(table.columns)})"
+        )
+    rows = table.values if table.format == "csv" else table.arrow.select(list(fields)).to_pylist()
+    values = {
+        sample: {name: "" if row.get(name) is None else str(row.get(name)) for name in fields}
+        for sample, row in zip(table.ids, rows, strict=True)
+    }
+    blank = dict.fromkeys(fields, "")
+    return [{**task, "data": {**task["data"], **values.get(key(task), blank)}} for task in tasks]
 
 
 def key(task: Mapping[str, Any]) -> str:

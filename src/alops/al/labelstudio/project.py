@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,9 +41,16 @@ def find(conn: Connection, client: LabelStudio, title: str) -> int | None:
     return ids[0] if ids else None
 
 
-def ensure(conn: Connection, client: LabelStudio, title: str, classes: Sequence[str], instructions: str) -> Project:
+def ensure(
+    conn: Connection,
+    client: LabelStudio,
+    title: str,
+    classes: Sequence[str],
+    instructions: str,
+    fields: Mapping[str, str] | None = None,
+) -> Project:
     """The project titled ``title``, created when missing, its interface and instructions those of alops.yaml."""
-    config = interface.label_config(classes)
+    config = interface.label_config(classes, fields)
     wanted: dict[str, Any] = {
         "label_config": config,
         "expert_instruction": interface.instructions(instructions),
