@@ -9,7 +9,7 @@ import pytest
 
 from alops.config import load_config
 from alops.errors import ConfigError
-from alops.sections import ActiveLearning, Annotators, LabelStudioSettings, Schedule, require
+from alops.sections import ActiveLearning, Annotators, Gate, LabelStudioSettings, Schedule, require
 
 HERE = Path(__file__).parent
 HEAD = """version: 1
@@ -126,3 +126,14 @@ def test_require_names_what_a_command_misses(tmp_path: Path) -> None:
         require(al, "pool", "labelled", "classes", command="alops al ingest")
     with pytest.raises(ConfigError, match=r"needs active_learning.pool in alops.yaml"):
         require(None, "pool", command="alops al status")
+
+
+def test_quality_gates_take_their_defaults_in_alops_yaml_s_order(tmp_path: Path) -> None:
+    text = (
+        "quality:\n  thresholds:\n    loss: {max: 0.5, better: lower}\n    accuracy: {min: 0.8, max_regression: 0.02}\n"
+    )
+    assert load_config(config_of(tmp_path, text)).quality == (
+        Gate("loss", None, 0.5, None, "lower"),
+        Gate("accuracy", 0.8, None, 0.02, "higher"),
+    )
+    assert load_config(HERE / "config/valid/minimal.yml").quality == ()

@@ -25,7 +25,7 @@ from alops.schema.defaults import apply_defaults
 from alops.yamlfile import Document
 
 if TYPE_CHECKING:
-    from alops.sections import ActiveLearning, Devset, Schedule
+    from alops.sections import ActiveLearning, Devset, Gate, Schedule
 
 DEFAULT_FILE = "alops.yaml"
 MAX_SHOWN = 20
@@ -106,7 +106,12 @@ class Config:
 
         return schedules(self._defaulted.get("schedules"))
 
-    # Config.quality (`quality:`) goes here, typed, when a command reads it.
+    @cached_property
+    def quality(self) -> tuple[Gate, ...]:
+        """``quality.thresholds``, typed: the gates of ``alops gate``; empty when alops.yaml has none."""
+        from alops.sections import quality
+
+        return quality(self._defaulted.get("quality"))
 
     @property
     def root(self) -> Path:

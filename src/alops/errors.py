@@ -17,6 +17,8 @@ EXIT_TOOL = 3
 EXIT_DATA = 4
 #: The dev dataset no longer represents the full data (`alops devset check`).
 EXIT_NOT_REPRESENTATIVE = 5
+#: A quality gate of alops.yaml failed (``alops gate``).
+EXIT_GATE = 6
 #: A bug in alops: the traceback is printed.
 EXIT_INTERNAL = 70
 #: Interrupted (Ctrl-C).
@@ -76,6 +78,12 @@ class NotRepresentativeError(AlopsError):
     """The dev dataset no longer represents the full data (exit code 5)."""
 
     exit_code = EXIT_NOT_REPRESENTATIVE
+
+
+class GateFailedError(AlopsError):
+    """A metric missed a quality gate of alops.yaml (exit code 6)."""
+
+    exit_code = EXIT_GATE
 
 
 class Terminated(BaseException):  # noqa: N818 - like KeyboardInterrupt: not an Exception, so nothing swallows it

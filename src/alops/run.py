@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -143,29 +142,9 @@ def run_flow(
 
 def read_metrics(config: Config, dataset: str, role: str) -> dict[str, dict[str, float]]:
     """The numbers in the configured metrics files (``{dataset}`` filled in) that exist."""
-    found: dict[str, dict[str, float]] = {}
-    for pattern in config.pipeline.metrics:
-        name = pattern.replace("{dataset}", dataset).replace("{role}", role)
-        path = config.root / name
-        if not path.is_file():
-            continue
-        text = path.read_text("utf-8")
-        if path.suffix == ".json":
-            values = json.loads(text)
-        else:
-            import yaml
+    from alops import metrics
 
-            values = yaml.safe_load(text)
-        found[name] = dict(_numbers(values, ""))
-    return found
-
-
-def _numbers(value: Any, prefix: str) -> Any:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _numbers(item, f"{prefix}{key}.")
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        yield prefix[:-1], value
+    return metrics.read(config, dataset, role)
 
 
 def _lock(root: Path) -> dict[str, Any]:

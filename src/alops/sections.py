@@ -196,4 +196,21 @@ def schedules(data: dict[str, Any] | None) -> tuple[Schedule, ...]:
     )
 
 
-# Config.quality (`quality:`) goes here when a command reads it.
+@dataclass(frozen=True)
+class Gate:
+    """One entry of ``quality.thresholds``: what ``alops gate`` holds a metric to."""
+
+    metric: str  # a key path of a metrics file, or FILE:KEY
+    min: float | None
+    max: float | None
+    max_regression: float | None  # against the baseline, in the metric's units
+    better: str  # "higher" or "lower"
+
+
+def quality(data: dict[str, Any] | None) -> tuple[Gate, ...]:
+    """The gates of ``quality.thresholds``, in alops.yaml's order; empty when there are none."""
+    found = []
+    for metric, entry in ((data or {}).get("thresholds") or {}).items():
+        low, high, drop = (None if entry.get(k) is None else float(entry[k]) for k in ("min", "max", "max_regression"))
+        found.append(Gate(metric, low, high, drop, entry["better"]))
+    return tuple(found)

@@ -34,6 +34,7 @@ _COMMANDS = {
     "demo": ("alops.cli.demo", "demo", "Run the example project's flows in a temporary repository."),
     "devset": ("alops.cli.devset", "devset", "Build the dev dataset, check it still represents the full data."),
     "flow": ("alops.cli.flow", "flow", "Print the plan for a branch: role, data, runners, jobs."),
+    "gate": ("alops.cli.gate", "gate", "Check the metrics against alops.yaml's quality gates."),
     "init": ("alops.cli.init", "init", "Adopt alops in a DVC project: write alops.yaml and .gitlab-ci.yml."),
     "run": ("alops.cli.run", "run", "Run a flow's DVC stages here, as its CI jobs would."),
     "schedule": ("alops.cli.schedule", "schedule", "Create or update the project's GitLab pipeline schedules."),
@@ -152,7 +153,7 @@ def cli(ctx: click.Context, config_path: str) -> None:
     \b
     Exit codes: 0 ok, 1 a pipeline step failed, 2 bad input or alops.yaml,
     3 an external tool (git, dvc) failed, 4 data unreachable, 5 the dev dataset
-    no longer represents the full data, 70 a bug, 130 interrupted,
+    no longer represents the full data, 6 a quality gate failed, 70 a bug, 130 interrupted,
     143 terminated (SIGTERM).
     """
     ctx.obj = {"config": config_path}

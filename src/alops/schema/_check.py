@@ -399,6 +399,11 @@ def validate(data, custom_formats={}, name_prefix=None):
                                         if isinstance(data__quality__thresholds_value__maxregression, (int, float, Decimal)) and not isinstance(data__quality__thresholds_value__maxregression, bool):
                                             if data__quality__thresholds_value__maxregression < 0:
                                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".quality.thresholds.{data__quality__thresholds_key}.max_regression".format(**locals()) + " must be bigger than or equal to 0")
+                                    if "better" in data__quality__thresholds_value_keys:
+                                        data__quality__thresholds_value_keys.remove("better")
+                                        data__quality__thresholds_value__better = data__quality__thresholds_value["better"]
+                                        if not (isinstance(data__quality__thresholds_value__better, str) and data__quality__thresholds_value__better == 'higher' or isinstance(data__quality__thresholds_value__better, str) and data__quality__thresholds_value__better == 'lower'):
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".quality.thresholds.{data__quality__thresholds_key}.better".format(**locals()) + " must be one of ['higher', 'lower']")
                                     if data__quality__thresholds_value_keys:
                                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".quality.thresholds.{data__quality__thresholds_key}".format(**locals()) + " must not contain "+str(data__quality__thresholds_value_keys)+" properties")
                         data__quality__thresholds_len = len(data__quality__thresholds)

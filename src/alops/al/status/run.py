@@ -118,22 +118,15 @@ def as_dict(found: Status) -> dict[str, Any]:
 
 def metrics_at(config: Config, commit: str, env: Mapping[str, str] | None) -> dict[str, float]:
     """The numbers of alops.yaml's metrics files (``{dataset}`` = full) as ``commit`` has them, by name."""
-    from alops import proc
-    from alops.run import _numbers
+    from alops import metrics
 
-    found: dict[str, float] = {}
-    files = [p.replace("{dataset}", "full").replace("{role}", "al") for p in config.pipeline.metrics]
-    for name in files:
-        done = proc.run(["git", "cat-file", "blob", f"{commit}:./{name}"], cwd=config.root, env=env, check=False)
-        if done.returncode != 0:
-            continue
-        try:
-            values = json.loads(done.stdout) if name.endswith(".json") else _yaml(done.stdout)
-        except ValueError as exc:
-            raise DataError(f"{name} at commit {commit[:12]} is not readable ({exc}): record it again") from None
-        prefix = "" if len(files) == 1 else f"{name}:"
-        found.update({prefix + key: float(value) for key, value in _numbers(values, "")})
-    return found
+    found = metrics.at_revision(config, commit, "full", "al", env)
+    several = len(metrics.files(config, "full", "al")) > 1
+    return {
+        (f"{name}:" if several else "") + key: value
+        for name, numbers in found.items()
+        for key, value in numbers.items()
+    }
 
 
 def count_rows(path: Path) -> int:
@@ -203,12 +196,3 @@ def _from_commit(ingest: history.Ingest) -> Round:
 
 def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _yaml(text: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(str(exc)) from None
