@@ -8,21 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from alops.cli.options import branch_option
-from alops.roles import ROLES
+from alops.cli.options import branch_option, flow_option
 
 if TYPE_CHECKING:
     from alops.gate import GateResult
 
 
 @click.command()
-@click.option(
-    "--flow",
-    type=click.Choice(["auto", *ROLES]),
-    default="auto",
-    show_default=True,
-    help="Whose metrics files: auto is the role of the branch (its dataset fills in {dataset}).",
-)
+@flow_option
 @branch_option
 @click.option("--against", metavar="REF", help="The baseline: the metrics files as this git revision has them.")
 @click.option(

@@ -7,21 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from alops.cli.options import branch_option
-from alops.roles import ROLES
+from alops.cli.options import branch_option, flow_option
 
 if TYPE_CHECKING:
     from alops.run import RunResult
 
 
 @click.command()
-@click.option(
-    "--flow",
-    type=click.Choice(["auto", *ROLES]),
-    default="auto",
-    show_default=True,
-    help="auto: the role of the branch (from CI variables, else the checked-out branch).",
-)
+@flow_option
 @click.option(
     "--job",
     type=click.Choice(["train", "evaluate", "all"]),
