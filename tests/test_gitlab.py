@@ -142,3 +142,35 @@ def test_api_errors_say_what_to_do_without_the_token(
     with pytest.raises(error) as err:
         gitlab.open_merge_request(client, 42, source="a", target="b", title="t", description="d")
     assert text in str(err.value) and TOKEN not in str(err.value)
+
+
+def test_artifact_file_of_a_ref_encodes_the_ref(api: responses.RequestsMock) -> None:
+    api.get(
+        f"{API}/projects/42/jobs/artifacts/experiment%2Flr/raw/alops-manifest.json",
+        body=b'{"alops_manifest": 1}',
+        match=[matchers.query_param_matcher({"job": "alops-run-gpu"})],
+    )
+    client = gitlab.client_from_env(ENV)
+    got = gitlab.artifact_file(client, 42, ref="experiment/lr", job="alops-run-gpu", path="alops-manifest.json")
+    assert got == b'{"alops_manifest": 1}'
+    assert "experiment%2Flr" in api.calls[0].request.url
+
+
+def test_artifact_file_is_none_when_the_ref_has_no_such_artifact(api: responses.RequestsMock) -> None:
+    api.get(f"{API}/projects/42/jobs/artifacts/main/raw/m.json", status=404, json={"message": "404 Not Found"})
+    client = gitlab.client_from_env(ENV)
+    assert gitlab.artifact_file(client, 42, ref="main", job="j", path="m.json") is None
+
+
+def test_artifact_file_refused_says_which_token(api: responses.RequestsMock) -> None:
+    api.get(f"{API}/projects/42/jobs/artifacts/main/raw/m.json", status=403, json={"message": "403 Forbidden"})
+    client = gitlab.client_from_env(ENV)
+    with pytest.raises(DataError, match="ALOPS_GITLAB_TOKEN") as info:
+        gitlab.artifact_file(client, 42, ref="main", job="j", path="m.json")
+    assert TOKEN not in str(info.value)
+
+
+def test_job_artifact_file(api: responses.RequestsMock) -> None:
+    api.get(f"{API}/projects/42/jobs/7/artifacts/alops-manifest.json", body=b"{}")
+    client = gitlab.client_from_env(ENV)
+    assert gitlab.job_artifact_file(client, 42, 7, "alops-manifest.json") == b"{}"

@@ -113,6 +113,13 @@ class Config:
 
         return quality(self._defaulted.get("quality"))
 
+    @cached_property
+    def report(self) -> Report:
+        """``report:``, typed, defaults applied (all of them when alops.yaml has no such section)."""
+        from alops.sections import report
+
+        return report(self._defaulted.get("report"))
+
     @property
     def root(self) -> Path:
         return self.path.parent

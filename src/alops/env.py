@@ -30,6 +30,8 @@ LABEL_STUDIO_TIMEOUT = "ALOPS_LABEL_STUDIO_TIMEOUT"
 LABEL_STUDIO_RETRIES = "ALOPS_LABEL_STUDIO_RETRIES"
 # What a scheduled or triggered pipeline of an al branch runs: query, ingest or train.
 AL_STEP = "ALOPS_AL_STEP"
+# Experiments: where the baseline's run manifest is (alops metrics diff, report, experiments).
+BASELINE_JOB = "ALOPS_BASELINE_JOB"
 
 # Set by the CI template from its inputs (a job sees them; elsewhere they are unset).
 JOB_PREFIX = "ALOPS_JOB_PREFIX"
@@ -69,6 +71,17 @@ CI = "CI"
 GITLAB_CI = "GITLAB_CI"
 CI_PIPELINE_SOURCE = "CI_PIPELINE_SOURCE"
 CI_PIPELINE_URL = "CI_PIPELINE_URL"
+CI_PIPELINE_ID = "CI_PIPELINE_ID"
+CI_JOB_ID = "CI_JOB_ID"
+CI_JOB_NAME = "CI_JOB_NAME"
+CI_JOB_URL = "CI_JOB_URL"
+CI_JOB_IMAGE = "CI_JOB_IMAGE"
+CI_RUNNER_ID = "CI_RUNNER_ID"
+CI_RUNNER_DESCRIPTION = "CI_RUNNER_DESCRIPTION"
+CI_RUNNER_TAGS = "CI_RUNNER_TAGS"
+CI_COMMIT_SHA = "CI_COMMIT_SHA"
+CI_PROJECT_URL = "CI_PROJECT_URL"
+CI_MERGE_REQUEST_TARGET_BRANCH_NAME = "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
 CI_COMMIT_BRANCH = "CI_COMMIT_BRANCH"
 CI_COMMIT_TAG = "CI_COMMIT_TAG"
 CI_COMMIT_REF_NAME = "CI_COMMIT_REF_NAME"
@@ -134,5 +147,10 @@ SETTINGS: tuple[Setting, ...] = (
         AL_STEP,
         "what a pipeline of an al branch does: `query`, `ingest` or `train`; empty: a scheduled pipeline queries, "
         "any other trains (schedules and `alops al retrain --trigger` set it)",
+    ),
+    Setting(
+        BASELINE_JOB,
+        "the CI job whose artifacts hold a branch's run manifest, read when a baseline exists only in CI "
+        "(default `alops-run-gpu`; the template sets it)",
     ),
 )

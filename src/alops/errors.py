@@ -19,6 +19,8 @@ EXIT_DATA = 4
 EXIT_NOT_REPRESENTATIVE = 5
 #: A quality gate of alops.yaml failed (``alops gate``).
 EXIT_GATE = 6
+#: ``alops reproduce``: the rerun's metrics differ from the manifest's.
+EXIT_NOT_REPRODUCED = 7
 #: A bug in alops: the traceback is printed.
 EXIT_INTERNAL = 70
 #: Interrupted (Ctrl-C).
@@ -84,6 +86,12 @@ class GateFailedError(AlopsError):
     """A metric missed a quality gate of alops.yaml (exit code 6)."""
 
     exit_code = EXIT_GATE
+
+
+class NotReproducedError(AlopsError):
+    """``alops reproduce`` ran the manifest's commit, data and params and got other metrics (exit code 7)."""
+
+    exit_code = EXIT_NOT_REPRODUCED
 
 
 class Terminated(BaseException):  # noqa: N818 - like KeyboardInterrupt: not an Exception, so nothing swallows it

@@ -113,6 +113,49 @@ def open_merge_request(
     return str(mr.web_url)
 
 
+def quote_ref(ref: str) -> str:
+    """``ref`` as one path segment of an API URL (``experiment/lr`` → ``experiment%2Flr``).
+
+    python-gitlab puts a ref name into the path as given; GitLab would read the
+    slash of ``experiment/lr`` as a path separator.
+    """
+    from urllib.parse import quote
+
+    return quote(ref, safe="")
+
+
+def artifact_file(client: gitlab.Gitlab, project_id: int | str, *, ref: str, job: str, path: str) -> bytes | None:
+    """One file of the artifacts of job ``job`` in ``ref``'s latest successful pipeline; None when there is none.
+
+    GitLab's ``GET /projects/:id/jobs/artifacts/:ref_name/raw/*artifact_path?job=NAME``
+    (https://docs.gitlab.com/api/job_artifacts/), with the ref URL-encoded.
+    """
+    import gitlab.exceptions
+
+    try:
+        project = client.projects.get(project_id, lazy=True)
+        data = project.artifacts.raw(quote_ref(ref), path, job)
+    except gitlab.exceptions.GitlabError as exc:
+        if getattr(exc, "response_code", None) == 404:
+            return None
+        raise api_error(exc, client, f"read {path} from the artifacts of job {job} on {ref}") from None
+    return bytes(data) if isinstance(data, (bytes, bytearray)) else None
+
+
+def job_artifact_file(client: gitlab.Gitlab, project_id: int | str, job_id: int, path: str) -> bytes | None:
+    """One file of one job's artifacts (``GET /projects/:id/jobs/:job_id/artifacts/*path``); None when absent."""
+    import gitlab.exceptions
+
+    try:
+        job = client.projects.get(project_id, lazy=True).jobs.get(job_id, lazy=True)
+        data = job.artifact(path)
+    except gitlab.exceptions.GitlabError as exc:
+        if getattr(exc, "response_code", None) == 404:
+            return None
+        raise api_error(exc, client, f"read {path} from the artifacts of job {job_id}") from None
+    return bytes(data) if isinstance(data, (bytes, bytearray)) else None
+
+
 def api_error(exc: Exception, client: gitlab.Gitlab, what: str) -> AlopsError:
     """The AlopsError for a failed API call: what failed, what GitLab said, what to do; no token."""
     import gitlab.exceptions

@@ -214,3 +214,19 @@ def quality(data: dict[str, Any] | None) -> tuple[Gate, ...]:
         low, high, drop = (None if entry.get(k) is None else float(entry[k]) for k in ("min", "max", "max_regression"))
         found.append(Gate(metric, low, high, drop, entry["better"]))
     return tuple(found)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The ``report`` section: what ``alops report`` shows beside the metrics."""
+
+    confusion: str | None  # a CSV (actual, predicted) with {dataset} in it, or None: no confusion plot
+    metric: str | None  # the metric of the history plot; None: the first gate's, else the first metric
+    history: int  # the branch's latest successful pipelines the history plot reads
+    fail_on_error: bool  # GitLab refusing or failing the note fails the job
+
+
+def report(data: dict[str, Any] | None) -> Report:
+    """The ``report`` section with its defaults filled in (all of them when it is absent)."""
+    data = data or {}
+    return Report(data.get("confusion"), data.get("metric"), int(data.get("history", 10)), bool(data.get("fail_on_error", False)))

@@ -352,6 +352,138 @@ def validate(data, custom_formats={}, name_prefix=None):
                                     data__parameters__allowed_property_names = False
                             if not data__parameters__allowed_property_names:
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.allowed must be named by propertyName definition")
+                if "max_combinations" in data__parameters_keys:
+                    data__parameters_keys.remove("max_combinations")
+                    data__parameters__maxcombinations = data__parameters["max_combinations"]
+                    if not isinstance(data__parameters__maxcombinations, (int)) and not (isinstance(data__parameters__maxcombinations, float) and data__parameters__maxcombinations.is_integer()) or isinstance(data__parameters__maxcombinations, bool):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.max_combinations must be integer")
+                    if isinstance(data__parameters__maxcombinations, (int, float, Decimal)) and not isinstance(data__parameters__maxcombinations, bool):
+                        if data__parameters__maxcombinations < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.max_combinations must be bigger than or equal to 1")
+                if "constraints" in data__parameters_keys:
+                    data__parameters_keys.remove("constraints")
+                    data__parameters__constraints = data__parameters["constraints"]
+                    if not isinstance(data__parameters__constraints, (list, tuple)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints must be array")
+                    data__parameters__constraints_is_list = isinstance(data__parameters__constraints, (list, tuple))
+                    if data__parameters__constraints_is_list:
+                        data__parameters__constraints_len = len(data__parameters__constraints)
+                        for data__parameters__constraints_x, data__parameters__constraints_item in enumerate(data__parameters__constraints):
+                            if not isinstance(data__parameters__constraints_item, (dict)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}]".format(**locals()) + " must be object")
+                            data__parameters__constraints_item_is_dict = isinstance(data__parameters__constraints_item, dict)
+                            if data__parameters__constraints_item_is_dict:
+                                data__parameters__constraints_item_len = len(data__parameters__constraints_item)
+                                if data__parameters__constraints_item_len < 2:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}]".format(**locals()) + " must contain at least 2 properties")
+                                data__parameters__constraints_item__missing_keys = set(['if']) - data__parameters__constraints_item.keys()
+                                if data__parameters__constraints_item__missing_keys:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}]".format(**locals()) + " must contain ")
+                                data__parameters__constraints_item_keys = set(data__parameters__constraints_item.keys())
+                                if "if" in data__parameters__constraints_item_keys:
+                                    data__parameters__constraints_item_keys.remove("if")
+                                    data__parameters__constraints_item__if = data__parameters__constraints_item["if"]
+                                    if not isinstance(data__parameters__constraints_item__if, (dict)):
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].if".format(**locals()) + " must be object")
+                                    data__parameters__constraints_item__if_is_dict = isinstance(data__parameters__constraints_item__if, dict)
+                                    if data__parameters__constraints_item__if_is_dict:
+                                        data__parameters__constraints_item__if_len = len(data__parameters__constraints_item__if)
+                                        if data__parameters__constraints_item__if_len < 1:
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].if".format(**locals()) + " must contain at least 1 properties")
+                                        data__parameters__constraints_item__if_keys = set(data__parameters__constraints_item__if.keys())
+                                        for data__parameters__constraints_item__if_key in data__parameters__constraints_item__if_keys:
+                                            if data__parameters__constraints_item__if_key not in []:
+                                                data__parameters__constraints_item__if_value = data__parameters__constraints_item__if.get(data__parameters__constraints_item__if_key)
+                                                data__parameters__constraints_item__if_value_any_of_count1 = 0
+                                                if not data__parameters__constraints_item__if_value_any_of_count1:
+                                                    try:
+                                                        if not isinstance(data__parameters__constraints_item__if_value, (str, int, float, Decimal, bool)):
+                                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].if.{data__parameters__constraints_item__if_key}".format(**locals()) + " must be string or number or boolean")
+                                                        data__parameters__constraints_item__if_value_any_of_count1 += 1
+                                                    except (JsonSchemaValueException, JsonSchemaValuesException): pass
+                                                if not data__parameters__constraints_item__if_value_any_of_count1:
+                                                    try:
+                                                        if not isinstance(data__parameters__constraints_item__if_value, (list, tuple)):
+                                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].if.{data__parameters__constraints_item__if_key}".format(**locals()) + " must be array")
+                                                        data__parameters__constraints_item__if_value_is_list = isinstance(data__parameters__constraints_item__if_value, (list, tuple))
+                                                        if data__parameters__constraints_item__if_value_is_list:
+                                                            data__parameters__constraints_item__if_value_len = len(data__parameters__constraints_item__if_value)
+                                                            if data__parameters__constraints_item__if_value_len < 1:
+                                                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].if.{data__parameters__constraints_item__if_key}".format(**locals()) + " must contain at least 1 items")
+                                                            for data__parameters__constraints_item__if_value_x, data__parameters__constraints_item__if_value_item in enumerate(data__parameters__constraints_item__if_value):
+                                                                if not isinstance(data__parameters__constraints_item__if_value_item, (str, int, float, Decimal, bool)):
+                                                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].if.{data__parameters__constraints_item__if_key}[{data__parameters__constraints_item__if_value_x}]".format(**locals()) + " must be string or number or boolean")
+                                                        data__parameters__constraints_item__if_value_any_of_count1 += 1
+                                                    except (JsonSchemaValueException, JsonSchemaValuesException): pass
+                                                if not data__parameters__constraints_item__if_value_any_of_count1:
+                                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].if.{data__parameters__constraints_item__if_key}".format(**locals()) + " cannot be validated by any definition")
+                                        if data__parameters__constraints_item__if_len != 0:
+                                            data__parameters__constraints_item__if_property_names = True
+                                            for data__parameters__constraints_item__if_key in data__parameters__constraints_item__if:
+                                                try:
+                                                    if isinstance(data__parameters__constraints_item__if_key, str):
+                                                        if not REGEX_PATTERNS['^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)*$'].search(data__parameters__constraints_item__if_key):
+                                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].if".format(**locals()) + " must match pattern ^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)*$")
+                                                except (JsonSchemaValueException, JsonSchemaValuesException):
+                                                    data__parameters__constraints_item__if_property_names = False
+                                            if not data__parameters__constraints_item__if_property_names:
+                                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].if".format(**locals()) + " must be named by propertyName definition")
+                                if "irrelevant" in data__parameters__constraints_item_keys:
+                                    data__parameters__constraints_item_keys.remove("irrelevant")
+                                    data__parameters__constraints_item__irrelevant = data__parameters__constraints_item["irrelevant"]
+                                    if not isinstance(data__parameters__constraints_item__irrelevant, (list, tuple)):
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].irrelevant".format(**locals()) + " must be array")
+                                    data__parameters__constraints_item__irrelevant_is_list = isinstance(data__parameters__constraints_item__irrelevant, (list, tuple))
+                                    if data__parameters__constraints_item__irrelevant_is_list:
+                                        data__parameters__constraints_item__irrelevant_len = len(data__parameters__constraints_item__irrelevant)
+                                        if data__parameters__constraints_item__irrelevant_len < 1:
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].irrelevant".format(**locals()) + " must contain at least 1 items")
+                                        def fn(var): return frozenset(dict((k, fn(v)) for k, v in var.items()).items()) if hasattr(var, "items") else tuple(fn(v) for v in var) if isinstance(var, (dict, list)) else (bool, var) if isinstance(var, bool) else var
+                                        if data__parameters__constraints_item__irrelevant_len > len(set(fn(data__parameters__constraints_item__irrelevant_x) for data__parameters__constraints_item__irrelevant_x in data__parameters__constraints_item__irrelevant)):
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].irrelevant".format(**locals()) + " must contain unique items")
+                                        for data__parameters__constraints_item__irrelevant_x, data__parameters__constraints_item__irrelevant_item in enumerate(data__parameters__constraints_item__irrelevant):
+                                            if not isinstance(data__parameters__constraints_item__irrelevant_item, (str)):
+                                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].irrelevant[{data__parameters__constraints_item__irrelevant_x}]".format(**locals()) + " must be string")
+                                            if isinstance(data__parameters__constraints_item__irrelevant_item, str):
+                                                if not REGEX_PATTERNS['^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)*$'].search(data__parameters__constraints_item__irrelevant_item):
+                                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].irrelevant[{data__parameters__constraints_item__irrelevant_x}]".format(**locals()) + " must match pattern ^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)*$")
+                                if "exclude" in data__parameters__constraints_item_keys:
+                                    data__parameters__constraints_item_keys.remove("exclude")
+                                    data__parameters__constraints_item__exclude = data__parameters__constraints_item["exclude"]
+                                    if not isinstance(data__parameters__constraints_item__exclude, (dict)):
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].exclude".format(**locals()) + " must be object")
+                                    data__parameters__constraints_item__exclude_is_dict = isinstance(data__parameters__constraints_item__exclude, dict)
+                                    if data__parameters__constraints_item__exclude_is_dict:
+                                        data__parameters__constraints_item__exclude_len = len(data__parameters__constraints_item__exclude)
+                                        if data__parameters__constraints_item__exclude_len < 1:
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].exclude".format(**locals()) + " must contain at least 1 properties")
+                                        data__parameters__constraints_item__exclude_keys = set(data__parameters__constraints_item__exclude.keys())
+                                        for data__parameters__constraints_item__exclude_key in data__parameters__constraints_item__exclude_keys:
+                                            if data__parameters__constraints_item__exclude_key not in []:
+                                                data__parameters__constraints_item__exclude_value = data__parameters__constraints_item__exclude.get(data__parameters__constraints_item__exclude_key)
+                                                if not isinstance(data__parameters__constraints_item__exclude_value, (list, tuple)):
+                                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].exclude.{data__parameters__constraints_item__exclude_key}".format(**locals()) + " must be array")
+                                                data__parameters__constraints_item__exclude_value_is_list = isinstance(data__parameters__constraints_item__exclude_value, (list, tuple))
+                                                if data__parameters__constraints_item__exclude_value_is_list:
+                                                    data__parameters__constraints_item__exclude_value_len = len(data__parameters__constraints_item__exclude_value)
+                                                    if data__parameters__constraints_item__exclude_value_len < 1:
+                                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].exclude.{data__parameters__constraints_item__exclude_key}".format(**locals()) + " must contain at least 1 items")
+                                                    for data__parameters__constraints_item__exclude_value_x, data__parameters__constraints_item__exclude_value_item in enumerate(data__parameters__constraints_item__exclude_value):
+                                                        if not isinstance(data__parameters__constraints_item__exclude_value_item, (str, int, float, Decimal, bool)):
+                                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].exclude.{data__parameters__constraints_item__exclude_key}[{data__parameters__constraints_item__exclude_value_x}]".format(**locals()) + " must be string or number or boolean")
+                                        if data__parameters__constraints_item__exclude_len != 0:
+                                            data__parameters__constraints_item__exclude_property_names = True
+                                            for data__parameters__constraints_item__exclude_key in data__parameters__constraints_item__exclude:
+                                                try:
+                                                    if isinstance(data__parameters__constraints_item__exclude_key, str):
+                                                        if not REGEX_PATTERNS['^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)*$'].search(data__parameters__constraints_item__exclude_key):
+                                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].exclude".format(**locals()) + " must match pattern ^[A-Za-z_][A-Za-z0-9_-]*(\\.[A-Za-z_][A-Za-z0-9_-]*)*$")
+                                                except (JsonSchemaValueException, JsonSchemaValuesException):
+                                                    data__parameters__constraints_item__exclude_property_names = False
+                                            if not data__parameters__constraints_item__exclude_property_names:
+                                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}].exclude".format(**locals()) + " must be named by propertyName definition")
+                                if data__parameters__constraints_item_keys:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters.constraints[{data__parameters__constraints_x}]".format(**locals()) + " must not contain "+str(data__parameters__constraints_item_keys)+" properties")
                 if data__parameters_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".parameters must not contain "+str(data__parameters_keys)+" properties")
         if "quality" in data_keys:
@@ -423,6 +555,49 @@ def validate(data, custom_formats={}, name_prefix=None):
                                 raise JsonSchemaValueException("" + (name_prefix or "data") + ".quality.thresholds must be named by propertyName definition")
                 if data__quality_keys:
                     raise JsonSchemaValueException("" + (name_prefix or "data") + ".quality must not contain "+str(data__quality_keys)+" properties")
+        if "report" in data_keys:
+            data_keys.remove("report")
+            data__report = data["report"]
+            if not isinstance(data__report, (dict)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".report must be object")
+            data__report_is_dict = isinstance(data__report, dict)
+            if data__report_is_dict:
+                data__report_keys = set(data__report.keys())
+                if "confusion" in data__report_keys:
+                    data__report_keys.remove("confusion")
+                    data__report__confusion = data__report["confusion"]
+                    if not isinstance(data__report__confusion, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".report.confusion must be string")
+                    if isinstance(data__report__confusion, str):
+                        data__report__confusion_len = len(data__report__confusion)
+                        if data__report__confusion_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".report.confusion must be longer than or equal to 1 characters")
+                if "metric" in data__report_keys:
+                    data__report_keys.remove("metric")
+                    data__report__metric = data__report["metric"]
+                    if not isinstance(data__report__metric, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".report.metric must be string")
+                    if isinstance(data__report__metric, str):
+                        data__report__metric_len = len(data__report__metric)
+                        if data__report__metric_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".report.metric must be longer than or equal to 1 characters")
+                if "history" in data__report_keys:
+                    data__report_keys.remove("history")
+                    data__report__history = data__report["history"]
+                    if not isinstance(data__report__history, (int)) and not (isinstance(data__report__history, float) and data__report__history.is_integer()) or isinstance(data__report__history, bool):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".report.history must be integer")
+                    if isinstance(data__report__history, (int, float, Decimal)) and not isinstance(data__report__history, bool):
+                        if data__report__history < 0:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".report.history must be bigger than or equal to 0")
+                        if data__report__history > 100:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".report.history must be smaller than or equal to 100")
+                if "fail_on_error" in data__report_keys:
+                    data__report_keys.remove("fail_on_error")
+                    data__report__failonerror = data__report["fail_on_error"]
+                    if not isinstance(data__report__failonerror, (bool)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".report.fail_on_error must be boolean")
+                if data__report_keys:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".report must not contain "+str(data__report_keys)+" properties")
         if "active_learning" in data_keys:
             data_keys.remove("active_learning")
             data__activelearning = data["active_learning"]
