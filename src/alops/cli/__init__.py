@@ -32,10 +32,31 @@ _COMMANDS = {
     "config": ("alops.cli.config", "config", "Validate alops.yaml or print its JSON Schema."),
     "data": ("alops.cli.data", "data", "Pull the dataset a branch needs from its DVC remote."),
     "demo": ("alops.cli.demo", "demo", "Run the example project's flows in a temporary repository."),
+    "experiments": (
+        "alops.cli.experiments",
+        "experiments",
+        "List experiment branches and MRs with their metrics, params and data.",
+    ),
     "devset": ("alops.cli.devset", "devset", "Build the dev dataset, check it still represents the full data."),
     "flow": ("alops.cli.flow", "flow", "Print the plan for a branch: role, data, runners, jobs."),
     "gate": ("alops.cli.gate", "gate", "Check the metrics against alops.yaml's quality gates."),
+    "matrix": (
+        "alops.cli.matrix",
+        "matrix",
+        "Write a child pipeline that tests parameter combinations on the dev data.",
+    ),
+    "metrics": ("alops.cli.metrics", "metrics", "Compare metrics, params and data versions with a baseline."),
     "init": ("alops.cli.init", "init", "Adopt alops in a DVC project: write alops.yaml and .gitlab-ci.yml."),
+    "report": (
+        "alops.cli.report",
+        "report",
+        "Write the experiment report; post it to the merge request, updated in place.",
+    ),
+    "reproduce": (
+        "alops.cli.reproduce",
+        "reproduce",
+        "Rerun a run manifest's commit, data and params; compare the metrics.",
+    ),
     "run": ("alops.cli.run", "run", "Run a flow's DVC stages here, as its CI jobs would."),
     "schedule": ("alops.cli.schedule", "schedule", "Create or update the project's GitLab pipeline schedules."),
 }
