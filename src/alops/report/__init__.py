@@ -1,0 +1,1 @@
+"""Experiment reports: the merge request note, its plots and a self-contained HTML page."""
