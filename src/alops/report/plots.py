@@ -104,7 +104,7 @@ def class_scores(conf: Confusion) -> list[ClassScore]:
 def confusion_png(conf: Confusion, title: str) -> bytes:
     """The confusion matrix as a heat map with the counts in its cells."""
     plt = _pyplot()
-    size = min(9.0, 3.0 + 0.45 * len(conf.labels))
+    size = min(6.5, 3.0 + 0.35 * len(conf.labels))
     fig, ax = plt.subplots(figsize=(size + 1.2, size))
     image = ax.imshow(conf.counts, cmap="Blues")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
