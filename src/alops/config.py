@@ -63,9 +63,21 @@ class Pipeline:
 
 
 @dataclass(frozen=True)
+class Constraint:
+    """One of ``parameters.constraints``: when every ``if`` key has one of its values (``when``), the
+    ``irrelevant`` keys are not varied and the ``exclude`` values are never combined with it."""
+
+    when: dict[str, tuple[Any, ...]]
+    irrelevant: tuple[str, ...] = ()
+    exclude: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Parameters:
     file: str
     allowed: dict[str, tuple[Any, ...]]
+    max_combinations: int = 64  # `alops matrix`: beyond this many combinations, a pairwise set
+    constraints: tuple[Constraint, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +191,22 @@ def _fast_valid(data: Any) -> bool:
     return True
 
 
+def _parameters(params: dict[str, Any]) -> Parameters:
+    def values(v: Any) -> tuple[Any, ...]:
+        return tuple(v) if isinstance(v, list) else (v,)
+
+    constraints = tuple(
+        Constraint(
+            {k: values(v) for k, v in c["if"].items()},
+            tuple(c.get("irrelevant", ())),
+            {k: values(v) for k, v in c.get("exclude", {}).items()},
+        )
+        for c in params["constraints"]
+    )
+    allowed = {k: tuple(v) for k, v in params["allowed"].items()}
+    return Parameters(params["file"], allowed, params["max_combinations"], constraints)
+
+
 def _build(path: Path, doc: Document) -> Config:
     data = apply_defaults(schema(), doc.data)  # a copy: doc.data stays what the file says
     datasets = {
@@ -192,5 +220,5 @@ def _build(path: Path, doc: Document) -> Config:
         flows[role] = Flow(role, over["dataset"], base.runner, base.jobs, over["push"])
     runners = {name: tuple(tags) for name, tags in data["runners"].items()}
     params = data.get("parameters")
-    parameters = Parameters(params["file"], {k: tuple(v) for k, v in params["allowed"].items()}) if params else None
+    parameters = _parameters(params) if params else None
     return Config(path, dict(data["branches"]), datasets, pipeline, flows, runners, parameters, doc, data)

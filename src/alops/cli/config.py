@@ -20,16 +20,17 @@ def config() -> None:
 @click.pass_obj
 def validate(obj: dict[str, str], file: str | None, no_project: bool) -> None:
     """Check FILE (default: --config) against the schema, params.yaml against its allowed values,
-    and the project: pipeline stages and metrics in dvc.yaml, the datasets' targets, and the CI
+    parameters.constraints against parameters.allowed, and the project: pipeline stages and metrics in dvc.yaml, the datasets' targets, and the CI
     template's inputs (ALOPS_*_BRANCHES, ALOPS_CPU_TAGS, ALOPS_GPU_TAGS) against the file."""
     import os
 
     from alops import params
     from alops.config import load_config
     from alops.errors import ConfigError
+    from alops.matrix import space
 
     cfg = load_config(file or obj["config"])
-    problems = params.check(cfg)
+    problems = params.check(cfg) + space.problems(cfg)
     notes: tuple[str, ...] = ()
     if not no_project:
         from alops import project
