@@ -1,0 +1,227 @@
+"""The two sides of a comparison: the workspace now, and a baseline ref (git, else CI artifacts).
+
+A ref's metrics files are tracked by git (``cache: false``), so git is asked
+first: the ref as given, else ``origin/REF``, fetched when it is missing or the
+clone is shallow (CI jobs clone shallow and fetch only their own branch). When
+the ref's commit holds none of the metrics files (a project that keeps them
+out of git, or a branch whose run has only happened in CI), the run manifest
+its CI job kept as an artifact is read instead, through GitLab's API.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from alops import env as variables
+from alops import metrics, proc
+from alops.compare import Snapshot
+from alops.config import Config
+from alops.errors import ConfigError, DataError
+from alops.flow import Plan
+from alops.text import quote
+
+#: The CI job whose artifacts hold a branch's run manifest, unless ALOPS_BASELINE_JOB says otherwise.
+DEFAULT_JOB = "alops-run-gpu"
+#: The parameters file DVC reads when alops.yaml names none.
+PARAMS_FILE = "params.yaml"
+LOCK = "dvc.lock"
+#: Reads one file of a side by its repository path; None when that side has no such file.
+Reader = Callable[[str], "str | None"]
+
+
+def default_ref(config: Config, env: Mapping[str, str]) -> str | None:
+    """The baseline a run is compared with: the MR's target branch, else the default branch, else origin's HEAD."""
+    from alops import git
+
+    for name in (variables.CI_MERGE_REQUEST_TARGET_BRANCH_NAME, variables.CI_DEFAULT_BRANCH):
+        if env.get(name):
+            return env[name]
+    return git.default_branch(config.root)
+
+
+def current(config: Config, plan: Plan, env: Mapping[str, str]) -> Snapshot:
+    """The workspace: its metrics files, parameters file and data versions; ``commit`` is HEAD."""
+    root = config.root
+
+    def read(name: str) -> str | None:
+        path = root / name
+        return path.read_text("utf-8") if path.is_file() else None
+
+    head = _git(root, env, "rev-parse", "--verify", "--quiet", "HEAD")
+    return Snapshot(
+        label="workspace",
+        source="workspace",
+        commit=head,
+        metrics=metrics.read(config, plan.dataset, plan.role),
+        params=_params(config, read, "the workspace"),
+        data=_data(config, plan, read, "the workspace"),
+    )
+
+
+def at_ref(config: Config, plan: Plan, ref: str, env: Mapping[str, str]) -> Snapshot:
+    """``ref``'s metrics, parameters and data versions: from git, else from its CI artifacts, else none (and why)."""
+    root = config.root
+    commit, why = _resolve(root, ref, env)
+    found = {} if commit is None else metrics.at_revision(config, commit, plan.dataset, plan.role, env)
+    if commit is not None and found:
+
+        def read(name: str) -> str | None:
+            return _git(root, env, "cat-file", "blob", f"{commit}:./{name}", strip=False)
+
+        where = f"{ref} ({commit[:8]})"
+        return Snapshot(
+            label=ref,
+            source="git",
+            commit=commit,
+            metrics=found,
+            params=_params(config, read, where),
+            data=_data(config, plan, read, where),
+        )
+    names = ", ".join(metrics.files(config, plan.dataset, plan.role))
+    missing = why if commit is None else f"{ref} (commit {commit[:8]}) has none of the metrics files ({names}) in git"
+    return _from_artifacts(ref, missing, env)
+
+
+def _resolve(root: Path, ref: str, env: Mapping[str, str]) -> tuple[str | None, str]:
+    """``ref``'s commit, fetching it from origin when it is missing or the clone is shallow; else None and why."""
+    found = _commit(root, ref, env)
+    shallow = _git(root, env, "rev-parse", "--is-shallow-repository") == "true"
+    if found is not None and not shallow:
+        return found, ""
+    # A branch name git allows (never an option, nor `@{-1}`, which it would expand) goes into the refspec.
+    if _git(root, env, "check-ref-format", "--branch", ref) != ref:
+        if found is not None:
+            return found, ""
+        return None, f"{quote(ref)} is no commit here and not a branch name git allows, so it cannot be fetched"
+    fetched = _fetch(root, ref, env, shallow=shallow)
+    remote = _commit(root, f"refs/remotes/origin/{ref}", env) if fetched else None
+    if remote is not None:
+        return remote, ""
+    if found is not None:
+        return found, ""
+    return None, f"{quote(ref)} is not a commit here, nor a branch of origin (`git fetch origin {ref}` failed)"
+
+
+def _fetch(root: Path, ref: str, env: Mapping[str, str], *, shallow: bool) -> bool:
+    # A shallow clone stays shallow (one commit is enough); a full clone gets the branch's whole history,
+    # since --depth would make the user's clone shallow.
+    depth = ["--depth=1"] if shallow else []
+    spec = f"+refs/heads/{ref}:refs/remotes/origin/{ref}"
+    quiet = {**env, "GIT_TERMINAL_PROMPT": "0"}  # never ask for a password
+    done = proc.run(["git", "fetch", "--quiet", "--no-tags", *depth, "origin", spec], cwd=root, env=quiet, check=False)
+    return done.returncode == 0
+
+
+def _commit(root: Path, ref: str, env: Mapping[str, str]) -> str | None:
+    return _git(root, env, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+
+
+def _git(root: Path, env: Mapping[str, str], *args: str, strip: bool = True) -> str | None:
+    done = proc.run(["git", *args], cwd=root, env=env, check=False)
+    if done.returncode != 0:
+        return None
+    return done.stdout.rstrip("\n") if strip else done.stdout
+
+
+def _from_artifacts(ref: str, missing: str, env: Mapping[str, str]) -> Snapshot:
+    from alops import gitlab
+
+    project = env.get(variables.CI_PROJECT_ID)
+    token = env.get(variables.GITLAB_TOKEN, "").strip() or env.get(variables.CI_JOB_TOKEN)
+    try:
+        server = gitlab.server_url(env) if token else None
+    except ConfigError:
+        server = None
+    if not (project and server):
+        note = (
+            f"{missing}, and GitLab is not configured to read the CI artifacts of {ref} "
+            f"(set {variables.CI_PROJECT_ID}, {variables.GITLAB_URL} and {variables.GITLAB_TOKEN}; a CI job has them)"
+        )
+        return Snapshot(label=ref, source="none", note=note)
+    from alops import manifest
+
+    job = env.get(variables.BASELINE_JOB) or DEFAULT_JOB
+    client = gitlab.client_from_env(env)
+    try:
+        data = gitlab.artifact_file(client, project, ref=ref, job=job, path=manifest.FILE)
+    except DataError as exc:  # 401/403: say which token was refused and what it needs
+        used = variables.GITLAB_TOKEN if client.private_token else variables.CI_JOB_TOKEN
+        refused = str(exc).split(": check that", 1)[0]
+        raise DataError(
+            f"{refused}: the token in {used} may not read this project's job artifacts; set {variables.GITLAB_TOKEN} "
+            "to a project access token with the read_api scope (role Reporter or higher) that has not expired"
+        ) from None
+    if data is None:
+        note = (
+            f"{missing}, and the latest successful pipeline of {ref} has no {manifest.FILE} in the artifacts of "
+            f"job {job}: run a pipeline of {ref}, or set {variables.BASELINE_JOB} to the job that keeps the manifest"
+        )
+        return Snapshot(label=ref, source="none", note=note)
+    found = manifest.snapshot(manifest.loads(data, f"{manifest.FILE} of job {job} on {ref}"), ref, "artifacts")
+    note = f"{missing}: read from {manifest.FILE} in the artifacts of job {job}"
+    return dataclasses.replace(found, label=ref, note=note)
+
+
+def _params(config: Config, read: Reader, where: str) -> dict[str, dict[str, Any]]:
+    import yaml
+
+    name = config.parameters.file if config.parameters else PARAMS_FILE
+    text = read(name)
+    if text is None:
+        return {}
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DataError(f"{name} in {where} is not readable YAML ({exc}): correct it") from None
+    return {name: dict(flat(doc))} if isinstance(doc, dict) else {}
+
+
+def flat(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """Each leaf of a parameters document with its dotted key (``train.lr``); lists are values."""
+    if isinstance(value, dict) and (value or not prefix):
+        return [pair for key, item in value.items() for pair in flat(item, f"{prefix}{key}.")]
+    return [(prefix[:-1], value)]
+
+
+def _data(config: Config, plan: Plan, read: Reader, where: str) -> dict[str, str]:
+    """DVC path → hash: the outputs of the dataset's ``.dvc`` files, then those dvc.lock records for its stages."""
+    found: dict[str, str] = {}
+    dataset = config.datasets.get(plan.dataset)
+    for target in dataset.targets if dataset else ():
+        dvc_file = target if target.endswith(".dvc") else target + ".dvc"
+        text = read(dvc_file)
+        if text is not None:
+            found.update(_outs(_yaml(text, f"{dvc_file} in {where}"), posixpath.dirname(dvc_file)))
+    text = read(LOCK)
+    lock = _yaml(text, f"{LOCK} in {where}") if text is not None else {}
+    stages = lock.get("stages")
+    for name, stage in stages.items() if isinstance(stages, dict) else ():
+        each = str(name).rpartition("@")[2] if "@" in str(name) else None
+        if isinstance(stage, dict) and each in (None, plan.dataset):  # foreach stages: only the flow's dataset
+            found.update(_outs(stage, ""))
+    return found
+
+
+def _outs(entry: dict[str, Any], folder: str) -> dict[str, str]:
+    outs = entry.get("outs")
+    found = {}
+    for out in outs if isinstance(outs, list) else ():
+        if isinstance(out, dict) and "path" in out:
+            digest = out.get("md5") or out.get("etag") or out.get("checksum")
+            if digest:
+                found[posixpath.normpath(posixpath.join(folder, str(out["path"])))] = str(digest)
+    return found
+
+
+def _yaml(text: str, where: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DataError(f"{where} is not readable YAML ({exc}): restore it from git") from None
+    return data if isinstance(data, dict) else {}
