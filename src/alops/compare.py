@@ -182,8 +182,8 @@ def _hash(value: str | None) -> str:
     return "—" if value is None else value[:SHORT_HASH]
 
 
-def _baseline_text(b: Snapshot) -> str:
-    """``main (git, commit 0123abcd)``: which baseline, where from."""
+def describe(b: Snapshot) -> str:
+    """``main (git, commit 0123abcd)``: which baseline, and where its values came from."""
     parts = [b.source] + ([f"commit {b.commit[:SHORT_HASH]}"] if b.commit else [])
     return f"{b.label} ({', '.join(parts)})"
 
@@ -208,7 +208,7 @@ def _markdown(diff: Diff) -> str:
         out = [f"No baseline to compare with: {md_escape(b.note or b.label)}", "", "#### Metrics", ""]
         rows = [[m.file, m.key, _number_text(m.new)] for m in diff.metrics]
         return "\n".join(out + _md_table(["File", "Metric", "Current"], rows)) + "\n"
-    out = [f"Compared with {md_escape(_baseline_text(b))}"]
+    out = [f"Compared with {md_escape(describe(b))}"]
     if b.pipeline_url:
         out[0] += f", pipeline {md_escape(b.pipeline_url)}"
     if b.note:
@@ -240,7 +240,7 @@ def _text(diff: Diff) -> str:
     if b.source == "none":
         out = [f"No baseline to compare with: {safe(b.note or b.label)}", "Metrics (current):"]
         return "\n".join(out + _columns([[m.file, m.key, _number_text(m.new)] for m in diff.metrics])) + "\n"
-    out = [f"Baseline: {safe(_baseline_text(b))}" + (f", pipeline {safe(b.pipeline_url)}" if b.pipeline_url else "")]
+    out = [f"Baseline: {safe(describe(b))}" + (f", pipeline {safe(b.pipeline_url)}" if b.pipeline_url else "")]
     if b.note:
         out.append(safe(b.note))
     out.append("Metrics:" if diff.metrics else "Metrics: none on either side")

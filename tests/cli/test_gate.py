@@ -123,3 +123,100 @@ def test_help_documents_the_exit_codes() -> None:
     result = CliRunner().invoke(cli, ["gate", "--help"])
     assert "Exit codes: 0 every gate passed; 2 bad alops.yaml or no quality" in result.output
     assert "6 a gate failed" in result.output
+
+
+def test_the_baseline_used_is_printed_first(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+    code, out, _ = invoke(repo, "--against", "main")
+    assert code == 0
+    assert out.splitlines()[0] == f"baseline: main (git, commit {git(repo, 'rev-parse', 'main')[:8]})"
+    assert "pass  accuracy: 0.95 → 0.95 at main, 0 worse, within max_regression 0.02" in out.splitlines()
+
+
+def ci(monkeypatch: pytest.MonkeyPatch, branch: str) -> None:
+    for name, value in {
+        "CI": "true",
+        "GITLAB_CI": "true",
+        "CI_COMMIT_BRANCH": branch,
+        "CI_DEFAULT_BRANCH": "main",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_in_ci_a_branch_is_held_to_the_default_branch_without_against(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    ci(monkeypatch, "feature/x")
+    metrics(repo, "dev", accuracy=0.90, loss=0.2)
+
+    code, out, _ = invoke(repo)
+
+    assert code == EXIT_GATE
+    assert out.splitlines()[0].startswith("baseline: main (git, commit ")
+    assert "FAIL  accuracy: 0.95 → 0.9 at main, 0.05 worse, beyond max_regression 0.02" in out.splitlines()
+
+
+def test_in_ci_the_mr_target_branch_is_the_baseline(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+    git(repo, "branch", "release/1", "main")
+    ci(monkeypatch, "feature/x")
+    monkeypatch.setenv("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "release/1")
+    code, out, _ = invoke(repo)
+    assert code == 0 and out.startswith("baseline: release/1 (git, commit ")
+
+
+def test_in_ci_the_default_branch_itself_has_no_baseline(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(repo)
+    git(repo, "checkout", "-q", "main")
+    ci(monkeypatch, "main")
+    code, out, _ = invoke(repo)
+    assert code == 0
+    assert "skip  accuracy: no baseline was given (--against REF)" in out.splitlines()
+    assert not out.startswith("baseline:")
+
+
+def test_a_baseline_that_has_no_metrics_says_why_and_skips_the_regressions(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(repo)
+    code, out, _ = invoke(repo, "--against", "no-such-branch")
+    assert code == 0
+    first, *checks = out.splitlines()
+    assert first.startswith("baseline: no-such-branch (none): 'no-such-branch' is not a commit here, nor a branch")
+    assert "skip  accuracy: no-such-branch has no value of it" in checks
+
+
+def test_a_baseline_only_in_ci_artifacts_is_read_from_the_run_manifest(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import responses
+    from responses import matchers
+
+    monkeypatch.chdir(repo)
+    git(repo, "checkout", "-q", "-b", "experiment/lr", "main")
+    git(repo, "rm", "-q", "-r", "metrics")
+    git(repo, "commit", "-q", "-m", "metrics only in CI")
+    git(repo, "checkout", "-q", "feature/x")
+    for name, value in {
+        "CI_PROJECT_ID": "42",
+        "ALOPS_GITLAB_URL": "https://gl.example",
+        "CI_JOB_TOKEN": "jt-1234567",
+    }.items():
+        monkeypatch.setenv(name, value)
+    manifest = {
+        "alops_manifest": 1,
+        "commit": "e" * 40,
+        "metrics": {"metrics/dev.json": {"accuracy": 0.99, "loss": 0.2}},
+    }
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as api:
+        api.get(
+            "https://gl.example/api/v4/projects/42/jobs/artifacts/experiment%2Flr/raw/alops-manifest.json",
+            body=json.dumps(manifest).encode(),
+            match=[matchers.query_param_matcher({"job": "alops-run-gpu"})],
+        )
+        code, out, _ = invoke(repo, "--against", "experiment/lr")
+
+    assert code == EXIT_GATE
+    assert out.splitlines()[0] == "baseline: experiment/lr (artifacts, commit eeeeeeee)"
+    assert "FAIL  accuracy: 0.99 → 0.95 at experiment/lr, 0.04 worse, beyond max_regression 0.02" in out.splitlines()

@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 @click.command()
 @flow_option
 @branch_option
-@click.option("--against", metavar="REF", help="The baseline: the metrics files as this git revision has them.")
+@click.option(
+    "--against",
+    metavar="REF",
+    help="The baseline: REF's metrics files in git, else its CI artifacts "
+    "(default in CI, off the default branch: the MR's target branch, else the default branch).",
+)
 @click.option(
     "--junit",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -40,20 +45,28 @@ def gate(
     """Check the flow's metrics against alops.yaml's quality.thresholds.
 
     Each metric is held to its min and max, and with --against REF to its
-    max_regression: the change for the worse against the metrics files as
-    REF has them (metrics files tracked by git, `cache: false` in dvc.yaml;
-    `better: lower` for a loss). A gate whose metric no metrics file holds
-    fails; a regression without a baseline is skipped, and says so.
+    max_regression: the change for the worse against REF's metrics files
+    (tracked by git, `cache: false` in dvc.yaml; fetched when a shallow CI
+    clone lacks REF; when REF's commit has none of them, the run manifest
+    in REF's CI artifacts; `better: lower` for a loss). In CI, a branch other
+    than the default one is compared with its merge request's target branch,
+    else the default branch. The baseline used is printed first. A gate whose
+    metric no metrics file holds fails; a regression without a baseline is
+    skipped, and says so.
 
     \b
     Exit codes: 0 every gate passed; 2 bad alops.yaml or no quality
     thresholds; 4 a metrics file is unreadable; 6 a gate failed.
     """
     from alops import atomic, metrics
+    from alops import baseline as baselines
     from alops import gate as gates
+    from alops.compare import describe
     from alops.config import load_config
     from alops.errors import ConfigError, GateFailedError
     from alops.flow import current_plan
+    from alops.run import in_ci
+    from alops.text import safe
 
     config = load_config(obj["config"])
     if not config.quality:
@@ -63,8 +76,14 @@ def gate(
     env = dict(os.environ)
     plan = current_plan(config, env, branch=branch, role=None if flow == "auto" else flow)
     current = metrics.read(config, plan.dataset, plan.role)
-    baseline = None if against is None else metrics.at_revision(config, against, plan.dataset, plan.role, env)
-    result = gates.evaluate(config.quality, current, baseline, against)
+    if against is None and in_ci(env) and plan.ref_kind == "branch" and plan.ref != plan.default_branch:
+        against = baselines.default_ref(config, env)  # a CI branch is held to its MR's target, else the default
+    base = None
+    if against is not None:
+        snap = baselines.at_ref(config, plan, against, env)
+        click.echo(f"baseline: {safe(describe(snap))}" + (f": {safe(snap.note)}" if snap.source == "none" else ""))
+        base = snap.metrics  # empty when there is none: each regression then says the ref has no value of it
+    result = gates.evaluate(config.quality, current, base, against)
     if junit:
         atomic.write_text(junit, gates.junit(result))
     if metrics_report:
