@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,7 @@ stages:
 """
 DEV_DVC = "outs:\n- md5: {md5}\n  size: 20\n  nfiles: 1\n  hash: md5\n  path: dev\n"
 SERVER = "https://gitlab.example.com"
+pytest_plugins = ["dvc_projects"]  # split_project: a small real git + DVC project
 GITLAB = {"CI_PROJECT_ID": "42", "ALOPS_GITLAB_URL": SERVER, "ALOPS_GITLAB_TOKEN": "glpat-secret-token-value"}
 
 
@@ -103,6 +105,28 @@ def test_current_is_the_workspace_metrics_params_and_the_flow_s_data(origin: Pat
         "data/prepared/dev": "b" * 32 + ".dir",
         "metrics/dev.json": "0123456789abcdef0123456789abcdef",
     }
+
+
+def test_the_data_versions_are_what_dvc_add_recorded(split_project: Path) -> None:
+    root = split_project
+    (root / "alops.yaml").write_text(CONFIG, encoding="utf-8")
+    (root / "metrics").mkdir()
+    (root / "metrics/dev.json").write_text('{"accuracy": 1}', encoding="utf-8")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "alops")
+    (root / "data/dev/more.csv").write_text("id,label\n3,c\n", encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "dvc", "add", "-q", "data/dev"], cwd=root, check=True)
+    config, plan = setup(root)
+    env = dict(os.environ)
+
+    now = baseline.current(config, plan, env).data
+    before = baseline.at_ref(config, plan, "HEAD", env).data
+
+    assert list(now) == list(before) == ["data/dev"]
+    assert now["data/dev"].endswith(".dir") and len(now["data/dev"]) == 36
+    assert now != before  # dvc add recorded the new file in data/dev.dvc, not yet committed
+    git(root, "commit", "-q", "-am", "more data")
+    assert baseline.at_ref(config, plan, "HEAD", env).data == now
 
 
 def test_at_ref_reads_what_git_has_at_the_ref(origin: Path) -> None:

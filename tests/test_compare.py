@@ -187,3 +187,17 @@ def test_without_a_baseline_md_and_text_say_so_in_one_line_and_list_the_current_
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown format 'html'"):
         render(compare(CURRENT, BASELINE), "html")
+
+
+def test_json_takes_any_parameter_yaml_can_hold() -> None:
+    import datetime
+
+    current = Snapshot(
+        "workspace", "workspace", params={"p": {"when": datetime.date(2026, 1, 2), "xs": [1.0, math.inf]}}
+    )
+    doc = json.loads(render(compare(current, Snapshot("main", "git")), "json"))
+    assert doc["params"] == [
+        {"file": "p", "param": "when", "baseline": None, "current": "2026-01-02"},
+        {"file": "p", "param": "xs", "baseline": None, "current": [1.0, "Infinity"]},
+    ]
+    assert "| p | xs | — | \\[1.0, Infinity\\] |" in render(compare(current, Snapshot("main", "git")), "md")

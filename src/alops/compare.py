@@ -102,7 +102,8 @@ _MD_SPECIAL = frozenset("\\`*_[]<>|#~@!&$%")
 def render(diff: Diff, fmt: str) -> str:
     """The diff as ``md`` (three Markdown tables, every cell escaped), ``json`` or ``text``; ends with a newline."""
     if fmt == "json":
-        return json.dumps(as_json(diff), indent=2, allow_nan=False) + "\n"
+        # default=str: a YAML parameter may be a date
+        return json.dumps(as_json(diff), indent=2, allow_nan=False, default=str) + "\n"
     if fmt == "md":
         return _markdown(diff)
     if fmt == "text":
@@ -149,6 +150,10 @@ def as_json(diff: Diff) -> dict[str, Any]:
 def _finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
     return value
 
 
