@@ -30,7 +30,8 @@ ENUMERATE_LIMIT = 2_000_000
 CANDIDATES = 24  # random candidates per new row
 SEEDS = 2  # independent greedy runs; the smallest kept
 WITNESS_TRIES = 200  # random completions tried for a pair when nothing is enumerated
-SHRINK_STEPS = 5_000  # local-search moves spent removing rows from the greedy set (no rules only)
+SHRINK_STEPS = 4_000  # local-search moves spent removing rows from the greedy set (no rules only)
+ATTEMPT_STEPS = 2_000  # moves spent on removing one row before giving up
 TABU = 8
 
 
@@ -214,8 +215,8 @@ def _pairwise(
         if best is None or len(rows) < len(best):
             best = rows
     assert best is not None
-    if not rules and len(ids.sizes) >= 2:
-        best = _shrink(ids, best, random.Random(seed))
+    if all(not r.irrelevant for r in rules) and len(ids.sizes) >= 2:
+        best = _shrink(ids, best, rules, defaults, random.Random(seed))
     return sorted(best)  # in product order, as the full product is: easier to read
 
 
@@ -314,11 +315,21 @@ def _drop_redundant(ids: _Ids, rows: list[list[int]]) -> list[list[int]]:
     return keep[::-1]
 
 
-def _shrink(ids: _Ids, rows: list[list[int]], rng: random.Random) -> list[list[int]]:
+def _shrink(
+    ids: _Ids, rows: list[list[int]], rules: list[Rule], defaults: list[int], rng: random.Random
+) -> list[list[int]]:
     """Fewer rows, by tabu search (Nurmela's moves): drop a row, then change cells until every pair is covered again.
 
-    Only without rules: every cell holds a value and any value may go anywhere.
+    Only without irrelevant rules: every cell holds a value; a move that would break an exclude rule is not made.
     """
+
+    def ok(row: list[int], f: int, w: int) -> bool:
+        if not rules:
+            return True
+        changed = list(row)
+        changed[f] = w
+        return normalize(changed, rules, defaults)[1]
+
     from collections import deque
 
     k = len(ids.sizes)
@@ -330,7 +341,8 @@ def _shrink(ids: _Ids, rows: list[list[int]], rng: random.Random) -> list[list[i
             count[pair(i, row[i], j, row[j])] += 1
     best = [list(r) for r in rows]
     steps = SHRINK_STEPS
-    while steps > 0 and len(rows) > 1:
+    low = prod(sorted(ids.sizes)[-2:])  # no fewer rows can hold every pair of the two largest factors
+    while steps > 0 and len(rows) > low:
         # Drop the row whose pairs are most often covered elsewhere.
         def alone(row: list[int]) -> int:
             return sum(count[pair(i, row[i], j, row[j])] == 1 for i, j in combinations(range(k), 2))
@@ -344,18 +356,16 @@ def _shrink(ids: _Ids, rows: list[list[int]], rng: random.Random) -> list[list[i
             if count[n] == 0:
                 uncovered.add(n)
         tabu: deque[tuple[int, int, int]] = deque(maxlen=TABU)
-        while uncovered and steps > 0:
-            steps -= 1
+        attempt = min(steps, ATTEMPT_STEPS)
+        steps -= attempt
+        while uncovered and attempt > 0:
+            attempt -= 1
             (i, a), (j, b) = ids.decode(rng.choice(sorted(uncovered)))
             moves = [(r, i, a) for r, row in enumerate(rows) if row[j] == b and row[i] != a]
             moves += [(r, j, b) for r, row in enumerate(rows) if row[i] == a and row[j] != b]
-            if not moves:
-                r = rng.randrange(len(rows))
-                moves = [(r, i, a)]
-                _set(ids, rows[r], j, b, count, uncovered)
             top, chosen = None, []
             for r, f, w in moves:
-                if (r, f, w) in tabu:
+                if (r, f, w) in tabu or not ok(rows[r], f, w):
                     continue
                 row, v = rows[r], rows[r][f]
                 delta = sum(
@@ -367,13 +377,22 @@ def _shrink(ids: _Ids, rows: list[list[int]], rng: random.Random) -> list[list[i
                     top, chosen = delta, [(r, f, w)]
                 elif delta == top:
                     chosen.append((r, f, w))
-            if not chosen:
+            if not chosen:  # no row is one cell away: change two cells of a random row
+                r = rng.randrange(len(rows))
+                both = list(rows[r])
+                both[i], both[j] = a, b
+                if not rules or normalize(both, rules, defaults)[1]:
+                    tabu.append((r, i, rows[r][i]))
+                    tabu.append((r, j, rows[r][j]))
+                    _set(ids, rows[r], i, a, count, uncovered)
+                    _set(ids, rows[r], j, b, count, uncovered)
                 continue
             r, f, w = rng.choice(chosen)
             tabu.append((r, f, rows[r][f]))
             _set(ids, rows[r], f, w, count, uncovered)
         if uncovered:
             break
+        steps += attempt  # what this success did not use
         best = [list(r) for r in rows]
     return best
 
