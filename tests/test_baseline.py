@@ -182,6 +182,10 @@ def test_a_full_clone_fetches_a_missing_branch_without_becoming_shallow(origin: 
 
     assert (snap.source, snap.commit) == ("git", git(origin, "rev-parse", "main"))
     assert git(clone, "rev-parse", "--is-shallow-repository") == "false"
+    gone = baseline.at_ref(config, plan, "experiment/gone", dict(os.environ))
+    assert (
+        "(`git fetch origin experiment/gone`: fatal: couldn't find remote ref refs/heads/experiment/gone)" in gone.note
+    )
 
 
 @pytest.mark.parametrize("ref", ["--upload-pack=touch pwned", "-x", "main;touch pwned", "a..b", "x.lock"])
@@ -197,7 +201,10 @@ def test_an_unknown_branch_says_the_fetch_failed(origin: Path) -> None:
     config, plan = setup(origin)
     snap = baseline.at_ref(config, plan, "no-such-branch", {})
     assert snap.source == "none"
-    assert snap.note.startswith("'no-such-branch' is not a commit here, nor a branch of origin")
+    assert snap.note.startswith(
+        "'no-such-branch' is not a commit here, nor a branch of origin (`git fetch origin no-such-branch`: "
+        "fatal: 'origin' does not appear to be a git repository), and GitLab"
+    )
     assert "GitLab is not configured to read the CI artifacts of no-such-branch (set CI_PROJECT_ID" in snap.note
 
 

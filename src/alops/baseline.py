@@ -97,23 +97,29 @@ def _resolve(root: Path, ref: str, env: Mapping[str, str]) -> tuple[str | None, 
         if found is not None:
             return found, ""
         return None, f"{quote(ref)} is no commit here and not a branch name git allows, so it cannot be fetched"
-    fetched = _fetch(root, ref, env, shallow=shallow)
-    remote = _commit(root, f"refs/remotes/origin/{ref}", env) if fetched else None
+    failed = _fetch(root, ref, env, shallow=shallow)
+    remote = _commit(root, f"refs/remotes/origin/{ref}", env) if failed is None else None
     if remote is not None:
         return remote, ""
     if found is not None:
         return found, ""
-    return None, f"{quote(ref)} is not a commit here, nor a branch of origin (`git fetch origin {ref}` failed)"
+    return None, f"{quote(ref)} is not a commit here, nor a branch of origin (`git fetch origin {ref}`: {failed})"
 
 
-def _fetch(root: Path, ref: str, env: Mapping[str, str], *, shallow: bool) -> bool:
+def _fetch(root: Path, ref: str, env: Mapping[str, str], *, shallow: bool) -> str | None:
+    """Fetch branch ``ref`` of origin as ``origin/REF``; None when done, else what git said."""
+    from alops.text import redact_output
+
     # A shallow clone stays shallow (one commit is enough); a full clone gets the branch's whole history,
     # since --depth would make the user's clone shallow.
     depth = ["--depth=1"] if shallow else []
     spec = f"+refs/heads/{ref}:refs/remotes/origin/{ref}"
     quiet = {**env, "GIT_TERMINAL_PROMPT": "0"}  # never ask for a password
     done = proc.run(["git", "fetch", "--quiet", "--no-tags", *depth, "origin", spec], cwd=root, env=quiet, check=False)
-    return done.returncode == 0
+    if done.returncode == 0:
+        return None
+    said = [line for line in done.stderr.splitlines() if line.startswith(("fatal:", "error:"))]
+    return redact_output(said[0], env) if said else f"exit code {done.returncode}"  # its first complaint
 
 
 def _commit(root: Path, ref: str, env: Mapping[str, str]) -> str | None:
