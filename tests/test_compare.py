@@ -46,6 +46,12 @@ def test_every_metric_of_either_side_and_only_the_changed_params_and_data() -> N
     assert (diff.current, diff.baseline) == (CURRENT, BASELINE)
 
 
+def test_a_metrics_file_dvc_tracks_is_no_data_version() -> None:
+    current = Snapshot("workspace", "workspace", metrics={"m.json": {"a": 1.0}}, data={"m.json": "1", "d": "2"})
+    baseline = Snapshot("main", "git", metrics={"m.json": {"a": 1.0}}, data={"m.json": "3", "d": "4"})
+    assert [c.file for c in compare(current, baseline).data] == ["d"]
+
+
 def test_booleans_are_not_numbers_so_have_no_delta() -> None:
     a = Snapshot("workspace", "workspace", params={"p": {"x": True}})
     b = Snapshot("main", "git", params={"p": {"x": 1}})

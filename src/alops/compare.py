@@ -73,7 +73,8 @@ def compare(current: Snapshot, baseline: Snapshot) -> Diff:
     """``current`` against ``baseline``: every metric of either side, and the parameters and data that differ."""
     metrics = tuple(_changes(baseline.metrics, current.metrics))
     params = tuple(c for c in _changes(baseline.params, current.params) if c.changed)
-    data = tuple(c for c in _changes({"": baseline.data}, {"": current.data}) if c.changed)
+    shown = {*current.metrics, *baseline.metrics}  # a metrics file DVC tracks is in the metrics, not a data version
+    data = tuple(c for c in _changes({"": baseline.data}, {"": current.data}) if c.changed and c.key not in shown)
     return Diff(current, baseline, metrics, params, tuple(Change(c.key, "", c.old, c.new) for c in data))
 
 
