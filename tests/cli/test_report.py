@@ -310,3 +310,33 @@ def test_out_must_not_be_a_folder_of_other_files(repo: Path, monkeypatch: pytest
         "replaced as a whole; name an empty or new folder (default alops-report)\n"
     )
     assert (repo / "metrics/full.json").is_file()
+
+
+@pytest.mark.slow
+def test_the_skeleton_s_evaluate_stage_feeds_the_confusion_plots(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from matplotlib import image
+
+    git(project, "checkout", "-q", "-b", "feature/report")
+    ran = CliRunner().invoke(cli, ["-c", str(project / "alops.yaml"), "run"], catch_exceptions=False)
+    assert ran.exit_code == 0, ran.output
+    rows = (project / "metrics/dev-confusion.csv").read_text("utf-8").splitlines()
+    assert (
+        rows[0] == "actual,predicted"
+        and len(rows) - 1 == json.loads((project / "metrics/dev.json").read_text())["test_rows"]
+    )
+
+    started = time.monotonic()
+    code, out, err = invoke(project, monkeypatch, {})
+    elapsed = time.monotonic() - started
+
+    assert (code, err) == (0, "")
+    assert out.splitlines()[0] == "Wrote alops-report/report.md, alops-report/index.html and 2 plot(s)"
+    for name in ("confusion.png", "per-class.png"):
+        assert image.imread(project / "alops-report" / name).shape[1] >= 400
+    note = (project / "alops-report/report.md").read_text("utf-8")
+    assert "![Confusion matrix](confusion.png) ![Per-class precision, recall and F1](per-class.png)" in note
+    assert "| metrics/dev.json | accuracy |" in note
+    assert "| python | `3." in note  # the manifest alops run wrote
+    assert elapsed < 10  # about 3 s on a busy 2-core machine, matplotlib's import most of it
