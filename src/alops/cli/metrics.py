@@ -42,8 +42,8 @@ def diff(obj: dict[str, str], against: str | None, fmt: str, flow: str, branch: 
 
     \b
     Exit codes: 0 shown (also when there is no baseline: it says why);
-    2 bad alops.yaml or no baseline known; 4 a metrics file or manifest is
-    unreadable, or GitLab refused the token.
+    2 bad alops.yaml or no baseline known; 3 GitLab failed; 4 a metrics
+    file or manifest is unreadable, or GitLab refused the token.
     """
     from alops import baseline, compare
     from alops.config import load_config
