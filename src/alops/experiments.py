@@ -366,7 +366,7 @@ def _quoted(text: str) -> str:
 def render(found: Experiments, fmt: str) -> str:
     """The table as ``text`` (aligned columns, terminal-safe), ``json`` (see :func:`to_json`) or ``html`` (a page)."""
     if fmt == "json":
-        return json.dumps(to_json(found), indent=2, ensure_ascii=False) + "\n"
+        return json.dumps(_finite(to_json(found)), indent=2, allow_nan=False) + "\n"
     if fmt == "html":
         return _html(found)
     if fmt != "text":
@@ -412,6 +412,17 @@ def to_json(found: Experiments) -> dict[str, Any]:
             for r in found.rows
         ],
     }
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as null: JSON has no such numbers (a manifest's JSON may hold them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _pipeline_url(row: Row) -> str | None:
@@ -517,12 +528,15 @@ def _text(found: Experiments) -> str:
 
 def _html(found: Experiments) -> str:
     from alops.report import html
+    from alops.text import safe
 
     metrics = _columns(found)
     n = len(metrics)
     body = []
     for row in found.rows:
-        cells = _cells(found, row, metrics)
+        # Invisible and control characters shown escaped here too: a right-to-left override in a
+        # branch name would make the page show another name than the branch has.
+        cells = [safe(c) if isinstance(c, str) else c for c in _cells(found, row, metrics)]
         mr = row.merge_request
         marks = [
             html.element("span", m, class_="badge pass" if m == "best" else "badge base")
@@ -530,7 +544,7 @@ def _html(found: Experiments) -> str:
             if m
         ]
         cells[0] = html.join(marks, " ")
-        cells[1] = html.element("code", row.branch)
+        cells[1] = html.element("code", cells[1])
         if mr is not None and mr.url:
             cells[2] = html.link(mr.url, cells[2])
         cells[5 : 5 + n] = ["-" if v is None else v for v in cells[5 : 5 + n]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,11 +14,11 @@ from test_experiments import API, CONFIG, ENV, GATES, TOKEN, branch, manifest, m
 
 from alops.cli import cli
 from alops.errors import EXIT_CONFIG, EXIT_DATA
+from alops.text import safe
 
 #: A branch name git allows that a terminal or a browser would act on, and an MR title that is HTML.
 HOSTILE = "experiment/\x1b]8;;https://evil.example\x07x<script>"
 TITLE = '<img src=x onerror="alert(1)"> \x1b[2J&'
-HOSTILE_URL = HOSTILE.replace("/", "%2F").replace("\x1b", "%1B").replace("]", "%5D").replace(";", "%3B")
 
 
 @pytest.fixture
@@ -102,6 +103,7 @@ def test_hostile_branch_names_and_titles_are_escaped_in_text(api: responses.Requ
     assert code == 0
     assert "\x1b" not in out and "\x07" not in out
     assert "experiment/\\x1b]8;;https://evil.example\\x07x<script>" in out
+    assert '!3 <img src=x onerror="alert(1)"> \\x1b[2J&' in out
 
 
 def test_html_page_escapes_and_links(api: responses.RequestsMock, project: Path) -> None:
@@ -159,3 +161,58 @@ def test_the_job_comes_from_alops_baseline_job(
     )
     code, out, _ = invoke(project, "--format", "json")
     assert code == 0 and json.loads(out)["job"] == "train-gpu"
+
+
+def test_json_is_strict_and_ascii(api: responses.RequestsMock, project: Path) -> None:
+    body = manifest("experiment/lr").replace(b'"loss": 0.3', b'"loss": NaN')
+    serve(api, [branch("experiment/lr")], [mr(2, "experiment/lr", "caf\u00e9 \u202e")], {"experiment/lr": body})
+    code, out, _ = invoke(project, "--format", "json")
+    assert code == 0 and out.isascii() and "NaN" not in out
+    row = json.loads(out)["rows"][0]
+    assert (row["metrics"]["metrics/full.json"]["loss"], row["merge_request"]["title"]) == (None, "caf\u00e9 \u202e")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+#: Read before the autouse fixture strips CI: in CI a missing Chromium fails, elsewhere it skips.
+IN_CI = bool(os.environ.get("CI"))
+
+
+@pytest.mark.slow
+def test_the_page_in_chromium_shows_the_values_runs_nothing_and_requests_nothing(
+    api: responses.RequestsMock, project: Path
+) -> None:
+    if not CHROMIUM.exists():
+        if IN_CI:
+            pytest.fail(f"{CHROMIUM} is missing: scripts/ensure-system-tools installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium; in CI this test fails)")
+    from playwright.sync_api import sync_playwright
+
+    serve(
+        api,
+        [branch("main", default=True), branch(HOSTILE), branch("experiment/lr")],
+        [mr(3, HOSTILE, TITLE)],
+        {"main": manifest("main", accuracy=0.9), HOSTILE: manifest(HOSTILE, accuracy=0.97), "experiment/lr": None},
+    )
+    page = project / "experiments.html"
+    assert invoke(project, "--format", "html", "-o", str(page))[0] == 0
+    requests: list[str] = []
+    dialogs: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        tab = browser.new_page(viewport={"width": 1200, "height": 800})
+        tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        tab.route("**/*", lambda route: (requests.append(route.request.url), route.abort()))
+        tab.set_content(page.read_text(encoding="utf-8"), wait_until="load")
+        rows = tab.eval_on_selector_all("tr", "rs => rs.map(r => [...r.cells].map(c => c.textContent.trim()))")
+        links = tab.eval_on_selector_all("a", "as => as.map(a => a.href)")
+        scripts = tab.eval_on_selector_all("script, img", "es => es.length")
+        browser.close()
+    assert rows[0][:7] == ["", "branch", "MR", "commit", "when", "accuracy", "loss"]
+    best, base, missing = rows[1:]
+    # The name and the title are shown as the text they are: no element, no dialog, no request.
+    assert (best[0], best[1], best[2]) == ("best", safe(HOSTILE), f"!3 {safe(TITLE)}")
+    assert "\\x1b]8;;" in best[1]  # the escape sequence is visible, not hidden
+    assert (best[5], base[0], base[1], base[5]) == ("0.97", "baseline", "main", "0.9")
+    assert (missing[1], missing[5], missing[-2]) == ("experiment/lr", "-", "no manifest")
+    assert links[0] == mr(3, "a", "b")["web_url"]
+    assert (scripts, dialogs, requests) == (0, [], [])
