@@ -21,6 +21,7 @@ def test_table_escapes_cells_and_marks_numbers() -> None:
     assert '<td class="num">3</td>' in out
     assert '<span class="badge pass">PASS</span>' in out
     assert html.badge(False) == '<span class="badge fail">FAIL</span>'
+    assert html.badge(True, "skip", kind="skip") == '<span class="badge skip">skip</span>'
 
 
 def test_link_refuses_script_urls() -> None:

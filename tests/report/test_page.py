@@ -98,6 +98,8 @@ def test_the_page_shows_its_tables_and_plots_and_requests_nothing(
     assert all(width > 0 and done for _, width, done in images)
     assert tab.inner_text("pre >> nth=0").splitlines()[1] == "alops reproduce alops-manifest.json"
     assert "NVIDIA H200" in tab.inner_text("body")
+    assert tab.inner_text("details > summary") == "Run manifest (alops-manifest.json)"
+    assert '"gpu-runner-1"' in (tab.text_content("details pre") or "")  # folded: not rendered, but there
     assert requests == []
     tab.close()
 

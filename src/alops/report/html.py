@@ -56,10 +56,10 @@ def _cell(value: Any) -> Markup:
     return element("td", value)
 
 
-def badge(passed: bool, text: str | None = None) -> Markup:
-    """A pass/fail badge (``PASS`` / ``FAIL`` unless ``text`` says otherwise)."""
+def badge(passed: bool, text: str | None = None, *, kind: str | None = None) -> Markup:
+    """A pass/fail badge (``PASS`` / ``FAIL`` unless ``text`` says otherwise; ``kind="skip"``: a grey one)."""
     label = text if text is not None else ("PASS" if passed else "FAIL")
-    return element("span", label, class_="badge pass" if passed else "badge fail")
+    return element("span", label, class_=f"badge {kind or ('pass' if passed else 'fail')}")
 
 
 def pre(text: str) -> Markup:
@@ -112,6 +112,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
          font-size: .85rem; color: #fff; }
 .badge.pass { background: #1a7f37; }
 .badge.fail { background: #cf222e; }
+.badge.skip { background: #6e7781; }
 .note { color: #57606a; }
 pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: .6rem .8rem;
       overflow-x: auto; font-size: .85rem; }

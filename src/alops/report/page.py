@@ -88,7 +88,8 @@ def _gate(content: Content) -> list[html.Markup]:
     rows = []
     for check in gate.checks:
         passed, label = _OUTCOME[check.outcome]
-        rows.append([html.badge(passed, label), check.metric, check.bound, check.message])
+        kind = "skip" if check.outcome == "skipped" else None
+        rows.append([html.badge(passed, label, kind=kind), check.metric, check.bound, check.message])
     return [
         html.element("p", html.join([html.badge(not failed), " ", verdict], "")),
         html.table(["", "metric", "bound", "check"], rows),
