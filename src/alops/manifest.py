@@ -16,10 +16,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from alops import env as variables
 from alops.errors import DataError, MissingFileError
 
 if TYPE_CHECKING:
     from alops.compare import Snapshot
+    from alops.config import Config
+    from alops.flow import Plan
+    from alops.run import RunResult
 
 #: The manifest's file name, in the repository root (git-ignored in the skeleton).
 FILE = "alops-manifest.json"
@@ -151,3 +155,302 @@ def snapshot(manifest: Mapping[str, Any], label: str, source: str) -> Snapshot:
         manifest=dict(manifest),
         pipeline_url=ci.get("pipeline_url") if isinstance(ci, dict) else None,
     )
+
+
+def write(path: str | Path, manifest: Mapping[str, Any]) -> None:
+    """Write ``manifest`` to ``path`` as indented JSON, atomically (a reader sees the old file or the new)."""
+    from alops import atomic
+
+    p = Path(path)
+    with atomic.writing_to(p):
+        atomic.write_text(p, json.dumps(manifest, indent=2) + "\n")
+
+
+def build(
+    config: Config,
+    plan: Plan,
+    result: RunResult,
+    env: Mapping[str, str],
+    *,
+    overrides: Mapping[str, Any],
+    name: str = FILE,
+) -> dict[str, Any]:
+    """The manifest of the run ``result`` of ``plan`` (``overrides``: the ``--set`` values; ``name``: where it goes)."""
+    import alops
+    from alops import params
+
+    root = config.root
+    stages = list(dict.fromkeys([*result.reproduced, *result.stages]))
+    lock = read_lock(root)
+    data = dvc_file_outs(root, config.datasets[result.dataset].targets) if result.dataset in config.datasets else {}
+    data |= lock_hashes(lock, stages, "outs")
+    pfile = params.file_of(config)
+    values = _params(root / pfile)
+    ci = ci_block(env)
+    commit = (_git(root, "rev-parse", "HEAD") or "").strip()
+    doc: dict[str, Any] = {
+        "alops_manifest": VERSION,
+        "created": _now(),
+        "alops_version": alops.__version__,
+        "commit": commit if commit and _is_sha(commit) else None,
+        "ref": plan.ref,
+        "dirty": bool(dirty_files(root, lock, pfile, overrides)),
+        "role": result.role,
+        "dataset": result.dataset,
+        "jobs": list(result.jobs),
+        "stages": stages,
+        "params": {pfile: values} if values is not None else {},
+        "set": dict(overrides),
+        "metrics": result.metrics,
+        "data": data,
+        "deps": lock_hashes(lock, stages, "deps"),
+        "environment": environment(env),
+        "runner": runner_block(env),
+        "gpu": gpus(env),
+        "ci": ci,
+        "timings": {"total_s": round(result.seconds, 3), **{k: round(v, 3) for k, v in result.timings.items()}},
+        "reproduce": f"alops reproduce {(ci or {}).get('pipeline_url') or name}",
+    }
+    return doc
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _params(path: Path) -> dict[str, Any] | None:
+    from alops import params, yamlfile
+
+    return params.flat(yamlfile.load(path).data) if path.is_file() else None
+
+
+def _git(root: Path, *args: str) -> str | None:
+    from alops import proc
+    from alops.errors import ToolError
+
+    try:
+        done = proc.run(["git", *args], cwd=root, check=False)
+    except ToolError:
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def read_lock(root: Path) -> dict[str, Any]:
+    """dvc.lock's stages, by name (``prepare@full``); empty when there is no dvc.lock."""
+    path = root / "dvc.lock"
+    if not path.is_file():
+        return {}
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text("utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise DataError(f"{path} is not readable YAML ({_short(exc)}): run `dvc repro` again") from None
+    stages = doc.get("stages") if isinstance(doc, dict) else None
+    return dict(stages) if isinstance(stages, dict) else {}
+
+
+def _hash(entry: Mapping[str, Any]) -> str | None:
+    for key in ("md5", "etag", "checksum"):  # DVC 3 writes md5 for local files; etag/checksum for cloud ones
+        if isinstance(entry.get(key), str):
+            return str(entry[key])
+    return None
+
+
+def lock_hashes(lock: Mapping[str, Any], stages: list[str], kind: str) -> dict[str, str]:
+    """Path → hash of the ``kind`` (``outs`` or ``deps``) dvc.lock records for ``stages``."""
+    out: dict[str, str] = {}
+    for stage in stages:
+        entries = (lock.get(stage) or {}).get(kind) if isinstance(lock.get(stage), dict) else None
+        for entry in entries or []:
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str) and (h := _hash(entry)):
+                out[entry["path"]] = h
+    return out
+
+
+def dvc_file_outs(root: Path, targets: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """Path (from the repository root) → hash of the outputs each ``.dvc`` target records."""
+    import posixpath
+
+    import yaml
+
+    out: dict[str, str] = {}
+    for target in targets:
+        if not target.endswith(".dvc") or not (root / target).is_file():
+            continue
+        try:
+            doc = yaml.safe_load((root / target).read_text("utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise DataError(f"{root / target} is not readable YAML ({_short(exc)}): restore it from git") from None
+        base = posixpath.dirname(target)
+        for entry in (doc.get("outs") if isinstance(doc, dict) else None) or []:
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str) and (h := _hash(entry)):
+                out[posixpath.normpath(posixpath.join(base, entry["path"]))] = h
+    return out
+
+
+def dirty_files(root: Path, lock: Mapping[str, Any], pfile: str, overrides: Mapping[str, Any]) -> list[str]:
+    """Tracked files that differ from HEAD, other than what a run writes itself.
+
+    dvc.lock and the stages' git-tracked outputs (metrics files) are the run's
+    results, not its inputs; the parameters file counts only when it differs
+    from HEAD's by more than the ``--set`` overrides (which the manifest records).
+    """
+    text = _git(root, "status", "--porcelain", "-z", "--untracked-files=no")
+    if text is None:
+        return []
+    parts = text.split("\0")
+    changed, i = [], 0
+    while i < len(parts):
+        entry = parts[i]
+        i += 1
+        if len(entry) < 4:
+            continue
+        if entry[0] in "RC":
+            i += 1  # the rename's source path follows
+        changed.append(entry[3:])
+    outputs = {"dvc.lock"} | {
+        e["path"]
+        for s in lock.values()
+        if isinstance(s, dict)
+        for e in s.get("outs") or []
+        if isinstance(e, dict) and isinstance(e.get("path"), str)
+    }
+    return [p for p in changed if p not in outputs and not (p == pfile and _only_overrides(root, pfile, overrides))]
+
+
+def _only_overrides(root: Path, pfile: str, overrides: Mapping[str, Any]) -> bool:
+    from alops import params, yamlfile
+    from alops.errors import ConfigError
+
+    head = _git(root, "show", f"HEAD:./{pfile}")
+    if head is None or not overrides:
+        return False
+    try:
+        before = params.flat(yamlfile.loads(head, pfile).data) | dict(overrides)
+        now = _params(root / pfile) or {}
+    except ConfigError:
+        return False
+    return before.keys() == now.keys() and all(type(before[k]) is type(now[k]) and before[k] == now[k] for k in now)
+
+
+def environment(env: Mapping[str, str]) -> dict[str, Any]:
+    """Python, the platform, every installed distribution's version, and the CI job's image."""
+    import platform
+    from importlib import metadata
+
+    from alops.text import redact_output
+
+    packages: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name and name not in packages:
+            packages[name] = dist.version
+    image = env.get(variables.CI_JOB_IMAGE) or None
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": dict(sorted(packages.items(), key=lambda kv: kv[0].lower())),
+        "image": redact_output(image) if image else None,
+        "image_digest": image_digest(image),
+    }
+
+
+def image_digest(image: str | None) -> str | None:
+    """``sha256:…`` of an image named by digest (``name@sha256:…``); None for a tag, which can move."""
+    if not image or "@" not in image:
+        return None
+    digest = image.rsplit("@", 1)[1]
+    algo, _, hexa = digest.partition(":")
+    return digest if algo == "sha256" and len(hexa) == 64 and all(c in "0123456789abcdef" for c in hexa) else None
+
+
+def runner_block(env: Mapping[str, str]) -> dict[str, Any] | None:
+    """The CI runner (id, description, tags); None outside CI."""
+    names = (variables.CI_RUNNER_ID, variables.CI_RUNNER_DESCRIPTION, variables.CI_RUNNER_TAGS)
+    if not any(env.get(n) for n in names):
+        return None
+    return {
+        "id": env.get(variables.CI_RUNNER_ID) or None,
+        "description": env.get(variables.CI_RUNNER_DESCRIPTION) or None,
+        "tags": runner_tags(env.get(variables.CI_RUNNER_TAGS, "")),
+    }
+
+
+def runner_tags(text: str) -> list[str]:
+    """``CI_RUNNER_TAGS``: GitLab gives a JSON list (``["gpu", "docker"]``); a comma list is read too."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if isinstance(value, list):
+        return [str(t) for t in value]
+    return [t.strip().strip("\"'[]").strip() for t in text.split(",") if t.strip().strip("\"'[]").strip()]
+
+
+_CI = {
+    "project_id": variables.CI_PROJECT_ID,
+    "project_url": variables.CI_PROJECT_URL,
+    "pipeline_id": variables.CI_PIPELINE_ID,
+    "pipeline_url": variables.CI_PIPELINE_URL,
+    "job_id": variables.CI_JOB_ID,
+    "job_name": variables.CI_JOB_NAME,
+    "job_url": variables.CI_JOB_URL,
+}
+
+
+def ci_block(env: Mapping[str, str]) -> dict[str, Any] | None:
+    """The CI project, pipeline and job; None outside CI."""
+    from alops.text import redact_output
+
+    if not any(env.get(n) for n in _CI.values()):
+        return None
+    return {key: redact_output(env[n]) if env.get(n) else None for key, n in _CI.items()}
+
+
+#: nvidia-smi's query of each GPU (name, total memory in MiB, driver), one CSV line per GPU.
+GPU_QUERY = ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"]
+#: Seconds to wait for nvidia-smi (a wedged driver can make it hang).
+GPU_TIMEOUT = 15.0
+
+
+def gpus(env: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The machine's NVIDIA GPUs as nvidia-smi lists them; [] without nvidia-smi, or when it fails or hangs."""
+    import shutil
+    import threading
+
+    from alops import proc
+    from alops.errors import ToolError
+
+    if shutil.which(GPU_QUERY[0], path=env.get("PATH")) is None:
+        return []
+    found: list[str] = []
+
+    def query() -> None:
+        try:
+            done = proc.run(GPU_QUERY, env=env, check=False)
+        except (ToolError, UnicodeError):
+            return
+        if done.returncode == 0:
+            found.append(done.stdout)
+
+    # alops.proc.run has no timeout: a hung nvidia-smi is left behind in a daemon thread rather than
+    # holding up the run (the manifest then lists no GPU).
+    worker = threading.Thread(target=query, daemon=True)
+    worker.start()
+    worker.join(GPU_TIMEOUT)
+    return parse_gpus(found[0]) if found else []
+
+
+def parse_gpus(text: str) -> list[dict[str, Any]]:
+    """nvidia-smi's ``name, memory.total, driver_version`` lines as ``{"name", "memory_mib", "driver"}``."""
+    out = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.rsplit(",", 2)]  # a GPU's name could hold a comma; the numbers cannot
+        if len(cells) != 3 or not cells[0]:
+            continue
+        name, memory, driver = cells
+        out.append({"name": name, "memory_mib": int(memory) if memory.isdigit() else None, "driver": driver or None})
+    return out

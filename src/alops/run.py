@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ class RunResult:
     restored from the run-cache), in pipeline order; empty when everything
     was already current. ``metrics`` maps each metrics file to its numbers.
     ``push_reason`` says why outputs were pushed or not (see :func:`push_decision`).
+    ``timings``: seconds of the pull, the repro and the push (the run manifest records them).
     """
 
     role: str
@@ -37,6 +38,8 @@ class RunResult:
     metrics: dict[str, dict[str, float]]
     seconds: float
     push_reason: str = ""
+    #: Seconds of each part: ``pull_s``, ``repro_s``, ``push_s`` (0.0 for a part not run).
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def in_ci(env: Mapping[str, str]) -> bool:
@@ -115,6 +118,11 @@ def run_flow(
         steps.append(data.push_step(plan, data.push_targets(plan, stages), run_cache=True))
     before = _lock(root)
     results = data.transfer(lambda: dvc.run(steps, cwd=root, env=env, capture=quiet), plan.dataset, env)
+    timings = dict.fromkeys(("pull_s", "repro_s", "push_s"), 0.0)
+    for step, done in zip(steps, results, strict=True):
+        part = {"pull": "pull_s", "repro": "repro_s", "push": "push_s"}.get(str(step["op"]))
+        if part:
+            timings[part] += float(done.get("seconds", 0.0))
     pulled = None
     if pull:
         found = next(r for r, s in zip(results, steps, strict=True) if s["op"] == "pull")
@@ -137,6 +145,7 @@ def run_flow(
         metrics=read_metrics(config, plan.dataset, plan.role),
         seconds=time.monotonic() - started,
         push_reason=why,
+        timings=timings,
     )
 
 
