@@ -239,7 +239,9 @@ def test_a_429_is_retried_after_retry_after(
 def test_gitlab_failing_for_good_warns_and_exits_0_or_3_with_fail_on_error(
     repo: Path, api: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for args, expected in (((), 0), (("--fail-on-error",), EXIT_TOOL)):
+    for args, expected, configured in (((), 0, False), (("--fail-on-error",), EXIT_TOOL, False), ((), EXIT_TOOL, True)):
+        text = CONFIG + ("  fail_on_error: true\n" if configured else "")
+        (repo / "alops.yaml").write_text(text, encoding="utf-8")
         api.reset()
         no_history(api)
         failing = api.post(f"{PROJECT}/uploads", status=500, json={"message": "500 Internal Server Error"})
