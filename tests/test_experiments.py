@@ -326,3 +326,17 @@ def test_an_unreachable_server_is_a_tool_error_without_the_token() -> None:
     with pytest.raises(ToolError, match="cannot be reached") as info, experiments._reaching(client):
         raise requests.exceptions.ConnectionError(f"refused: https://oauth2:{TOKEN}@gitlab.example.com")
     assert TOKEN not in str(info.value) and "check ALOPS_GITLAB_URL" in str(info.value)
+
+
+def test_params_only_one_side_has_and_other_files_are_named(api: responses.RequestsMock, tmp_path: Path) -> None:
+    base = json.loads(manifest("main", **{"train.seed": 1}))
+    run = json.loads(manifest("experiment/lr"))
+    run["params"]["extra.yaml"] = {"aug.flip": True}
+    serve(
+        api,
+        [branch("main", default=True), branch("experiment/lr")],
+        [],
+        {"main": json.dumps(base).encode(), "experiment/lr": json.dumps(run).encode()},
+    )
+    by = {r.branch: r for r in experiments.collect(config(tmp_path), ENV, project="42").rows}
+    assert by["experiment/lr"].params == {"extra.yaml:aug.flip": True, "train.seed": None}

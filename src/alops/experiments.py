@@ -206,13 +206,13 @@ def _branches(
     def role(name: str) -> str:
         return role_of(Context(name, None, "push", default or ""), pats)[0]
 
-    heads = {str(b["name"]): b.get("commit") or {} for b in branches if isinstance(b.get("name"), str)}
+    heads = {b["name"]: _mapping(b.get("commit")) for b in branches if isinstance(b.get("name"), str)}
     found: dict[str, Row] = {}
     for name, commit in heads.items():
         if name == default or role(name) == "experiment":
             found[name] = Row(name, role(name), _nothing(name), commit.get("id"), _utc(commit.get("committed_date")))
     # Newest first, opened before merged: the first merge request of a branch is the one shown.
-    for mr in sorted(mrs, key=lambda m: (m.get("state") != "opened", -int(m.get("iid") or 0))):
+    for mr in sorted(mrs, key=lambda m: (m.get("state") != "opened", -_int(m.get("iid")))):
         source = mr.get("source_branch")
         if not isinstance(source, str) or mr.get("source_project_id", 0) != mr.get("project_id", 0):
             continue  # a fork's branch of the same name is another branch
@@ -242,10 +242,18 @@ def _reaching(client: gitlab.Gitlab) -> Iterator[None]:
         ) from None
 
 
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
 def _merge_request(mr: Mapping[str, Any]) -> MergeRequest:
     url = mr.get("web_url")
     return MergeRequest(
-        int(mr.get("iid") or 0), str(mr.get("title") or ""), str(mr.get("state")), url if isinstance(url, str) else None
+        _int(mr.get("iid")), str(mr.get("title") or ""), str(mr.get("state")), url if isinstance(url, str) else None
     )
 
 
@@ -285,42 +293,28 @@ def _params_file(config: Config) -> str:
     return config.parameters.file if config.parameters else "params.yaml"
 
 
-def flat_params(snapshot: Snapshot, params_file: str) -> dict[str, Any]:
-    """Parameters by name: the dotted key for the parameters file, ``FILE:KEY`` for any other."""
-    return {
-        key if name == params_file else f"{name}:{key}": v
-        for name, values in snapshot.params.items()
-        for key, v in values.items()
-    }
+def _label(file: str, key: str, params_file: str) -> str:
+    """A parameter's name in the table: its dotted key in the parameters file, ``FILE:KEY`` in any other."""
+    return key if file == params_file else f"{file}:{key}"
 
 
 def _compared(config: Config, rows: list[Row]) -> list[Row]:
     """Each experiment row with the parameters that differ from the baseline's (all of them without a baseline)."""
+    from alops.compare import compare
+
     pfile = _params_file(config)
     base = next((r.snapshot for r in rows if r.baseline and r.snapshot.source != "none"), None)
-    before = flat_params(base, pfile) if base else None
     out = []
     for row in rows:
         if row.baseline or row.snapshot.source == "none":
             out.append(row)
-            continue
-        now = flat_params(row.snapshot, pfile)
-        if before is None:
-            out.append(replace(row, params=now))
-            continue
-        keys = [*now, *(k for k in before if k not in now)]
-        out.append(
-            replace(row, params={k: now.get(k) for k in keys if not _same(now.get(k, _GONE), before.get(k, _GONE))})
-        )
+        elif base is None:
+            params = {_label(f, k, pfile): v for f, values in row.snapshot.params.items() for k, v in values.items()}
+            out.append(replace(row, params=params))
+        else:
+            changed = compare(row.snapshot, base).params
+            out.append(replace(row, params={_label(c.file, c.key, pfile): c.new for c in changed}))
     return out
-
-
-_GONE = object()
-
-
-def _same(a: Any, b: Any) -> bool:
-    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
-    return bool(a == b) if numbers else type(a) is type(b) and bool(a == b)
 
 
 def _with_data(config: Config, row: Row) -> Row:
@@ -479,7 +473,8 @@ def _header(metrics: list[str]) -> list[str]:
 
 
 def _show(v: Any) -> str:
-    return v if isinstance(v, str) else json.dumps(v)
+    """A parameter's value as the text table shows it; ``—``: the run has no such parameter (the baseline has)."""
+    return "—" if v is None else v if isinstance(v, str) else json.dumps(v, default=str)
 
 
 def _number(v: Any) -> str:
