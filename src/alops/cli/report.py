@@ -98,7 +98,7 @@ def report(
         (folder / "index.html").write_text(page.render(found), "utf-8")
     click.echo(f"Wrote {out / 'report.md'}, {out / 'index.html'} and {len(found.plots)} plot(s)")
     for left in found.left_out:
-        click.echo(f"  not shown: {left.title}: {safe(left.why)}")
+        click.echo(f"  not shown: {safe(left.title)}: {safe(left.why)}")
     if post is None:
         post = bool(env.get(variables.CI))
         if not post:
