@@ -113,3 +113,21 @@ def test_a_bad_constraint_is_named(project: Path) -> None:
         "alops.yaml:16: parameters.constraints[1].if.train.model: 'svm' is not an allowed value of 'train.model'" in err
     )
     assert "Traceback" not in err
+
+
+def test_image_and_tags_default_to_this_job_s_and_the_cpu_runner_s(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "alops.yaml").write_text(CONFIG + "runners:\n  cpu: [docker, small]\n  gpu: [gpu]\n", encoding="utf-8")
+    monkeypatch.setenv("CI_JOB_IMAGE", "registry.example.com/ml/train:1.2")
+    assert invoke()[0] == 0
+    job = next(iter(yaml.safe_load((project / "alops-matrix.yml").read_text()).values()))
+    assert job["image"] == "registry.example.com/ml/train:1.2"
+    assert job["tags"] == ["docker", "small"]
+    monkeypatch.setenv("ALOPS_CPU_TAGS", '["k8s", "cpu"]')  # the template's cpu-tags input
+    assert invoke()[0] == 0
+    job = next(iter(yaml.safe_load((project / "alops-matrix.yml").read_text()).values()))
+    assert job["tags"] == ["k8s", "cpu"]
+    assert invoke("--image", "", "--tags", "")[0] == 0
+    job = next(iter(yaml.safe_load((project / "alops-matrix.yml").read_text()).values()))
+    assert "image" not in job and "tags" not in job

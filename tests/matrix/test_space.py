@@ -180,3 +180,13 @@ def test_too_many_for_all(tmp_path: Path) -> None:
     (tmp_path / "params.yaml").write_text("".join(f"p{i}: 1\n" for i in range(7)), encoding="utf-8")
     with pytest.raises(ConfigError, match="--all: 10,000,000 combinations are too many to run; leave out --all"):
         space.combinations(load_config(tmp_path / "alops.yaml"), every=True)
+
+
+def test_more_jobs_than_gitlab_takes(tmp_path: Path) -> None:
+    values = ", ".join(str(i) for i in range(40))
+    (tmp_path / "alops.yaml").write_text(
+        CONFIG.split("  allowed:\n")[0] + f"  allowed:\n    a: [{values}]\n    b: [{values}]\n", encoding="utf-8"
+    )
+    (tmp_path / "params.yaml").write_text("a: 0\nb: 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"1,600 combinations would be more than 1000 jobs: allow fewer values \("):
+        space.combinations(load_config(tmp_path / "alops.yaml"))

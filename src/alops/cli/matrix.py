@@ -24,8 +24,17 @@ if TYPE_CHECKING:
 @click.option(
     "--seed", type=int, default=0, show_default=True, help="Seed of the pairwise search (same seed, same jobs)."
 )
-@click.option("--image", metavar="IMAGE", help="The jobs' image: (default: none, the runner's).")
-@click.option("--tags", metavar="A,B", default="", help="The jobs' runner tags, comma-separated.")
+@click.option(
+    "--image",
+    metavar="IMAGE",
+    help="The jobs' image. Default: this job's ($CI_JOB_IMAGE) in CI, else none (the runner's); '' for none.",
+)
+@click.option(
+    "--tags",
+    metavar="A,B",
+    help="The jobs' runner tags, comma-separated. Default: the feature flow's runner tags "
+    "(ALOPS_CPU_TAGS, else alops.yaml's runners); '' for none.",
+)
 @click.option(
     "--format",
     "fmt",
@@ -48,14 +57,23 @@ def matrix(obj: dict[str, str], output: Path, every: bool, seed: int, image: str
     metrics and alops-manifest.json as artifacts.
     """
     import json
+    import os
 
-    from alops import atomic
+    from alops import atomic, flow
+    from alops import env as variables
     from alops.config import load_config
     from alops.matrix import child, space
 
     config = load_config(obj["config"])
+    env = dict(os.environ)
+    runner = config.flows[child.ROLE].runner
+    if tags is None:
+        job_tags = flow.runner_tags(env.get(variables.tags(runner)), config.runners[runner])
+    else:
+        job_tags = tuple(t.strip() for t in tags.split(",") if t.strip())
+    job_image = env.get(variables.CI_JOB_IMAGE) if image is None else image
     found = space.combinations(config, every=every, seed=seed)
-    jobs = child.pipeline(config, found, image=image, tags=tuple(t.strip() for t in tags.split(",") if t.strip()))
+    jobs = child.pipeline(config, found, image=job_image or None, tags=job_tags)
     text = child.render(found, jobs)
     atomic.write_text(output, text)
     if fmt == "yaml":

@@ -106,9 +106,10 @@ def combinations(config: Config, *, every: bool = False, seed: int = 0) -> Matri
         raise ConfigError(f"--all: {math.prod(sizes):,} combinations are too many to run; leave out --all")
     result = covering.generate(sizes, rules, default_ix, cap=spec.max_combinations, every=every, seed=seed)
     if len(result.rows) > MAX_JOBS:
+        how = "leave out --all" if every and not result.pairwise else "allow fewer values"
         raise ConfigError(
-            f"{len(result.rows):,} combinations are more than {MAX_JOBS} jobs: leave out --all, or lower "
-            f"parameters.max_combinations ({config.where('parameters')})"
+            f"{len(result.rows):,} combinations would be more than {MAX_JOBS} jobs: {how} "
+            f"(parameters.allowed, {config.where('parameters', 'allowed')})"
         )
     rows = tuple(
         Combination(
