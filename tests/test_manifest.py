@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from alops import manifest
 from alops.errors import DataError, MissingFileError
@@ -95,3 +99,134 @@ def test_load_reads_a_file(tmp_path: Path) -> None:
     path.write_text("{", encoding="utf-8")
     with pytest.raises(DataError, match=f"^{path} is not a run manifest"):
         manifest.load(path)
+
+
+# --- what build() records -------------------------------------------------------------------
+
+
+def fake_nvidia_smi(folder: Path, output: str, code: int = 0) -> str:
+    """A PATH holding an nvidia-smi that prints ``output`` (and the real tools after it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "nvidia-smi"
+    script.write_text(f"#!/bin/sh\ncat <<'END'\n{output}END\nexit {code}\n")
+    script.chmod(0o755)
+    return f"{folder}:{os.environ['PATH']}"
+
+
+def test_parse_gpus_reads_nvidia_smi_csv() -> None:
+    text = "NVIDIA H200, 143771, 570.124.06\nNVIDIA A100-SXM4-80GB, 81920, 570.124.06\n\n"
+    assert manifest.parse_gpus(text) == [
+        {"name": "NVIDIA H200", "memory_mib": 143771, "driver": "570.124.06"},
+        {"name": "NVIDIA A100-SXM4-80GB", "memory_mib": 81920, "driver": "570.124.06"},
+    ]
+    assert manifest.parse_gpus("Odd, GPU, [N/A], 535.1\n") == [
+        {"name": "Odd, GPU", "memory_mib": None, "driver": "535.1"}
+    ]
+    assert manifest.parse_gpus("No devices were found\n") == []
+
+
+def test_gpus_asks_nvidia_smi_on_path_and_is_empty_without_it(tmp_path: Path) -> None:
+    path = fake_nvidia_smi(tmp_path / "bin", "NVIDIA H200, 143771, 570.1\n")
+    assert manifest.gpus({"PATH": path}) == [{"name": "NVIDIA H200", "memory_mib": 143771, "driver": "570.1"}]
+    assert manifest.gpus({"PATH": str(tmp_path / "empty")}) == []
+    failing = fake_nvidia_smi(tmp_path / "bad", "NVIDIA-SMI has failed\n", code=9)
+    assert manifest.gpus({"PATH": failing}) == []
+
+
+def test_runner_tags_read_json_lists_and_comma_lists() -> None:
+    assert manifest.runner_tags('["gpu", "docker"]') == ["gpu", "docker"]
+    assert manifest.runner_tags("gpu, docker") == ["gpu", "docker"]
+    assert manifest.runner_tags("[gpu, docker]") == ["gpu", "docker"]
+    assert manifest.runner_tags("") == []
+
+
+def test_image_digest_only_for_an_image_named_by_digest() -> None:
+    digest = "sha256:" + "ab" * 32
+    assert manifest.image_digest(f"registry.example.com/ml/train@{digest}") == digest
+    assert manifest.image_digest("python:3.11") is None
+    assert manifest.image_digest("python@sha256:short") is None
+    assert manifest.image_digest(None) is None
+
+
+def test_ci_and_runner_blocks_are_null_outside_ci() -> None:
+    assert manifest.ci_block({"PATH": "/bin"}) is None
+    assert manifest.runner_block({"PATH": "/bin"}) is None
+    env = {"CI_PIPELINE_ID": "7", "CI_JOB_NAME": "alops-run-gpu", "CI_RUNNER_ID": "12", "CI_RUNNER_TAGS": '["gpu"]'}
+    assert manifest.ci_block(env) == {
+        "project_id": None,
+        "project_url": None,
+        "pipeline_id": "7",
+        "pipeline_url": None,
+        "job_id": None,
+        "job_name": "alops-run-gpu",
+        "job_url": None,
+    }
+    assert manifest.runner_block(env) == {"id": "12", "description": None, "tags": ["gpu"]}
+
+
+def test_dvc_file_outs_and_lock_hashes(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "full.dvc").write_text("outs:\n- md5: abc.dir\n  size: 3\n  hash: md5\n  path: full\n")
+    assert manifest.dvc_file_outs(tmp_path, ("data/full.dvc", "data/none.dvc", "data/raw")) == {"data/full": "abc.dir"}
+    lock = {
+        "train@dev": {
+            "deps": [{"path": "src/train.py", "md5": "d1"}],
+            "outs": [{"path": "models/dev", "md5": "m.dir"}],
+        },
+        "evaluate@dev": {"outs": [{"path": "metrics/dev.json", "hash": "md5", "md5": "e1"}]},
+        "score@dev": {"outs": [{"path": "scores/dev", "md5": "s"}]},
+    }
+    stages = ["train@dev", "evaluate@dev"]
+    assert manifest.lock_hashes(lock, stages, "outs") == {"models/dev": "m.dir", "metrics/dev.json": "e1"}
+    assert manifest.lock_hashes(lock, stages, "deps") == {"src/train.py": "d1"}
+
+
+@pytest.mark.slow
+def test_build_records_the_run_and_no_secret(project: Path, tmp_path: Path) -> None:
+    from alops.config import load_config
+    from alops.flow import current_plan
+    from alops.run import run_flow
+
+    config = load_config(project / "alops.yaml")
+    plan = current_plan(config, {}, role="feature")
+    result = run_flow(config, plan, quiet=True, env=dict(os.environ))
+    secret = "glpat-" + "s3cr3t" * 4
+    env = {
+        **os.environ,
+        "PATH": fake_nvidia_smi(tmp_path / "bin", "NVIDIA H200, 143771, 570.1\n"),
+        "CI": "true",
+        "CI_JOB_TOKEN": secret,
+        "ALOPS_GITLAB_TOKEN": secret,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "CI_PIPELINE_URL": "https://gitlab.example.com/g/p/-/pipelines/7",
+        "CI_JOB_IMAGE": "python:3.11",
+        "CI_RUNNER_TAGS": '["gpu", "docker"]',
+    }
+
+    doc = manifest.build(config, plan, result, env, overrides={})
+    path = tmp_path / manifest.FILE
+    manifest.write(path, doc)
+
+    assert list(doc) == list(manifest.KEYS)
+    assert secret not in path.read_text()
+    assert manifest.load(path) == doc
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
+    assert (doc["commit"], doc["dirty"], doc["dataset"], doc["jobs"]) == (head, False, "dev", ["train", "evaluate"])
+    assert doc["metrics"] == result.metrics
+    assert doc["params"]["params.yaml"]["train.C"] == 1.0
+    lock = yaml.safe_load((project / "dvc.lock").read_text())["stages"]
+    dev = yaml.safe_load((project / "data" / "dev.dvc").read_text())["outs"][0]
+    assert doc["data"]["data/dev"] == dev["md5"]
+    assert doc["data"]["models/dev"] == lock["train@dev"]["outs"][0]["md5"]
+    assert doc["deps"]["src/train.py"] == next(
+        d["md5"] for d in lock["train@dev"]["deps"] if d["path"] == "src/train.py"
+    )
+    assert doc["gpu"] == [{"name": "NVIDIA H200", "memory_mib": 143771, "driver": "570.1"}]
+    assert doc["environment"]["packages"]["dvc"] == metadata.version("dvc")
+    assert (doc["environment"]["image"], doc["environment"]["image_digest"]) == ("python:3.11", None)
+    assert doc["runner"] == {"id": None, "description": None, "tags": ["gpu", "docker"]}
+    assert doc["reproduce"] == "alops reproduce https://gitlab.example.com/g/p/-/pipelines/7"
+    assert doc["timings"]["repro_s"] > 0
+
+    (project / "src" / "train.py").write_text("# changed\n")
+    assert manifest.build(config, plan, result, env, overrides={})["dirty"] is True

@@ -56,6 +56,9 @@ def test_the_feature_flow_runs_the_dev_stages_and_pushes_nothing(
     assert result.stages == ("prepare@dev", "train@dev", "evaluate@dev")
     assert result.reproduced == result.stages
     assert result.pulled is not None and result.pulled.dataset == "dev"
+    assert set(result.timings) == {"pull_s", "repro_s", "push_s"}
+    assert result.timings["repro_s"] > 0 and result.timings["push_s"] == 0.0
+    assert result.timings["pull_s"] == result.pulled.seconds
     accuracy = json.loads((project / "metrics/dev.json").read_text())["accuracy"]
     assert 0.85 <= accuracy <= 1.0
     assert result.metrics["metrics/dev.json"]["accuracy"] == accuracy
