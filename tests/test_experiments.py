@@ -340,3 +340,16 @@ def test_params_only_one_side_has_and_other_files_are_named(api: responses.Reque
     )
     by = {r.branch: r for r in experiments.collect(config(tmp_path), ENV, project="42").rows}
     assert by["experiment/lr"].params == {"extra.yaml:aug.flip": True, "train.seed": None}
+
+
+def test_a_job_token_is_told_it_cannot_list_branches(api: responses.RequestsMock, tmp_path: Path) -> None:
+    job_env = {"CI_SERVER_URL": "https://gitlab.example.com", "CI_JOB_TOKEN": "job-token-value-0123"}
+    api.get(
+        f"{API}/repository/branches",
+        status=403,
+        json={"message": "403 Forbidden"},
+        match=[matchers.header_matcher({"JOB-TOKEN": "job-token-value-0123"})],
+    )
+    with pytest.raises(DataError, match="a job token cannot; set ALOPS_GITLAB_TOKEN to a project access token") as info:
+        experiments.collect(config(tmp_path), job_env, project="42")
+    assert "job-token-value" not in str(info.value)

@@ -198,6 +198,11 @@ def _branches(
             branches = [b.attributes for b in remote.branches.list(get_all=True, per_page=100)]
             mrs = [m.attributes for s in states for m in remote.mergerequests.list(state=s, get_all=True, per_page=100)]
     except gitlab.exceptions.GitlabError as exc:
+        if client.job_token and getattr(exc, "response_code", None) in (401, 403):
+            raise DataError(
+                f"GitLab refused CI_JOB_TOKEN to list the branches and merge requests of project {project}: "
+                f"a job token cannot; set {variables.GITLAB_TOKEN} to a project access token with the read_api scope"
+            ) from None
         raise api.api_error(exc, client, f"list the branches and merge requests of project {project}") from None
     default = next((str(b["name"]) for b in branches if b.get("default") is True), None)
     default = default or env.get(variables.CI_DEFAULT_BRANCH) or None

@@ -20,7 +20,8 @@ from alops.experiments import DEFAULT_JOB, DEFAULT_LIMIT, FORMATS
 @click.option(
     "--ascending/--descending",
     default=None,
-    help="Smallest or largest first (default: best first, from the gate's `better`; largest first otherwise).",
+    help="Smallest or largest first (default: best first, by the metric's gate's `better`; largest first for a metric "
+    "without a gate, where --ascending also makes the smallest the best).",
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option(
@@ -76,13 +77,15 @@ def experiments(
     versions of its dataset and the pipeline. Rows are sorted by --sort (rows
     without that metric last), the best one is marked "best".
 
-    Needs ALOPS_GITLAB_TOKEN (a project access token with read_api is
-    enough) and the server (ALOPS_GITLAB_URL or CI_SERVER_URL).
+    Needs ALOPS_GITLAB_TOKEN, a project access token with the read_api
+    scope (CI_JOB_TOKEN cannot list branches), and the server
+    (ALOPS_GITLAB_URL or CI_SERVER_URL). A branch whose pipelines kept no
+    manifest is listed with "no manifest".
 
     \b
     Exit codes: 0 listed; 2 bad alops.yaml, no project, or a --sort metric
-    that is in several metrics files; 3 the GitLab API failed; 4 the token
-    is missing or refused.
+    that is in several metrics files; 3 GitLab failed or cannot be reached;
+    4 the token is missing or refused.
     """
     from alops import atomic
     from alops import experiments as table
