@@ -13,7 +13,7 @@ from alops import gitlab
 from alops.compare import Snapshot
 from alops.config import load_config
 from alops.flow import current_plan
-from alops.report import content
+from alops.report import content, history
 
 PROJECT = "https://gitlab.example.com/api/v4/projects/42"
 ENV = {"CI_SERVER_URL": "https://gitlab.example.com", "ALOPS_GITLAB_TOKEN": "t0ken", "CI_PROJECT_ID": "42"}
@@ -87,9 +87,9 @@ def test_the_history_without_gitlab_is_left_out_and_says_why(repo: Path) -> None
 
 def test_the_history_metric_is_report_metric_else_the_first_gate_s_else_the_first_metric(repo: Path) -> None:
     run = Snapshot("workspace", "workspace", metrics={"m.json": {"loss": 1.0, "accuracy": 0.5}})
-    assert content.report_metric(load_config(repo / "alops.yaml"), run) == "loss"
+    assert history.report_metric(load_config(repo / "alops.yaml"), run) == "loss"
     (repo / "alops.yaml").write_text(CONFIG + "quality:\n  thresholds:\n    accuracy: {min: 0.1}\n", encoding="utf-8")
-    assert content.report_metric(load_config(repo / "alops.yaml"), run) == "accuracy"
+    assert history.report_metric(load_config(repo / "alops.yaml"), run) == "accuracy"
 
 
 def test_reproduce_commands_quote_what_they_paste() -> None:

@@ -74,6 +74,7 @@ def build(
     """Everything the report shows, read from the workspace, the baseline and (for the history) GitLab."""
     from alops import baseline, compare, manifest
     from alops import gate as gates
+    from alops.report import history
 
     left: list[LeftOut] = []
     current = baseline.current(config, plan, env)
@@ -93,7 +94,7 @@ def build(
         compared = base.label if base.source != "none" else None
         gate = gates.evaluate(config.quality, current.metrics, base.metrics or None, compared)
     plots = list(_confusion_plots(config, plan, left))
-    plots += _history_plot(config, plan, env, current, run, gitlab_client, left)
+    plots += history.plot(config, plan, env, current, run, gitlab_client, left)
     job_url = env.get(variables.CI_JOB_URL)
     page_url = None
     if job_url and not out.is_absolute():
@@ -156,69 +157,6 @@ def _confusion_plots(config: Config, plan: Plan, left: list[LeftOut]) -> list[Pl
 
 def _stages(plan: Plan) -> str:
     return ", ".join(plan.evaluate_stages) or "dvc repro"
-
-
-def report_metric(config: Config, current: Snapshot) -> str | None:
-    """The history plot's metric: report.metric, else the first gate's, else the first metric of the run."""
-    if config.report.metric:
-        return str(config.report.metric)
-    if config.quality:
-        return config.quality[0].metric
-    return next((key for values in current.metrics.values() for key in values), None)
-
-
-def _history_plot(
-    config: Config,
-    plan: Plan,
-    env: Mapping[str, str],
-    current: Snapshot,
-    run: Mapping[str, Any] | None,
-    gitlab_client: ClientFactory,
-    left: list[LeftOut],
-) -> list[Plot]:
-    from alops import gate as gates
-    from alops.errors import AlopsError
-    from alops.report import history, plots
-
-    metric = report_metric(config, current)
-    title = f"{metric or 'The metric'} across pipelines"
-    if metric is None:
-        left.append(LeftOut(title, "the run has no metrics (pipeline.metrics) to follow"))
-        return []
-    now = gates.find(metric, current.metrics)
-    if now is None:
-        left.append(LeftOut(title, f"{metric} (report.metric) is in none of this run's metrics files"))
-        return []
-    client, why = gitlab_client()
-    project = env.get(variables.CI_PROJECT_ID)
-    if client is None or not project:
-        left.append(LeftOut(title, why or f"{variables.CI_PROJECT_ID} is not set: the earlier pipelines are unknown"))
-        return []
-    ci = (run or {}).get("ci") or {}
-    job = ci.get("job_name") or env.get(variables.BASELINE_JOB) or "alops-run-gpu"
-    try:
-        earlier = history.runs(client, project, plan.ref, job, config.report.history)
-    except Exception as exc:  # noqa: BLE001 - GitLab failing leaves the plot out, never the report
-        from alops import gitlab as api
-
-        error = exc if isinstance(exc, AlopsError) else api.api_error(exc, client, "list the branch's pipelines")
-        left.append(LeftOut(title, f"the earlier pipelines could not be read: {error}"))
-        return []
-    this_pipeline = env.get(variables.CI_PIPELINE_ID)
-    points = []
-    for past in earlier:
-        value = gates.find(metric, past.manifest.get("metrics") or {})
-        if value is not None and str(past.pipeline_id) != this_pipeline:
-            points.append((f"#{past.pipeline_id}", value))
-    if not points:
-        why = (
-            f"no earlier successful pipeline of this branch (the latest {config.report.history}, report.history) "
-            f"kept {metric} in the alops-manifest.json of job {job}"
-        )
-        left.append(LeftOut(title, why))
-        return []
-    points.append(("this run", now))
-    return [Plot("history.png", title, plots.history_png(points, metric, f"{metric} on {plan.ref}"))]
 
 
 def reproduce_commands(run: Mapping[str, Any] | None, current: Snapshot, env: Mapping[str, str]) -> tuple[str, ...]:
