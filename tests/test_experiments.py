@@ -353,3 +353,11 @@ def test_a_job_token_is_told_it_cannot_list_branches(api: responses.RequestsMock
     with pytest.raises(DataError, match="a job token cannot; set ALOPS_GITLAB_TOKEN to a project access token") as info:
         experiments.collect(config(tmp_path), job_env, project="42")
     assert "job-token-value" not in str(info.value)
+
+
+def test_a_manifest_older_than_the_branch_s_head_says_so() -> None:
+    from alops.compare import Snapshot
+
+    row = experiments.Row("e", "experiment", Snapshot("e", "artifacts", commit="a" * 40), head="b" * 40)
+    assert (row.commit, row.note) == ("a" * 40, "the branch has newer commits (head bbbbbbbb)")
+    assert experiments.Row("e", "experiment", Snapshot("e", "artifacts", commit="a" * 40), head="a" * 40).note == ""

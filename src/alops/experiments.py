@@ -493,6 +493,10 @@ def _sorted_by(found: Experiments) -> str:
     return f"sorted by {found.metric} ({found.better} is better, {order})"
 
 
+def _branches_text(count: int, adjective: str = "") -> str:
+    return f"{count} {adjective}experiment branch{'es' if count != 1 else ''}"
+
+
 def _text(found: Experiments) -> str:
     from alops.text import clip, safe
 
@@ -508,9 +512,7 @@ def _text(found: Experiments) -> str:
     widths = {i: max(len(line[i]) for line in table) for i in keep}
     lines = ["  ".join(line[i].ljust(widths[i]) for i in keep).rstrip() for line in table]
     experiments = sum(not r.baseline for r in found.rows)
-    intro = safe(
-        f"{experiments} experiment branch{'es' if experiments != 1 else ''} of project {found.project}, {_sorted_by(found)}"
-    )
+    intro = safe(f"{_branches_text(experiments)} of project {found.project}, {_sorted_by(found)}")
     notes = []
     if found.default_branch is None:
         notes.append(
@@ -522,7 +524,7 @@ def _text(found: Experiments) -> str:
             f"job {safe(found.job)} (ALOPS_BASELINE_JOB names another job)"
         )
     if found.left_out:
-        notes.append(f"{found.left_out} older experiment branches left out: --limit 0 lists them all")
+        notes.append(f"{_branches_text(found.left_out, 'older ')} left out: --limit 0 lists them all")
     return "\n".join([intro, "", *lines, *([""] if notes else []), *notes]) + "\n"
 
 
@@ -552,9 +554,9 @@ def _html(found: Experiments) -> str:
         cells[-1] = html.link(url, "pipeline") if url else ""
         body.append(cells)
     experiments = sum(not r.baseline for r in found.rows)
-    intro = f"{experiments} experiment branches of project {found.project}, {_sorted_by(found)}."
+    intro = f"{_branches_text(experiments)} of project {found.project}, {_sorted_by(found)}."
     extra = (
-        [f"{found.left_out} older experiment branches left out (--limit 0 lists them all)."] if found.left_out else []
+        [f"{_branches_text(found.left_out, 'older ')} left out (--limit 0 lists them all)."] if found.left_out else []
     )
     content = html.join(
         [

@@ -216,3 +216,12 @@ def test_the_page_in_chromium_shows_the_values_runs_nothing_and_requests_nothing
     assert (missing[1], missing[5], missing[-2]) == ("experiment/lr", "-", "no manifest")
     assert links[0] == mr(3, "a", "b")["web_url"]
     assert (scripts, dialogs, requests) == (0, [], [])
+
+
+def test_limit_says_how_many_branches_it_left_out(api: responses.RequestsMock, project: Path) -> None:
+    old = branch("experiment/old", date="2026-01-01T00:00:00Z")
+    serve(api, [branch("main", default=True), branch("experiment/lr"), old], [], {"main": None, "experiment/lr": None})
+    code, out, _ = invoke(project, "--limit", "1")
+    assert code == 0
+    assert out.splitlines()[-1] == "1 older experiment branch left out: --limit 0 lists them all"
+    assert "experiment/old" not in out
