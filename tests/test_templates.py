@@ -60,6 +60,15 @@ GITLAB_SCHEMA = Path(check_jsonschema.__file__).parent / "builtin_schemas" / "ve
 RUNNER_JOBS = ("run", *RUN_STEPS)
 #: Jobs of the dev set's upkeep: not part of any role, they follow the pipeline's kind.
 DEVSET_JOBS = ("devset-check", "devset-refresh")
+#: Jobs after the run job (issue 9): the gate where a run job runs, the report where merge requests
+#: compare experiments. Not in `alops flow`'s plan of a role (ALOPS_CI_JOBS): they follow the run job.
+QUALITY_JOBS = ("gate", "report")
+#: With the matrix input: the child pipeline of parameter combinations, on feature branches.
+MATRIX_JOBS = ("matrix", "matrix-pipeline")
+#: Jobs of a pipeline that are not its role's (what `alops flow` plans).
+EXTRA_JOBS = (*DEVSET_JOBS, *QUALITY_JOBS, *MATRIX_JOBS)
+#: Roles whose pipelines get the report (merge requests that compare experiments).
+REPORT_ROLES = ("feature", "other", "experiment")
 #: Jobs that write the full data: on protected runners (protected-tags).
 PROTECTED_JOBS = (*DEVSET_JOBS, "al-ingest")
 #: Jobs that push to git: never cancelled halfway.
@@ -211,16 +220,76 @@ def devset_jobs(scenario: Scenario, prefix: str = "alops") -> dict[str, str]:
     return {}
 
 
-def expected_pipeline(scenario: Scenario, prefix: str = "alops", *, split: bool = False) -> set[str]:
-    """Every job of a pipeline: its role's, and the devset jobs of its kind."""
-    source = scenario.variables.get("CI_PIPELINE_SOURCE", "push")
-    jobs = expected_jobs(scenario.role, prefix, split=split, source=source, variables=scenario.variables)
-    return jobs | set(devset_jobs(scenario, prefix))
+def expected_pipeline(
+    scenario: Scenario,
+    prefix: str = "alops",
+    *,
+    split: bool = False,
+    gate: bool = True,
+    matrix: bool = False,
+    disabled: tuple[str, ...] = (),
+) -> set[str]:
+    """Every job of a pipeline: its role's, the devset jobs of its kind, and those after its run job.
+
+    ``disabled``: the job kinds whose ALOPS_<JOB>_DISABLED is set.
+    """
+    return set(extra_jobs(scenario, prefix, split=split, gate=gate, matrix=matrix, disabled=disabled)) | {
+        name
+        for name in expected_jobs(
+            scenario.role, prefix, split=split, source=_source(scenario), variables=scenario.variables
+        )
+        if not _opted_out(job_kind(name, prefix), split, disabled)
+    }
+
+
+def _source(scenario: Scenario) -> str:
+    return scenario.variables.get("CI_PIPELINE_SOURCE", "push")
+
+
+def _opted_out(kind: str, split: bool, disabled: tuple[str, ...]) -> bool:
+    """The template's opt-outs: ALOPS_RUN_DISABLED for the one-job shape, each split job's own with split-jobs."""
+    if kind in RUN_STEPS:
+        return split and kind in disabled
+    if kind == "run":
+        return not split and "run" in disabled
+    if kind == "matrix-pipeline":
+        return "matrix" in disabled  # one opt-out for both matrix jobs
+    return kind in disabled
+
+
+def extra_jobs(
+    scenario: Scenario,
+    prefix: str = "alops",
+    *,
+    split: bool = False,
+    gate: bool = True,
+    matrix: bool = False,
+    disabled: tuple[str, ...] = (),
+) -> dict[str, str]:
+    """The jobs of a pipeline that are not its role's, with their ``when`` (written out here, not alops.flow's)."""
+    jobs = dict(devset_jobs(scenario, prefix))
+    role = {
+        job_kind(name, prefix)
+        for name in expected_jobs(
+            scenario.role, prefix, split=split, source=_source(scenario), variables=scenario.variables
+        )
+    }
+    # the job whose metrics they read: the run job, or with split-jobs the evaluate job
+    measured = ("evaluate" if split else "run") in role and not _opted_out(
+        "evaluate" if split else "run", split, disabled
+    )
+    if measured and gate:
+        jobs[f"{prefix}-gate"] = "on_success"
+    if measured and scenario.role in REPORT_ROLES:
+        jobs[f"{prefix}-report"] = "always"  # also after a failed gate
+    if matrix and scenario.role == "feature":
+        jobs |= {f"{prefix}-{job}": "on_success" for job in MATRIX_JOBS}
+    return {name: when for name, when in jobs.items() if not _opted_out(job_kind(name, prefix), split, disabled)}
 
 
 def role_jobs(names: Mapping[str, Any] | set[str]) -> set[str]:
     """The jobs of ``names`` that belong to the role (what `alops flow` plans)."""
-    return {n for n in names if job_kind(n) not in DEVSET_JOBS}
+    return {n for n in names if job_kind(n) not in EXTRA_JOBS}
 
 
 # --- the templates as files: GitLab's schema, inputs, guidelines --------------------------
@@ -328,9 +397,10 @@ def test_rules_only_and_default_branch_by_variable(path: Path) -> None:
 def test_every_job_starts_with_its_opt_out_rule() -> None:
     body = rendered(ALOPS)
     visible = {name: job for name, job in body.items() if not name.startswith(".")}
-    assert {job_kind(name) for name in visible} == {*JOBS, "run", *DEVSET_JOBS, *AL_JOBS}
+    assert {job_kind(name) for name in visible} == {*JOBS, "run", *DEVSET_JOBS, *AL_JOBS, *QUALITY_JOBS, *MATRIX_JOBS}
     for name, job in visible.items():
-        variable = f"$ALOPS_{job_kind(name).upper().replace('-', '_')}_DISABLED"
+        kind = "matrix" if job_kind(name) == "matrix-pipeline" else job_kind(name)  # one opt-out for both
+        variable = f"$ALOPS_{kind.upper().replace('-', '_')}_DISABLED"
         assert job["rules"][0] == {"if": variable, "when": "never"}, name
 
 
@@ -463,7 +533,7 @@ def test_scenarios_cover_every_role() -> None:
 def test_jobs_of_each_role(gcl: GitlabCiLocal, scenario: Scenario) -> None:
     jobs = gcl.jobs(scenario)
     assert set(jobs) == expected_pipeline(scenario)
-    assert {name: jobs[name]["when"] for name in jobs if name not in role_jobs(jobs)} == devset_jobs(scenario)
+    assert {name: jobs[name]["when"] for name in jobs if name not in role_jobs(jobs)} == extra_jobs(scenario)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
@@ -540,7 +610,7 @@ def _tags_of(name: str, cpu: list[str]) -> list[str]:
 def test_gpu_jobs_carry_gpu_tags_devset_jobs_protected_tags_the_others_cpu_tags(
     gcl: GitlabCiLocal, preview: dict[str, Any]
 ) -> None:
-    jobs = {name: job for name, job in preview.items() if name.startswith("alops-")}
+    jobs = {name: job for name, job in preview.items() if name.startswith("alops-") and "trigger" not in job}
     assert jobs, preview
     for name, job in jobs.items():
         assert job["tags"] == _tags_of(name, []), name
@@ -552,7 +622,7 @@ def test_gpu_jobs_carry_gpu_tags_devset_jobs_protected_tags_the_others_cpu_tags(
 
 def test_jobs_are_interruptible_and_get_the_inputs_as_variables(preview: dict[str, Any]) -> None:
     for name, job in preview.items():
-        if name.startswith("alops-"):
+        if name.startswith("alops-") and "trigger" not in job:  # a trigger job takes no variables of the base job
             # all but those that push to git (the refresh opens a merge request; ingest and record push the al branch)
             assert job["interruptible"] is (name not in NOT_INTERRUPTIBLE), name
             variables = job["variables"]
@@ -613,8 +683,16 @@ def test_dvc_cache_is_keyed_by_the_dataset_s_dvc_files(preview: dict[str, Any]) 
     assert all("cache" not in preview[name] for name in NO_DVC)
 
 
-#: The loop's jobs that run no DVC: export reads the query job's artifacts, record commits the training's.
-NO_DVC = ("alops-al-export", "alops-al-record")
+#: Jobs that run no DVC: export reads the query job's artifacts, record commits the training's; the gate
+#: and the report read the run job's artifacts; matrix reads alops.yaml, and its trigger job runs nothing.
+NO_DVC = (
+    "alops-al-export",
+    "alops-al-record",
+    "alops-gate",
+    "alops-report",
+    "alops-matrix",
+    "alops-matrix-pipeline",
+)
 
 
 def test_dvc_file_inputs_change_the_cache_keys(gcl: GitlabCiLocal) -> None:
@@ -662,15 +740,21 @@ def test_artifacts(preview: dict[str, Any]) -> None:
     assert preview["alops-plan"]["artifacts"]["reports"]["dotenv"] == "alops.env"
     for name in ("alops-devset-check", "alops-devset-refresh"):
         assert preview[name]["artifacts"] == {"when": "always", "paths": ["devset-check/"], "expire_in": "30 days"}
+    manifest = "alops-manifest.json"  # alops.manifest.FILE: what `alops run` wrote, for the gate, report, reproduce
     for variant in ("", "-gpu"):
-        assert preview[f"alops-run{variant}"]["artifacts"]["paths"] == ["models/", "metrics/", "dvc.lock"]
-        assert preview[f"alops-train{variant}"]["artifacts"]["paths"] == ["models/", "dvc.lock"]
-        assert preview[f"alops-evaluate{variant}"]["artifacts"]["paths"] == ["metrics/", "dvc.lock"]
+        assert preview[f"alops-run{variant}"]["artifacts"]["paths"] == ["models/", "metrics/", "dvc.lock", manifest]
+        assert preview[f"alops-train{variant}"]["artifacts"]["paths"] == ["models/", "dvc.lock", manifest]
+        assert preview[f"alops-evaluate{variant}"]["artifacts"]["paths"] == ["metrics/", "dvc.lock", manifest]
+    assert preview["alops-gate"]["artifacts"] == {
+        "when": "always",
+        "reports": {"junit": "alops-gate.xml", "metrics": "alops-metrics.txt"},
+    }
+    assert preview["alops-matrix"]["artifacts"] == {"paths": ["alops-matrix.yml"], "expire_in": "7 days"}
 
 
 def test_job_prefix_input_renames_jobs(gcl: GitlabCiLocal) -> None:
     feature = push("feature", "feature", "feature/x")
-    assert set(gcl.jobs(feature, inputs={"job-prefix": "ml"})) == expected_jobs("feature", prefix="ml")
+    assert set(gcl.jobs(feature, inputs={"job-prefix": "ml"})) == expected_pipeline(feature, prefix="ml")
     renamed = gcl.preview(inputs={"job-prefix": "ml"})
     assert renamed["ml-run"]["needs"][0]["job"] == "ml-plan"
     assert renamed["ml-train"]["needs"][1]["job"] == "ml-data"
@@ -679,31 +763,42 @@ def test_job_prefix_input_renames_jobs(gcl: GitlabCiLocal) -> None:
 
 
 def test_stage_inputs_set_stages(gcl: GitlabCiLocal) -> None:
-    jobs = gcl.jobs(inputs={"stage-run": "deploy"})
+    jobs = gcl.jobs(inputs={"stage-run": "deploy", "stage-gate": "deploy"})
     assert {name: job["stage"] for name, job in jobs.items()} == {
         "alops-plan": ".pre",
         "alops-validate": "build",
         "alops-run-gpu": "deploy",
+        "alops-gate": "deploy",
         "alops-devset-check": "test",
         "alops-devset-refresh": "test",
     }
-    jobs = gcl.jobs(inputs={"split-jobs": True, "stage-train": "deploy", "stage-evaluate": ".post"})
+    inputs = {"split-jobs": True, "stage-train": "deploy", "stage-evaluate": ".post", "stage-gate": ".post"}
+    jobs = gcl.jobs(inputs=inputs)
     assert {name: job["stage"] for name, job in jobs.items()} == {
         "alops-plan": ".pre",
         "alops-validate": "build",
         "alops-data-gpu": "build",
         "alops-train-gpu": "deploy",
         "alops-evaluate-gpu": ".post",
+        "alops-gate": ".post",
         "alops-devset-check": "test",
         "alops-devset-refresh": "test",
+    }
+    feature = push("feature", "feature", "feature/x")
+    jobs = gcl.jobs(feature, inputs={"stage-gate": "deploy", "stage-run": "build", "matrix": True})
+    assert {name: job["stage"] for name, job in jobs.items() if job_kind(name) in (*QUALITY_JOBS, *MATRIX_JOBS)} == {
+        "alops-gate": "deploy",
+        "alops-report": "deploy",
+        "alops-matrix": "build",
+        "alops-matrix-pipeline": "build",
     }
     jobs = gcl.jobs(inputs={"stage-devset": ".post"})
     assert (jobs["alops-devset-check"]["stage"], jobs["alops-devset-refresh"]["stage"]) == (".post", ".post")
 
 
 OPT_OUT_CASES = (
-    [(SCENARIOS[0], job) for job in ("plan", "validate", "run", *DEVSET_JOBS)]
-    + [(SCENARIOS[1], "run")]
+    [(SCENARIOS[0], job) for job in ("plan", "validate", "run", *DEVSET_JOBS, "gate")]
+    + [(SCENARIOS[1], job) for job in ("run", "gate", "report")]
     + [(s, "devset-check") for s in SCENARIOS if s.id == "schedule-default"]
     + [(s, "devset-refresh") for s in SCENARIOS if s.id == "schedule-refresh"]
 )
@@ -712,14 +807,18 @@ OPT_OUT_CASES = (
 @pytest.mark.parametrize(("scenario", "job"), OPT_OUT_CASES, ids=[f"{s.id}-{j}" for s, j in OPT_OUT_CASES])
 def test_opt_out_variable_removes_its_job(gcl: GitlabCiLocal, scenario: Scenario, job: str) -> None:
     jobs = gcl.jobs(scenario, variables={f"ALOPS_{job.upper().replace('-', '_')}_DISABLED": "1"})
-    assert set(jobs) == {name for name in expected_pipeline(scenario) if job_kind(name) != job}
+    assert set(jobs) == expected_pipeline(scenario, disabled=(job,))
+    assert not any(job_kind(name) == job for name in jobs)
+    if job == "run":  # no run job, no metrics: neither gate nor report
+        assert not any(job_kind(name) in QUALITY_JOBS for name in jobs)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS[:2], ids=lambda s: s.id)
 @pytest.mark.parametrize("job", RUN_STEPS)
 def test_split_jobs_opt_out_variable_removes_its_job(split: GitlabCiLocal, scenario: Scenario, job: str) -> None:
     jobs = split.jobs(scenario, variables={f"ALOPS_{job.upper()}_DISABLED": "1"})
-    assert set(jobs) == {name for name in expected_pipeline(scenario, split=True) if job_kind(name) != job}
+    assert set(jobs) == expected_pipeline(scenario, split=True, disabled=(job,))
+    assert not any(job_kind(name) == job for name in jobs)
     # the one-job shape ignores the split jobs' opt-outs, as `alops flow` does
     assert set(split.jobs(scenario, variables={"ALOPS_RUN_DISABLED": "1"})) == expected_pipeline(scenario, split=True)
 
@@ -750,7 +849,7 @@ CUSTOM_PATTERNS = {
 )
 def test_branch_pattern_inputs_change_roles(gcl: GitlabCiLocal, branch: str, role: str) -> None:
     scenario = push(branch, role, branch)
-    assert set(gcl.jobs(scenario, inputs=CUSTOM_PATTERNS)) == expected_jobs(role)
+    assert set(gcl.jobs(scenario, inputs=CUSTOM_PATTERNS)) == expected_pipeline(scenario)
     variables = gcl.preview(inputs=CUSTOM_PATTERNS)["alops-plan"]["variables"]
     assert flow_plan(gcl.repo, {**scenario.env(), **variables})["role"] == role
 
@@ -1161,3 +1260,185 @@ def test_the_header_says_which_token_each_al_job_needs() -> None:
     header = ALOPS.read_text().split("\nspec:\n", 1)[0]
     for needed in ("<prefix>-al-ingest", "<prefix>-al-record", "CI_JOB_TOKEN", "write_repository", "trigger API"):
         assert needed in header, needed
+
+
+# --- experiments you can trust: the manifest, the gate, the report, the matrix (issue 9) ----
+# Job names (tests/ci/test_experiment_pipeline.py and the README use them):
+#   alops-gate             alops gate --junit alops-gate.xml --metrics-report alops-metrics.txt, after the run job
+#   alops-report           alops report, after the gate (also a failed one), the page exposed in the MR
+#   alops-matrix           alops matrix --output alops-matrix.yml, with the matrix input, on feature branches
+#   alops-matrix-pipeline  the child pipeline of alops-matrix.yml (trigger, strategy: depend)
+
+#: Which of the jobs after the run job each pipeline gets (written out: a reviewer reads the table).
+QUALITY_BY_SCENARIO = {
+    "default": {"alops-gate"},
+    "feature": {"alops-gate", "alops-report"},
+    "experiment": {"alops-gate", "alops-report"},
+    "release": {"alops-gate"},
+    "al": {"alops-gate"},  # a push trains
+    "al-schedule": set(),  # a query round: no run job, no metrics
+    "schedule-default": {"alops-gate"},
+    "schedule-feature": {"alops-gate"},
+    "schedule-refresh": {"alops-gate"},
+    "al-schedule-refresh": set(),
+    "other": {"alops-gate", "alops-report"},
+    "mr-feature": {"alops-gate", "alops-report"},
+    "mr-experiment": set(),  # no GPU job in an MR pipeline: both run in the branch pipeline
+    "tag": set(),
+}
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+def test_gate_and_report_of_each_pipeline(gcl: GitlabCiLocal, split: GitlabCiLocal, scenario: Scenario) -> None:
+    for engine in (gcl, split):
+        jobs = engine.jobs(scenario)
+        quality = {name for name in jobs if job_kind(name) in QUALITY_JOBS}
+        assert quality == QUALITY_BY_SCENARIO[scenario.id], engine.file
+        assert {name: jobs[name]["when"] for name in quality} == {
+            name: {"alops-gate": "on_success", "alops-report": "always"}[name] for name in quality
+        }
+    assert set(QUALITY_BY_SCENARIO) == {s.id for s in SCENARIOS}
+
+
+@pytest.mark.parametrize("scenario", AL_SCENARIOS, ids=lambda s: s.id)
+def test_the_gate_runs_in_the_al_train_step_only(gcl: GitlabCiLocal, scenario: Scenario) -> None:
+    source = scenario.variables.get("CI_PIPELINE_SOURCE", "push")
+    trains = scenario.role != "al" or al_step_of(source, scenario.variables) == "train"
+    trains = trains and not (scenario.role == "al" and source == "merge_request_event")
+    assert ("alops-gate" in gcl.jobs(scenario)) is trains
+    assert "alops-report" not in gcl.jobs(scenario) or scenario.role in REPORT_ROLES
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+def test_gate_false_leaves_the_gate_out(gcl: GitlabCiLocal, scenario: Scenario) -> None:
+    # For projects without quality.thresholds: `alops gate` would fail with exit code 2 there.
+    jobs = gcl.jobs(scenario, inputs={"gate": False})
+    assert set(jobs) == expected_pipeline(scenario, gate=False)
+    assert "alops-gate" not in jobs
+
+
+MATRIX_SCENARIOS = [*SCENARIOS, merge_request("mr-other", "other", "fix-typo")]
+
+
+@pytest.mark.parametrize("scenario", MATRIX_SCENARIOS, ids=lambda s: s.id)
+def test_matrix_jobs_only_with_matrix_true_on_feature_branches(gcl: GitlabCiLocal, scenario: Scenario) -> None:
+    assert not {name for name in gcl.jobs(scenario) if job_kind(name) in MATRIX_JOBS}, "matrix: false is the default"
+    jobs = gcl.jobs(scenario, inputs={"matrix": True})
+    assert set(jobs) == expected_pipeline(scenario, matrix=True)
+    on_feature = scenario.role == "feature"  # its push and its MR pipeline; never a schedule of a feature branch
+    assert ({"alops-matrix", "alops-matrix-pipeline"} <= set(jobs)) is on_feature
+    if on_feature:
+        without = gcl.jobs(scenario, inputs={"matrix": True}, variables={"ALOPS_MATRIX_DISABLED": "1"})
+        assert set(without) == expected_pipeline(scenario, matrix=True, disabled=("matrix",))
+
+
+def test_matrix_job_writes_the_child_pipeline_the_trigger_job_runs(preview: dict[str, Any]) -> None:
+    matrix = preview["alops-matrix"]
+    assert matrix["script"] == [
+        'alops matrix --output alops-matrix.yml --image "$CI_REGISTRY/mlops/alops:0.1.0" --tags "$ALOPS_CPU_TAGS"'
+    ]
+    assert matrix["needs"] == [] and matrix["tags"] == []  # cpu-tags
+    trigger = preview["alops-matrix-pipeline"]
+    assert trigger["trigger"] == {
+        "include": [{"artifact": "alops-matrix.yml", "job": "alops-matrix"}],
+        "strategy": "depend",
+    }
+    assert trigger["needs"] == [{"job": "alops-matrix", "artifacts": True, "optional": True}]
+    # a trigger job takes no image, tags or script: it extends nothing of the base job
+    assert not {"image", "tags", "script", "cache", "extends"} & set(trigger)
+
+
+def test_the_gate_checks_after_the_run_job_of_either_shape(preview: dict[str, Any]) -> None:
+    gate = preview["alops-gate"]
+    assert gate["script"] == ["alops gate --junit alops-gate.xml --metrics-report alops-metrics.txt"]
+    after = ["alops-run", "alops-run-gpu", "alops-evaluate", "alops-evaluate-gpu"]
+    assert [(n["job"], n["artifacts"], n["optional"]) for n in gate["needs"]] == [(j, True, True) for j in after]
+    assert "allow_failure" not in gate, "a failed gate (exit code 6) must fail the pipeline"
+    report = preview["alops-report"]
+    assert report["script"] == ["alops report"]
+    assert [n["job"] for n in report["needs"]] == ["alops-gate", *after]
+    assert report["needs"][0] == {"job": "alops-gate", "artifacts": False, "optional": True}
+    assert (gate["tags"], report["tags"]) == ([], [])  # cpu-tags: no data, no GPU
+
+
+def test_the_report_is_one_self_contained_file_exposed_in_the_merge_request(preview: dict[str, Any]) -> None:
+    artifacts = preview["alops-report"]["artifacts"]
+    assert artifacts == {
+        "when": "always",
+        "expose_as": "alops report",
+        "paths": ["alops-report/index.html"],
+        "expire_in": "30 days",
+    }
+    # https://docs.gitlab.com/ci/yaml/#artifactsexpose_as: the name holds letters, digits, spaces, - and _;
+    # each path a file or a folder ending in /, without CI/CD variables, globs or a leading ./ (GitLab keeps
+    # such artifacts but does not show them); at most 10 exposed per merge request.
+    assert re.fullmatch(r"\w[-\w ]*", artifacts["expose_as"])
+    for path in artifacts["paths"]:
+        assert not set(path) & set("$*?[]{}") and not path.startswith("./")
+    # GitLab's Ci::FindExposedArtifactsService (app/services/ci/find_exposed_artifacts_service.rb) links
+    # to the file itself only when the paths hold exactly one file, else to the artifacts browser.
+    (page,) = artifacts["paths"]
+    assert page.endswith(".html") and not page.endswith("/")
+    exposed = [n for n, job in preview.items() if isinstance(job, dict) and "expose_as" in job.get("artifacts", {})]
+    assert sorted(exposed) == ["alops-al-query", "alops-report"]  # well under GitLab's 10 per merge request
+
+
+@pytest.mark.parametrize("split_jobs", [False, True])
+@pytest.mark.parametrize("scenario", [SCENARIOS[1], SCENARIOS[2], SCENARIOS[6]], ids=lambda s: s.id)
+def test_the_baseline_job_is_the_one_that_writes_the_default_branch_s_manifest(
+    gcl: GitlabCiLocal, split: GitlabCiLocal, scenario: Scenario, split_jobs: bool
+) -> None:
+    """ALOPS_BASELINE_JOB (alops.env.BASELINE_JOB): <prefix>-run-gpu, with split-jobs <prefix>-evaluate-gpu."""
+    from alops import env
+
+    engine = split if split_jobs else gcl
+    config = engine.preview()
+    want = "alops-evaluate-gpu" if split_jobs else "alops-run-gpu"
+    assert want in config, "the default branch's job that writes alops-manifest.json"
+    assert config["alops-plan"]["variables"][env.BASELINE_JOB] == "alops-run-gpu"  # the base job's
+    for name in ("alops-gate", "alops-report"):
+        if name not in engine.jobs(scenario):
+            continue
+        rules = config[name]["rules"]
+        hit = first_rule(engine, rules, scenario, f"probe-baseline-{name}.yml")
+        assert hit is not None, name
+        got = (rules[hit].get("variables") or {}).get(env.BASELINE_JOB, config[name]["variables"][env.BASELINE_JOB])
+        assert got == want, (name, rules[hit])
+
+
+def test_quality_jobs_follow_the_job_prefix(gcl: GitlabCiLocal) -> None:
+    renamed = gcl.preview(inputs={"job-prefix": "ml", "split-jobs": True})
+    assert [n["job"] for n in renamed["ml-report"]["needs"]] == [
+        "ml-gate",
+        "ml-run",
+        "ml-run-gpu",
+        "ml-evaluate",
+        "ml-evaluate-gpu",
+    ]
+    assert renamed["ml-plan"]["variables"]["ALOPS_BASELINE_JOB"] == "ml-run-gpu"
+    split_rule = [r for r in renamed["ml-gate"]["rules"] if r.get("variables")]
+    assert {r["variables"]["ALOPS_BASELINE_JOB"] for r in split_rule} == {"ml-evaluate-gpu"}
+    assert renamed["ml-matrix-pipeline"]["trigger"]["include"] == [{"artifact": "alops-matrix.yml", "job": "ml-matrix"}]
+    assert set(gcl.jobs(push("f", "feature", "feature/x"), inputs={"job-prefix": "ml", "matrix": True})) == (
+        expected_pipeline(push("f", "feature", "feature/x"), "ml", matrix=True)
+    )
+
+
+def test_the_header_says_which_token_each_quality_job_needs() -> None:
+    header = ALOPS.read_text().split("\nspec:\n", 1)[0]
+    for needed in (
+        "<prefix>-gate",
+        "<prefix>-report",
+        "<prefix>-matrix",
+        "alops-manifest.json",
+        "ALOPS_GITLAB_TOKEN (api",
+        "with only CI_JOB_TOKEN, which\n#   cannot write notes, the note is skipped",
+        "ALOPS_GATE_DISABLED",
+        "ALOPS_REPORT_DISABLED",
+        "ALOPS_MATRIX_DISABLED",
+        "`gate: false`",
+    ):
+        assert needed in header, needed
+    readme = README.read_text()
+    for needed in ("`alops-gate`", "`alops-report`", "`alops-matrix-pipeline`", "`ALOPS_BASELINE_JOB`"):
+        assert needed in readme, needed
