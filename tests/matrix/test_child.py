@@ -118,10 +118,11 @@ def test_a_generated_job_runs_under_gitlab_ci_local(tmp_path: Path) -> None:
     found = space.combinations(cfg)
     jobs = child.pipeline(cfg, found)
     name = next(n for n, j in jobs.items() if "train.model=forest" in n)
-    (project / "alops-matrix.yml").write_text(child.render(found, {name: jobs[name]}), encoding="utf-8")
-    git(project, "add", "alops-matrix.yml")
+    # alops-matrix.yml is git-ignored (CI keeps it as an artifact); gitlab-ci-local reads tracked files.
+    (project / "child.yml").write_text(child.render(found, {name: jobs[name]}), encoding="utf-8")
+    git(project, "add", "child.yml")
     commit(project, "the child pipeline")
-    gcl = GitlabCiLocal(project, file="alops-matrix.yml")
+    gcl = GitlabCiLocal(project, file="child.yml")
     result = gcl(*SHELL_RUN, name, check=False, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     build = project / ".gitlab-ci-local" / "artifacts"

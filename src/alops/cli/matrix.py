@@ -55,6 +55,9 @@ def matrix(obj: dict[str, str], output: Path, every: bool, seed: int, image: str
     least one job. Each job pulls the dev data and runs
     `alops run --no-pull --flow feature --set KEY=VALUE ...`, keeping the
     metrics and alops-manifest.json as artifacts.
+
+    \b
+    Exit codes: 0 written; 2 bad alops.yaml, parameters file or constraints.
     """
     import json
     import os
