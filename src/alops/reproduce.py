@@ -49,7 +49,14 @@ class DataCheck:
     path: str
     manifest: str | None
     rerun: str | None
-    input: bool  # data the stages read (a different data version); else an output the rerun wrote
+    input: bool  # something the stages read (a different version of it); else an output the rerun wrote
+    data: bool = False  # a DVC-tracked dataset path (the manifest's ``data``), not a stage's own dependency
+
+    @property
+    def what(self) -> str:
+        if not self.input:
+            return "output differs (the metrics decide)"
+        return "data version differs" if self.data else "input differs"
 
 
 @dataclass(frozen=True)
@@ -256,7 +263,9 @@ def _data_checks(config: Config, manifest: Mapping[str, Any], root: Path, stages
     for before, after in ((manifest.get("data") or {}, now), (manifest.get("deps") or {}, deps)):
         for path in sorted(set(before) | set(after)):
             if before.get(path) != after.get(path) and path not in found:
-                found[path] = DataCheck(path, before.get(path), after.get(path), input=not _produced(path, made))
+                found[path] = DataCheck(
+                    path, before.get(path), after.get(path), input=not _produced(path, made), data=path in now
+                )
     return tuple(found.values())
 
 

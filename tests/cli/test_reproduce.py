@@ -38,9 +38,12 @@ def test_a_run_reproduces_and_a_tampered_metric_does_not(project: Path, ran: Pat
     head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True).stdout.strip()
     status = subprocess.run(["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True).stdout
 
+    objects = {p for p in (project / ".dvc" / "cache" / "files").rglob("*") if p.is_file()}
+
     code, out, err = invoke(project, "reproduce", str(ran))
 
     assert (code, err) == (0, ""), out + err
+    assert all(p.is_file() for p in objects), "removing the worktree kept the main cache's objects"
     lines = out.splitlines()
     assert lines[0] == (f"Reproducing commit {head[:12]} (ref main, the feature flow on the dev dataset) from {ran}")
     assert "Running stage 'train@dev'" in out and "is cached" not in out, out
@@ -76,6 +79,7 @@ def test_a_different_data_version_is_named(project: Path, ran: Path, tmp_path: P
     written = json.loads(ran.read_text())
     real = written["data"]["data/dev"]
     written["data"]["data/dev"] = "0" * 32 + ".dir"
+    written["params"]["params.yaml"]["train.seed"] = 7  # edited by hand, not with --set: the commit has 42
     changed = tmp_path / "m.json"
     changed.write_text(json.dumps(written))
 
@@ -83,7 +87,10 @@ def test_a_different_data_version_is_named(project: Path, ran: Path, tmp_path: P
 
     assert code == EXIT_NOT_REPRODUCED
     assert f"data     data/dev: data version differs: manifest 000000000000, rerun {real[:12]}" in out.splitlines()
-    assert "data/dev: a different data version" in err
+    assert "params   params.yaml: train.seed: not as the manifest has it" in out.splitlines()
+    assert err.startswith(
+        "Error: not reproduced: params.yaml: train.seed differs; data/dev: a different data version: "
+    ), err
 
 
 def test_a_commit_the_clone_lacks(project: Path, tmp_path: Path) -> None:

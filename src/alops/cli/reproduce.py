@@ -91,9 +91,8 @@ def render(result: Result) -> str:
     for path in result.params:
         lines.append(f"params   {safe(path)}: not as the manifest has it")
     for check in result.data:
-        kind = "data version differs" if check.input else "output differs (the metrics decide)"
         lines.append(
-            f"data     {safe(check.path)}: {kind}: manifest {_hash(check.manifest)}, rerun {_hash(check.rerun)}"
+            f"data     {safe(check.path)}: {check.what}: manifest {_hash(check.manifest)}, rerun {_hash(check.rerun)}"
         )
     if result.workdir is not None:
         lines.append(f"kept     {safe(str(result.workdir))}")
@@ -112,7 +111,9 @@ def failure(result: Result) -> str:
         if not r.same
     ]
     parts += [f"{safe(p)} differs" for p in result.params]
-    parts += [f"{safe(d.path)}: a different data version" for d in result.data if d.input]
+    parts += [
+        f"{safe(d.path)}: {'a different data version' if d.data else 'another version'}" for d in result.data if d.input
+    ]
     return (
         "not reproduced: "
         + "; ".join(parts)
