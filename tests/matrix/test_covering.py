@@ -167,3 +167,19 @@ def test_too_many_to_enumerate_still_covers_every_pair(sizes: list[int], monkeyp
     assert all(
         (i, a, j, b) in covered for i, j in combinations(range(3, len(sizes)), 2) for a in (0, 1) for b in (0, 1)
     )
+
+
+def test_rows_with_irrelevant_parameters_are_shrunk_too() -> None:
+    f = frozenset
+    rules = [
+        Rule({0: f({0})}, irrelevant=f({1, 2})),
+        Rule({0: f({1})}, irrelevant=f({3})),
+        Rule({4: f({0})}, exclude={5: f({0, 1})}),
+    ]
+    sizes, defaults = [3, 4, 4, 4, 3, 3, 3, 3], [0] * 8
+    result = generate(sizes, rules, defaults, cap=64)
+    valid = reference(sizes, rules, defaults)
+    rows = [tuple(r) for r in result.rows]
+    assert set(rows) <= set(valid)
+    assert set().union(*(elements(r) for r in valid)) <= set().union(*(elements(r) for r in rows))
+    assert len(rows) <= 26  # the greedy alone: 27; 16 at least (f0 = 2 is the only row where f1 meets f3)

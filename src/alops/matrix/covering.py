@@ -33,6 +33,7 @@ WITNESS_TRIES = 200  # random completions tried for a pair when nothing is enume
 SHRINK_STEPS = 4_000  # local-search moves spent removing rows from the greedy set (no rules only)
 ATTEMPT_STEPS = 2_000  # moves spent on removing one row before giving up
 TABU = 8
+EVALUATIONS = 20000  # rows normalized again by the shrink of rows with irrelevant cells
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,8 @@ def _pairwise(
     assert best is not None
     if all(not r.irrelevant for r in rules) and len(ids.sizes) >= 2:
         best = _shrink(ids, best, rules, defaults, random.Random(seed))
+    elif len(ids.sizes) >= 2:
+        best = _shrink_normalized(ids, best, rules, defaults, random.Random(seed))
     return sorted(best)  # in product order, as the full product is: easier to read
 
 
@@ -409,3 +412,75 @@ def _set(ids: _Ids, row: list[int], f: int, w: int, count: list[int], uncovered:
         count[new] += 1
         uncovered.discard(new)
     row[f] = w
+
+
+def _shrink_normalized(
+    ids: _Ids, rows: list[list[int]], rules: list[Rule], defaults: list[int], rng: random.Random
+) -> list[list[int]]:
+    """:func:`_shrink` for rows with irrelevant cells: a move changes one value, then the row is normalized again.
+
+    Slower per move (a row's elements are recomputed), so fewer moves: each one covers the chosen pair.
+    """
+    from collections import deque
+
+    rows = [list(r) for r in rows]
+    elems = [set(ids.of_row(r)) for r in rows]
+    count = [0] * ids.count
+    for es in elems:
+        for n in es:
+            count[n] += 1
+    best = [list(r) for r in rows]
+    steps = SHRINK_STEPS // 2
+    evaluations = EVALUATIONS
+    while steps > 0 and evaluations > 0 and len(rows) > 1:
+        drop = min(range(len(rows)), key=lambda r: sum(count[n] == 1 for n in elems[r]))
+        rows.pop(drop)
+        uncovered = set()
+        for n in elems.pop(drop):
+            count[n] -= 1
+            if count[n] == 0:
+                uncovered.add(n)
+        tabu: deque[tuple[int, tuple[int, ...]]] = deque(maxlen=TABU)
+        attempt = min(steps, ATTEMPT_STEPS // 2)
+        steps -= attempt
+        while uncovered and attempt > 0 and evaluations > 0:
+            attempt -= 1
+            target = rng.choice(sorted(uncovered))
+            cells = ids.decode(target)
+            near = [r for r, row in enumerate(rows) if any(row[f] == v for f, v in cells)]
+            top, chosen = None, []
+            for r in near if len(cells) == 2 and near else range(len(rows)):
+                row = rows[r]
+                evaluations -= 1
+                raw = [defaults[f] if v < 0 else v for f, v in enumerate(row)]
+                for f, v in cells:
+                    raw[f] = v
+                new, ok = normalize(raw, rules, defaults)
+                if not ok or (r, tuple(new)) in tabu:
+                    continue
+                es = set(ids.of_row(new))
+                if target not in es:
+                    continue
+                old = elems[r]
+                delta = sum(count[n] == 1 for n in old - es) - sum(count[n] == 0 for n in es - old)
+                if top is None or delta < top:
+                    top, chosen = delta, [(r, new, es)]
+                elif delta == top:
+                    chosen.append((r, new, es))
+            if not chosen:
+                continue
+            r, new, es = rng.choice(chosen)
+            tabu.append((r, tuple(rows[r])))
+            for n in elems[r] - es:
+                count[n] -= 1
+                if count[n] == 0:
+                    uncovered.add(n)
+            for n in es - elems[r]:
+                count[n] += 1
+                uncovered.discard(n)
+            rows[r], elems[r] = new, es
+        if uncovered:
+            break
+        steps += attempt
+        best = [list(r) for r in rows]
+    return best
