@@ -13,8 +13,12 @@ made irrelevant stays so. A row is valid when no applying rule has an
 Pairwise (AETG-style): each new row is the best of a few random candidates, each
 grown from an uncovered pair by choosing, factor by factor in random order, the
 value that covers most uncovered pairs; a few seeds, the smallest result kept,
-then rows that cover nothing of their own dropped. All with a seeded
-:class:`random.Random`: the same input gives the same rows.
+then rows that cover nothing of their own dropped. Then a tabu search (Nurmela's
+moves) takes rows away: drop one, change single values until every pair is covered
+again, keep the smaller set. Which pairs must be covered: those of the valid rows
+(enumerated with numpy up to ENUMERATE_LIMIT; beyond, a pair no random valid row
+has is given up). Budgets are counts of moves, not seconds, and every choice comes
+from a seeded :class:`random.Random`: the same input gives the same rows anywhere.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ ENUMERATE_LIMIT = 2_000_000
 CANDIDATES = 24  # random candidates per new row
 SEEDS = 2  # independent greedy runs; the smallest kept
 WITNESS_TRIES = 200  # random completions tried for a pair when nothing is enumerated
-SHRINK_STEPS = 4_000  # local-search moves spent removing rows from the greedy set (no rules only)
+SHRINK_STEPS = 4_000  # tabu-search moves spent removing rows from the greedy set
 ATTEMPT_STEPS = 2_000  # moves spent on removing one row before giving up
 TABU = 8
 EVALUATIONS = 20000  # rows normalized again by the shrink of rows with irrelevant cells
