@@ -124,3 +124,29 @@ def test_a_dirty_manifest_is_warned_about(project: Path, tmp_path: Path) -> None
         f"Warning: {path} was written in a workspace with uncommitted changes (dirty): the rerun uses the commit "
         "as committed, so it may not reproduce\n"
     )
+
+
+def test_a_pipeline_url_reads_the_manifest_from_its_run_job(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import responses
+    from responses import matchers
+
+    token = "glpat-" + "x1y2z3" * 4
+    monkeypatch.setenv("ALOPS_GITLAB_TOKEN", token)
+    api = "https://gitlab.example.com/api/v4/projects/ml%2Fdigits"
+    body = {"alops_manifest": 1, "commit": "d" * 40, "dataset": "dev", "stages": ["train@dev"]}
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        mock.get(
+            f"{api}/pipelines/9/jobs",
+            json=[{"id": 3, "name": "alops-plan"}, {"id": 4, "name": "alops-run-gpu"}],
+            match=[matchers.header_matcher({"PRIVATE-TOKEN": token})],
+        )
+        mock.get(f"{api}/jobs/4/artifacts/alops-manifest.json", json=body)
+        code, out, err = invoke(project, "reproduce", "https://gitlab.example.com/ml/digits/-/pipelines/9")
+    where = "job alops-run-gpu (4) of https://gitlab.example.com/ml/digits/-/pipelines/9"
+    assert out.startswith(f"Reproducing commit dddddddddddd (the dev dataset) from {where}\n")
+    assert (code, err) == (
+        EXIT_DATA,
+        f"Error: commit {'d' * 40} of {where} is not in this clone: run `git fetch origin {'d' * 40}` and try again\n",
+    )

@@ -55,10 +55,7 @@ def reproduce(obj: dict[str, str], source: str, keep: bool, workdir: str | None,
     config = load_config(obj["config"])
     manifest, where = reruns.obtain(source, env)
     commit = str(manifest.get("commit") or "?")
-    click.echo(
-        f"Reproducing commit {commit[:12]} (ref {safe(str(manifest.get('ref')))}, the {safe(str(manifest.get('role')))} "
-        f"flow on the {safe(str(manifest.get('dataset')))} dataset) from {safe(where)}"
-    )
+    click.echo(f"Reproducing commit {commit[:12]}{_about(manifest)} from {safe(where)}")
     result = reruns.reproduce(
         config,
         manifest,
@@ -72,6 +69,19 @@ def reproduce(obj: dict[str, str], source: str, keep: bool, workdir: str | None,
     click.echo(render(result))
     if not result.reproduced:
         raise NotReproducedError(failure(result))
+
+
+def _about(manifest: dict[str, object]) -> str:
+    """`` (ref main, the feature flow on the dev dataset)``, with what the manifest says."""
+    from alops.text import safe
+
+    ref, role, dataset = (manifest.get(k) for k in ("ref", "role", "dataset"))
+    parts = [f"ref {safe(str(ref))}"] if ref else []
+    flow = f"the {safe(str(role))} flow" if role else ""
+    if dataset:
+        flow = f"{flow} on the {safe(str(dataset))} dataset" if flow else f"the {safe(str(dataset))} dataset"
+    parts += [flow] if flow else []
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def render(result: Result) -> str:
