@@ -176,6 +176,8 @@ def build(
     name: str = FILE,
 ) -> dict[str, Any]:
     """The manifest of the run ``result`` of ``plan`` (``overrides``: the ``--set`` values; ``name``: where it goes)."""
+    import shlex
+
     import alops
     from alops import params
 
@@ -209,7 +211,7 @@ def build(
         "gpu": gpus(env),
         "ci": ci,
         "timings": {"total_s": round(result.seconds, 3), **{k: round(v, 3) for k, v in result.timings.items()}},
-        "reproduce": f"alops reproduce {(ci or {}).get('pipeline_url') or name}",
+        "reproduce": f"alops reproduce {shlex.quote((ci or {}).get('pipeline_url') or name)}",
     }
     return doc
 
