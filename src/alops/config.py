@@ -25,7 +25,7 @@ from alops.schema.defaults import apply_defaults
 from alops.yamlfile import Document
 
 if TYPE_CHECKING:
-    from alops.sections import ActiveLearning, Devset, Gate, Schedule
+    from alops.sections import ActiveLearning, Devset, Gate, Report, Schedule
 
 DEFAULT_FILE = "alops.yaml"
 MAX_SHOWN = 20
