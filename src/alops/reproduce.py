@@ -215,7 +215,7 @@ def rerun(
         raise DataError(f"commit {manifest['commit']} has no dataset {dataset!r} in {name}")
     steps = [dvc.cache_step(share_objects(dvc.cache_dir(config.root, env), root)), *data.pull_steps(there, dataset)]
     # force: every stage runs again, as `dvc repro --force` (the cache of share_objects has no run-cache either).
-    steps.append(dvc.repro_step(stages) | {"force": True})
+    steps.append(dvc.repro_step(stages, force=True))
     data.transfer(lambda: dvc.run(steps, cwd=root, env=env, capture=quiet), dataset, env)
     found = metrics.read(there, dataset, str(manifest.get("role") or ""))
     return _Rerun(found, _data_checks(there, manifest, root, stages), differ)

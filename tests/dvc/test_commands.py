@@ -90,7 +90,12 @@ def test_repro_runs_the_stages_quietly(tiny_copy: Path, capfd: pytest.CaptureFix
 
 
 def test_the_steps_for_several_operations_in_one_child() -> None:
-    assert commands.repro_step(["train@dev"], pull=True) == {"op": "repro", "targets": ["train@dev"], "pull": True}
+    assert commands.repro_step(["train@dev"], pull=True) == {
+        "op": "repro",
+        "targets": ["train@dev"],
+        "pull": True,
+        "force": False,
+    }
     assert commands.cache_step("/c") == {"op": "cache", "dir": "/c", "type": ["reflink", "hardlink", "symlink", "copy"]}
 
 

@@ -65,9 +65,10 @@ def repro(
     run([repro_step(stages, pull=pull)], cwd=cwd, env=env, capture=quiet)
 
 
-def repro_step(stages: Sequence[str], *, pull: bool = False) -> dict[str, Any]:
-    """The :func:`run` step of ``dvc repro``: ``pull`` lets DVC fetch missing outputs and run-cache entries."""
-    return {"op": "repro", "targets": list(stages), "pull": pull}
+def repro_step(stages: Sequence[str], *, pull: bool = False, force: bool = False) -> dict[str, Any]:
+    """The :func:`run` step of ``dvc repro``: ``pull`` lets DVC fetch missing outputs and run-cache entries;
+    ``force`` (``--force``) runs the stages even when nothing changed, never restoring them from the run-cache."""
+    return {"op": "repro", "targets": list(stages), "pull": pull, "force": force}
 
 
 def init(*, cwd: str | Path, env: Mapping[str, str]) -> None:

@@ -23,8 +23,8 @@ def op_checkout(session: Session, step: dict[str, Any]) -> dict[str, Any]:
 
 
 def op_repro(session: Session, step: dict[str, Any]) -> dict[str, Any]:
-    """``dvc repro [--pull] targets``: the stages' own output goes to this process's, as it happens."""
-    session.repo.reproduce(targets=list(step["targets"]), pull=bool(step.get("pull")))
+    """``dvc repro [--pull] [--force] targets``: the stages' own output goes to this process's, as it happens."""
+    session.repo.reproduce(targets=list(step["targets"]), pull=bool(step.get("pull")), force=bool(step.get("force")))
     return {}
 
 
