@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 
     from alops.report.content import Content
 
-#: What a report folder holds; anything else in --out means it is not one (and will not be replaced).
-_OURS = {"report.md", "index.html", "confusion.png", "per-class.png", "history.png"}
-
 
 @click.command()
 @flow_option
@@ -76,26 +73,19 @@ def report(
     options; 3 GitLab failed with --fail-on-error, or --out cannot be written;
     4 a metrics file or the manifest is unreadable.
     """
-    from alops import atomic
     from alops import env as variables
     from alops.config import load_config
     from alops.flow import current_plan
     from alops.report import content as contents
-    from alops.report import markdown, page
+    from alops.report import files
     from alops.text import safe
 
     config = load_config(obj["config"])
     env = dict(os.environ)
     plan = current_plan(config, env, branch=branch, role=None if flow == "auto" else flow)
-    _check_out(out)
+    files.check_out(out)  # before anything is read: a wrong --out costs nothing
     found = contents.build(config, plan, env, against=against, out=out, gitlab_client=lambda: _client(env))
-    local = {p.file: f"![{p.title}]({p.file})" for p in found.plots}
-    with atomic.writing_to(out), atomic.replacing(out, folder=True) as folder:
-        # A new folder swapped in whole: no reader sees a half-written report, nor an old plot beside a new note.
-        for plot in found.plots:
-            (folder / plot.file).write_bytes(plot.png)
-        (folder / "report.md").write_text(markdown.render(found, local), "utf-8")
-        (folder / "index.html").write_text(page.render(found), "utf-8")
+    files.write(found, out)
     click.echo(f"Wrote {out / 'report.md'}, {out / 'index.html'} and {len(found.plots)} plot(s)")
     for left in found.left_out:
         click.echo(f"  not shown: {safe(left.title)}: {safe(left.why)}")
@@ -106,20 +96,6 @@ def report(
             return
     if post:
         _post(found, env, out, fail_on_error or config.report.fail_on_error)
-
-
-def _check_out(out: Path) -> None:
-    from alops.errors import ConfigError
-
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file: name a folder (default alops-report)")
-    if out.is_dir():
-        others = sorted(p.name for p in out.iterdir() if p.name not in _OURS)
-        if others:
-            raise ConfigError(
-                f"--out {out} holds files that are not a report's ({', '.join(others[:3])}): it would be replaced "
-                "as a whole; name an empty or new folder (default alops-report)"
-            )
 
 
 def _client(env: Mapping[str, str]) -> tuple[gitlab.Gitlab | None, str]:
