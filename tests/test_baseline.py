@@ -326,6 +326,10 @@ def test_default_ref_is_the_mr_target_then_the_default_branch_then_origin_head(o
     assert baseline.default_ref(config, {}) == "develop"
 
 
-def test_flat_keys_of_a_parameters_document() -> None:
-    doc = {"a": {"b": 1, "c": {"d": [1, 2]}, "e": {}}, "f": None}
-    assert baseline.flat(doc) == [("a.b", 1), ("a.c.d", [1, 2]), ("a.e", {}), ("f", None)]
+def test_the_parameters_are_dotted_keys_with_lists_and_empty_maps_kept_whole(origin: Path) -> None:
+    config, plan = setup(origin)
+    (origin / "params.yaml").write_text("a: {b: 1, c: {d: [1, 2]}, e: {}}\nf:\n", encoding="utf-8")
+
+    params = baseline.current(config, plan, {}).params
+
+    assert params == {"params.yaml": {"a.b": 1, "a.c.d": [1, 2], "a.e": {}, "f": None}}

@@ -11,13 +11,12 @@ its CI job kept as an artifact is read instead, through GitLab's API.
 from __future__ import annotations
 
 import dataclasses
-import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from alops import env as variables
-from alops import metrics, proc
+from alops import metrics, params, proc, versions
 from alops.compare import Snapshot
 from alops.config import Config
 from alops.errors import ConfigError, DataError
@@ -26,11 +25,6 @@ from alops.text import quote
 
 #: The CI job whose artifacts hold a branch's run manifest, unless ALOPS_BASELINE_JOB says otherwise.
 DEFAULT_JOB = "alops-run-gpu"
-#: The parameters file DVC reads when alops.yaml names none.
-PARAMS_FILE = "params.yaml"
-LOCK = "dvc.lock"
-#: Reads one file of a side by its repository path; None when that side has no such file.
-Reader = Callable[[str], "str | None"]
 
 
 def default_ref(config: Config, env: Mapping[str, str]) -> str | None:
@@ -46,11 +40,7 @@ def default_ref(config: Config, env: Mapping[str, str]) -> str | None:
 def current(config: Config, plan: Plan, env: Mapping[str, str]) -> Snapshot:
     """The workspace: its metrics files, parameters file and data versions; ``commit`` is HEAD."""
     root = config.root
-
-    def read(name: str) -> str | None:
-        path = root / name
-        return path.read_text("utf-8") if path.is_file() else None
-
+    read = versions.files(root)
     head = _git(root, env, "rev-parse", "--verify", "--quiet", "HEAD")
     return Snapshot(
         label="workspace",
@@ -58,7 +48,7 @@ def current(config: Config, plan: Plan, env: Mapping[str, str]) -> Snapshot:
         commit=head,
         metrics=metrics.read(config, plan.dataset, plan.role),
         params=_params(config, read, "the workspace"),
-        data=_data(config, plan, read, "the workspace"),
+        data=versions.of_flow(config, plan.dataset, read, "the workspace"),
     )
 
 
@@ -79,7 +69,7 @@ def at_ref(config: Config, plan: Plan, ref: str, env: Mapping[str, str]) -> Snap
             commit=commit,
             metrics=found,
             params=_params(config, read, where),
-            data=_data(config, plan, read, where),
+            data=versions.of_flow(config, plan.dataset, read, where),
         )
     names = ", ".join(metrics.files(config, plan.dataset, plan.role))
     missing = why if commit is None else f"{ref} (commit {commit[:8]}) has none of the metrics files ({names}) in git"
@@ -172,10 +162,10 @@ def _from_artifacts(ref: str, missing: str, env: Mapping[str, str]) -> Snapshot:
     return dataclasses.replace(found, label=ref, note=note)
 
 
-def _params(config: Config, read: Reader, where: str) -> dict[str, dict[str, Any]]:
+def _params(config: Config, read: versions.Reader, where: str) -> dict[str, dict[str, Any]]:
     import yaml
 
-    name = config.parameters.file if config.parameters else PARAMS_FILE
+    name = params.file_of(config)
     text = read(name)
     if text is None:
         return {}
@@ -183,51 +173,4 @@ def _params(config: Config, read: Reader, where: str) -> dict[str, dict[str, Any
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise DataError(f"{name} in {where} is not readable YAML ({exc}): correct it") from None
-    return {name: dict(flat(doc))} if isinstance(doc, dict) else {}
-
-
-def flat(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
-    """Each leaf of a parameters document with its dotted key (``train.lr``); lists are values."""
-    if isinstance(value, dict) and (value or not prefix):
-        return [pair for key, item in value.items() for pair in flat(item, f"{prefix}{key}.")]
-    return [(prefix[:-1], value)]
-
-
-def _data(config: Config, plan: Plan, read: Reader, where: str) -> dict[str, str]:
-    """DVC path → hash: the outputs of the dataset's ``.dvc`` files, then those dvc.lock records for its stages."""
-    found: dict[str, str] = {}
-    dataset = config.datasets.get(plan.dataset)
-    for target in dataset.targets if dataset else ():
-        dvc_file = target if target.endswith(".dvc") else target + ".dvc"
-        text = read(dvc_file)
-        if text is not None:
-            found.update(_outs(_yaml(text, f"{dvc_file} in {where}"), posixpath.dirname(dvc_file)))
-    text = read(LOCK)
-    lock = _yaml(text, f"{LOCK} in {where}") if text is not None else {}
-    stages = lock.get("stages")
-    for name, stage in stages.items() if isinstance(stages, dict) else ():
-        each = str(name).rpartition("@")[2] if "@" in str(name) else None
-        if isinstance(stage, dict) and each in (None, plan.dataset):  # foreach stages: only the flow's dataset
-            found.update(_outs(stage, ""))
-    return found
-
-
-def _outs(entry: dict[str, Any], folder: str) -> dict[str, str]:
-    outs = entry.get("outs")
-    found = {}
-    for out in outs if isinstance(outs, list) else ():
-        if isinstance(out, dict) and "path" in out:
-            digest = out.get("md5") or out.get("etag") or out.get("checksum")
-            if digest:
-                found[posixpath.normpath(posixpath.join(folder, str(out["path"])))] = str(digest)
-    return found
-
-
-def _yaml(text: str, where: str) -> dict[str, Any]:
-    import yaml
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise DataError(f"{where} is not readable YAML ({exc}): restore it from git") from None
-    return data if isinstance(data, dict) else {}
+    return {name: params.flat(doc)} if isinstance(doc, dict) else {}

@@ -12,12 +12,13 @@ the environment goes in but the CI variables named in :mod:`alops.env`
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alops import env as variables
 from alops.errors import DataError, MissingFileError
+from alops.versions import lock_hashes as lock_hashes  # dvc.lock's outs or deps hashes of some stages
 
 if TYPE_CHECKING:
     from alops.compare import Snapshot
@@ -240,56 +241,22 @@ def _git(root: Path, *args: str) -> str | None:
 
 
 def read_lock(root: Path) -> dict[str, Any]:
-    """dvc.lock's stages, by name (``prepare@full``); empty when there is no dvc.lock."""
-    path = root / "dvc.lock"
-    if not path.is_file():
-        return {}
-    import yaml
+    """The workspace's dvc.lock stages, by name (``prepare@full``); empty when there is no dvc.lock."""
+    from alops import versions
 
-    try:
-        doc = yaml.safe_load(path.read_text("utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise DataError(f"{path} is not readable YAML ({_short(exc)}): run `dvc repro` again") from None
-    stages = doc.get("stages") if isinstance(doc, dict) else None
-    return dict(stages) if isinstance(stages, dict) else {}
+    return versions.lock_stages(versions.files(root)(versions.LOCK), str(root))
 
 
-def _hash(entry: Mapping[str, Any]) -> str | None:
-    for key in ("md5", "etag", "checksum"):  # DVC 3 writes md5 for local files; etag/checksum for cloud ones
-        if isinstance(entry.get(key), str):
-            return str(entry[key])
-    return None
+def dvc_file_outs(root: Path, targets: Iterable[str]) -> dict[str, str]:
+    """Path (from the repository root) → hash of the outputs each ``.dvc`` target in the workspace records."""
+    from alops import versions
 
-
-def lock_hashes(lock: Mapping[str, Any], stages: list[str], kind: str) -> dict[str, str]:
-    """Path → hash of the ``kind`` (``outs`` or ``deps``) dvc.lock records for ``stages``."""
-    out: dict[str, str] = {}
-    for stage in stages:
-        entries = (lock.get(stage) or {}).get(kind) if isinstance(lock.get(stage), dict) else None
-        for entry in entries or []:
-            if isinstance(entry, dict) and isinstance(entry.get("path"), str) and (h := _hash(entry)):
-                out[entry["path"]] = h
-    return out
-
-
-def dvc_file_outs(root: Path, targets: tuple[str, ...] | list[str]) -> dict[str, str]:
-    """Path (from the repository root) → hash of the outputs each ``.dvc`` target records."""
-    import posixpath
-
-    import yaml
-
+    read = versions.files(root)
     out: dict[str, str] = {}
     for target in targets:
-        if not target.endswith(".dvc") or not (root / target).is_file():
-            continue
-        try:
-            doc = yaml.safe_load((root / target).read_text("utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise DataError(f"{root / target} is not readable YAML ({_short(exc)}): restore it from git") from None
-        base = posixpath.dirname(target)
-        for entry in (doc.get("outs") if isinstance(doc, dict) else None) or []:
-            if isinstance(entry, dict) and isinstance(entry.get("path"), str) and (h := _hash(entry)):
-                out[posixpath.normpath(posixpath.join(base, entry["path"]))] = h
+        text = read(target) if target.endswith(".dvc") else None  # a stage or a path: no data version of its own
+        if text is not None:
+            out |= versions.dvc_file_outs(text, target, str(root))
     return out
 
 
