@@ -323,7 +323,7 @@ def test_an_unreachable_server_is_a_tool_error_without_the_token() -> None:
 
     client = gitlab.client_from_env(ENV)
     # python-gitlab retries a refused connection with backoff (minutes), so the error is raised here directly.
-    with pytest.raises(ToolError, match="cannot be reached") as info, experiments._reaching(client):
+    with pytest.raises(ToolError, match="cannot be reached") as info, gitlab.reaching(client):
         raise requests.exceptions.ConnectionError(f"refused: https://oauth2:{TOKEN}@gitlab.example.com")
     assert TOKEN not in str(info.value) and "check ALOPS_GITLAB_URL" in str(info.value)
 

@@ -170,6 +170,28 @@ def test_artifact_file_refused_says_which_token(api: responses.RequestsMock) -> 
     assert TOKEN not in str(info.value)
 
 
+@pytest.mark.parametrize("job_id", [None, 7])
+def test_an_unreachable_server_is_a_tool_error_after_python_gitlab_s_retries(
+    job_id: int | None, api: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import requests
+
+    waits: list[float] = []
+    monkeypatch.setattr("gitlab.utils.time.sleep", waits.append)  # python-gitlab's backoff, without the minutes
+    refused = requests.exceptions.ConnectionError(f"refused: https://oauth2:{TOKEN}@gitlab.example.com")
+    path = "jobs/artifacts/main/raw/m.json" if job_id is None else f"jobs/{job_id}/artifacts/m.json"
+    api.get(f"{API}/projects/42/{path}", body=refused)
+    client = gitlab.client_from_env(ENV)
+    with pytest.raises(ToolError, match=r"^GitLab at https://gitlab.example.com cannot be reached \(refused") as info:
+        if job_id is None:
+            gitlab.artifact_file(client, 42, ref="main", job="j", path="m.json")
+        else:
+            gitlab.job_artifact_file(client, 42, job_id, "m.json")
+    assert info.value.exit_code == 3
+    assert TOKEN not in str(info.value) and "check ALOPS_GITLAB_URL / CI_SERVER_URL and the network" in str(info.value)
+    assert len(waits) == 10 and len(api.calls) == 11  # it gave up after python-gitlab's retries, not at the first
+
+
 def test_job_artifact_file(api: responses.RequestsMock) -> None:
     api.get(f"{API}/projects/42/jobs/7/artifacts/alops-manifest.json", body=b"{}")
     client = gitlab.client_from_env(ENV)

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from alops import env as variables
 from alops.compare import Snapshot
 from alops.config import Config
-from alops.errors import ConfigError, DataError, ToolError
+from alops.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     import gitlab
@@ -193,7 +192,7 @@ def _branches(
 
     states = ("opened", "merged") if include_merged else ("opened",)
     try:
-        with _reaching(client):
+        with api.reaching(client):
             remote = client.projects.get(project, lazy=True)
             branches = [b.attributes for b in remote.branches.list(get_all=True, per_page=100)]
             mrs = [m.attributes for s in states for m in remote.mergerequests.list(state=s, get_all=True, per_page=100)]
@@ -231,22 +230,6 @@ def _branches(
     return default, reference + kept, len(rows) - len(kept)
 
 
-@contextmanager
-def _reaching(client: gitlab.Gitlab) -> Iterator[None]:
-    """A server that cannot be reached (DNS, refused, timed out after python-gitlab's retries) as a ToolError."""
-    import requests
-
-    try:
-        yield
-    except requests.exceptions.RequestException as exc:
-        from alops import gitlab as api
-
-        said = api.redact(str(exc), client)
-        raise ToolError(
-            f"GitLab at {client.url} cannot be reached ({said}): check ALOPS_GITLAB_URL / CI_SERVER_URL and the network"
-        ) from None
-
-
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -276,8 +259,7 @@ def _manifest(client: gitlab.Gitlab, project: str, job: str, branch: str) -> Sna
     from alops import gitlab as api
     from alops import manifest
 
-    with _reaching(client):
-        data = api.artifact_file(client, project, ref=branch, job=job, path=manifest.FILE)
+    data = api.artifact_file(client, project, ref=branch, job=job, path=manifest.FILE)  # a down server: ToolError
     if data is None:
         return _nothing(branch)
     try:

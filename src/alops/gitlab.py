@@ -12,7 +12,8 @@ Settings, first found wins: ``ALOPS_GITLAB_URL``, ``CI_SERVER_URL``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from alops import __version__
@@ -113,6 +114,20 @@ def open_merge_request(
     return str(mr.web_url)
 
 
+@contextmanager
+def reaching(client: gitlab.Gitlab) -> Iterator[None]:
+    """A server that cannot be reached (DNS, refused, timed out after python-gitlab's retries) as a ToolError."""
+    import requests
+
+    try:
+        yield
+    except requests.exceptions.RequestException as exc:
+        raise ToolError(
+            f"GitLab at {client.url} cannot be reached ({redact(str(exc), client)}): check "
+            f"{variables.GITLAB_URL} / {variables.CI_SERVER_URL} and the network"
+        ) from None
+
+
 def quote_ref(ref: str) -> str:
     """``ref`` as one path segment of an API URL (``experiment/lr`` → ``experiment%2Flr``).
 
@@ -133,8 +148,9 @@ def artifact_file(client: gitlab.Gitlab, project_id: int | str, *, ref: str, job
     import gitlab.exceptions
 
     try:
-        project = client.projects.get(project_id, lazy=True)
-        data = project.artifacts.raw(quote_ref(ref), path, job)
+        with reaching(client):
+            project = client.projects.get(project_id, lazy=True)
+            data = project.artifacts.raw(quote_ref(ref), path, job)
     except gitlab.exceptions.GitlabError as exc:
         if getattr(exc, "response_code", None) == 404:
             return None
@@ -147,8 +163,9 @@ def job_artifact_file(client: gitlab.Gitlab, project_id: int | str, job_id: int,
     import gitlab.exceptions
 
     try:
-        job = client.projects.get(project_id, lazy=True).jobs.get(job_id, lazy=True)
-        data = job.artifact(path)
+        with reaching(client):
+            job = client.projects.get(project_id, lazy=True).jobs.get(job_id, lazy=True)
+            data = job.artifact(path)
     except gitlab.exceptions.GitlabError as exc:
         if getattr(exc, "response_code", None) == 404:
             return None
