@@ -6,9 +6,12 @@ alops-run-gpu (the full data from the project's committed local DVC remote),
 then alops-gate and alops-report. The branch raises the accuracy gate to a
 minimum the model cannot reach (a crafted regression): the gate must fail the
 pipeline with exit code 6, and the report must still run (`when: always`) and
-write its page without any GitLab to post to. The matrix job is run by name
-(its rules want the matrix input and a feature branch): its child pipeline
-must carry the template's image and the cpu-tags input as runner tags. Job
+write its page without any GitLab to post to.
+
+Then a feature branch's whole pipeline with the input `matrix: true` and two
+values of one parameter: alops-matrix writes the child pipeline and
+alops-matrix-pipeline runs it (`trigger: include: artifact:`), two jobs on the
+template's image and the cpu-tags input, each keeping its run's manifest. Job
 names are written in tests/test_templates.py.
 """
 
@@ -95,17 +98,66 @@ def test_the_report_ran_after_the_failed_gate_and_wrote_its_page(ran: tuple[Path
     assert sorted(p.name for p in page.parent.iterdir()) == ["index.html"]
 
 
-def test_the_matrix_job_writes_a_child_pipeline_for_the_cpu_runners(ran: tuple[Path, str, int]) -> None:
-    project, _, _ = ran
-    gcl = GitlabCiLocal(project)
-    feature = push("feature", "feature", "feature/params")
-    assert {"alops-matrix", "alops-matrix-pipeline"} <= set(gcl.jobs(feature, inputs={"matrix": True}))
-    result = gcl("alops-matrix", *SHELL_RUN, "--no-json-schema-validation", scenario=feature, timeout=300)
-    assert "PASS  alops-matrix" in result.stdout, result.stdout
+# --- the matrix: a feature branch's pipeline with `matrix: true`, child pipeline included ----
+
+FEATURE = push("feature", "feature", "feature/params")
+#: Two values of one parameter: two child jobs (the skeleton's own parameters.allowed makes 36).
+ALLOWED = {"train.C": [0.1, 1.0]}
+
+
+@pytest.fixture(scope="module")
+def matrix_ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, int]:
+    if not GCL.exists():
+        pytest.fail(f"{GCL} is missing: run `make setup` (npm ci)")
+    tmp = tmp_path_factory.mktemp("matrix")
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, tmp / "home")
+        project = example_project(tmp)
+        git(project, "checkout", "-q", "-b", FEATURE.branch)
+        config = yaml.safe_load((project / "alops.yaml").read_text())
+        config["parameters"]["allowed"] = ALLOWED
+        (project / "alops.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+        git(project, "add", "alops.yaml")
+        commit(project, "feature: try two values of C")
+        gcl = GitlabCiLocal(project)
+        inputs = {"matrix": True}
+        assert {"alops-matrix", "alops-matrix-pipeline"} <= set(gcl.jobs(FEATURE, inputs=inputs))
+        result = gcl(
+            *SHELL_RUN, "--no-json-schema-validation", scenario=FEATURE, inputs=inputs, check=False, timeout=600
+        )
+    return project, result.stdout + result.stderr, result.returncode
+
+
+def test_the_feature_pipeline_ran_the_matrix_as_its_child(matrix_ran: tuple[Path, str, int]) -> None:
+    _, log, code = matrix_ran
+    assert code == 0, log
+    parent = {"alops-plan", "alops-validate", "alops-run", "alops-gate", "alops-report", "alops-matrix"}
+    assert parent | {"alops-matrix-pipeline"} <= _marked(log, "PASS"), log
+    assert not _marked(log, "FAIL"), log
+    for value in ALLOWED["train.C"]:
+        assert f"alops run --no-pull --flow feature --set train.C={value}" in log, log
+
+
+def test_the_child_pipeline_runs_on_the_cpu_runners_with_the_template_s_image(
+    matrix_ran: tuple[Path, str, int],
+) -> None:
+    project, log, _ = matrix_ran
     child = yaml.safe_load((project / ".gitlab-ci-local/artifacts/alops-matrix/alops-matrix.yml").read_text())
     jobs = {name: job for name, job in child.items() if isinstance(job, dict) and "script" in job}
-    assert jobs, child
-    image = "$CI_REGISTRY/mlops/alops:0.1.0".replace("$CI_REGISTRY", "")  # the shell expands $CI_REGISTRY
+    assert len(jobs) == len(ALLOWED["train.C"]), child
     for name, job in jobs.items():
-        assert job["tags"] == skeleton_inputs()["cpu-tags"], name  # ["docker"], from ALOPS_CPU_TAGS
-        assert str(job["image"]).endswith(image), name
+        assert job["tags"] == skeleton_inputs()["cpu-tags"], name  # ["docker"]: ALOPS_CPU_TAGS, a JSON list
+        # the image input, $CI_REGISTRY expanded by the job's shell (gitlab-ci-local sets one)
+        assert job["image"].endswith("/mlops/alops:0.1.0") and "$" not in job["image"], name
+
+
+def test_each_child_job_kept_its_run_s_manifest(matrix_ran: tuple[Path, str, int]) -> None:
+    project, log, _ = matrix_ran
+    artifacts = project / ".gitlab-ci-local" / "artifacts"
+    children = [p for p in artifacts.iterdir() if not p.name.startswith("alops-")]  # gitlab-ci-local encodes names
+    manifests = [json.loads((p / "alops-manifest.json").read_text()) for p in children]
+    assert sorted(m["set"]["train.C"] for m in manifests) == ALLOWED["train.C"], log
+    for m in manifests:
+        assert (m["role"], m["dataset"]) == ("feature", "dev")
+        assert m["params"]["params.yaml"]["train.C"] == m["set"]["train.C"]
+        assert 0.5 < m["metrics"]["metrics/dev.json"]["accuracy"] <= 1
