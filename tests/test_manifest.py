@@ -183,6 +183,7 @@ def test_dvc_file_outs_and_lock_hashes(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_build_records_the_run_and_no_secret(project: Path, tmp_path: Path) -> None:
+    from alops import baseline
     from alops.config import load_config
     from alops.flow import current_plan
     from alops.run import run_flow
@@ -218,6 +219,7 @@ def test_build_records_the_run_and_no_secret(project: Path, tmp_path: Path) -> N
     dev = yaml.safe_load((project / "data" / "dev.dvc").read_text())["outs"][0]
     assert doc["data"]["data/dev"] == dev["md5"]
     assert doc["data"]["models/dev"] == lock["train@dev"]["outs"][0]["md5"]
+    assert doc["data"] == baseline.current(config, plan, env).data  # the same data versions a comparison reads
     assert doc["deps"]["src/train.py"] == next(
         d["md5"] for d in lock["train@dev"]["deps"] if d["path"] == "src/train.py"
     )
