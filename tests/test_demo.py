@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alops.demo import FLOWS, demo, environment, prepare_project, render, skeleton
+from alops.demo import FLOWS, DemoReport, FlowReport, demo, environment, prepare_project, render, skeleton
 from alops.demo_round import RoundReport
 from alops.errors import ConfigError
 
@@ -72,8 +73,9 @@ def test_demo_runs_the_feature_and_the_experiment_flow_then_an_active_learning_r
 
     assert not shared.exists()
 
-    assert len(steps) == 4 and steps[1] == "Running feature/demo in a fresh clone (feature-demo/)"
-    assert steps[3] == "Running one active-learning round on al/digits in a fresh clone (al-digits/)"
+    assert len(steps) == 5 and steps[2] == "Running feature/demo in a fresh clone (feature-demo/)"
+    assert steps[1] == "Training main, the default branch, on the full data: its committed metrics are the baseline"
+    assert steps[4] == "Running one active-learning round on al/digits in a fresh clone (al-digits/)"
     feature, experiment = report.flows
     assert tuple(f.branch for f in report.flows) == FLOWS
     assert (feature.role, feature.dataset, feature.runner) == ("feature", "dev", "cpu")
@@ -110,11 +112,35 @@ def test_demo_runs_the_feature_and_the_experiment_flow_then_an_active_learning_r
         "new files on the remote (outputs and run-cache)"
     ) in lines
     assert "  runner    its CI jobs ask for a gpu runner (tags: gpu); this machine ran them here" in lines
-    # Only what happened here: nothing about what CI would do beyond the plan, nothing compared.
-    for claim in ("takes the job", "compared", "for later pipelines", "stay in the job", "never downloaded"):
+    # Only what happened here: nothing about what CI would do beyond the plan.
+    for claim in ("takes the job", "for later pipelines", "stay in the job", "never downloaded"):
         assert claim not in text, claim
 
-    assert_the_round(report.al, report.workdir / "al-digits", text, experiment.metrics)
+    assert_the_comparison(report, experiment, lines)
+    assert_the_round(report.al, report.workdir / "al-digits", text, report.baseline)
+
+
+def assert_the_comparison(report: DemoReport, experiment: FlowReport, lines: list[str]) -> None:
+    """main trained and committed first; the experiment (train.C 10) against it: diff, gate, page."""
+    project = report.workdir / "project"
+    assert git(project, "log", "-1", "--format=%s").strip() == "main: the default branch's model and metrics"
+    committed = json.loads(git(project, "show", "HEAD:metrics/full.json"))
+    assert report.baseline == {k: float(v) for k, v in committed.items()}
+    c = experiment.compared
+    assert c is not None
+    assert c.against.startswith("main (git, commit ")
+    accuracy = next(m for m in c.metrics if m.key == "accuracy")
+    assert (accuracy.old, accuracy.new) == (report.baseline["accuracy"], experiment.metrics["accuracy"])
+    assert [(p.key, p.old, p.new) for p in c.params] == [("train.C", 1.0, 10.0)]
+    assert "models/full" in {d.file for d in c.data}
+    assert [(x.bound, x.outcome) for x in c.checks] == [("min", "passed"), ("max_regression", "passed")]
+    assert "  gate      pass (alops gate would exit 0)" in lines
+    assert (
+        f"            accuracy: {accuracy.old:.4g} → {accuracy.new:.4g} ({accuracy.new - accuracy.old:+.4g})" in lines
+    )
+    page = c.page.read_text("utf-8")
+    assert "experiment/demo" in page and "train.C" in page and page.count("data:image/png;base64,") == c.plots == 2
+    assert (c.page.parent / "report.md").is_file()
 
 
 def assert_the_round(al: RoundReport, clone: Path, text: str, trained: dict[str, float]) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from alops import dvc, proc
 from alops import env as variables
 from alops.data import count_files, outputs
+from alops.demo_compare import Comparison
 from alops.demo_round import RoundReport
 from alops.errors import ConfigError, ToolError
 from alops.text import redact_output
@@ -30,6 +31,7 @@ from alops.text import redact_output
 REMOTE_NAME = "storage"
 ORIGIN = "git@gitlab.example.com:grp/proj.git"
 FLOWS = ("feature/demo", "experiment/demo")
+EXPERIMENT = "experiment/demo"  # changes a parameter, and is compared with main
 # What a run of the skeleton leaves behind; never copied into a new project.
 #: Prefixes of the variables :func:`environment` leaves out.
 _NOT_FOR_THE_DEMO = ("ALOPS_", "AWS_", "DVC_", "CI", "GITLAB_")
@@ -60,6 +62,7 @@ class FlowReport:
     new_remote_files: int
     metrics: dict[str, float]
     seconds: float
+    compared: Comparison | None = None  # the experiment against main: diff, gate, report page
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class DemoReport:
     project: Path
     remote: Path
     remote_files: int
+    baseline: dict[str, float]  # main's metrics, trained and committed first: every comparison's baseline
     flows: tuple[FlowReport, ...]
     al: RoundReport
     seconds: float
@@ -150,6 +154,8 @@ def demo(workdir: Path, *, env: Mapping[str, str], progress: Callable[[str], Non
     project = prepare_project(workdir / "project", workdir / "remote", env=env)
     remote = workdir / "remote"
     remote_files = count_files(remote)
+    say("Training main, the default branch, on the full data: its committed metrics are the baseline")
+    baseline = _train_main(project, env)
     reports = []
     for branch in FLOWS:
         clone = workdir / branch.replace("/", "-")
@@ -157,6 +163,10 @@ def demo(workdir: Path, *, env: Mapping[str, str], progress: Callable[[str], Non
         flow_started = time.monotonic()
         _git(workdir, "clone", "--quiet", str(project), str(clone))
         _git(clone, "checkout", "--quiet", "-b", branch)
+        if branch == EXPERIMENT:
+            from alops.demo_compare import change_params
+
+            _git(clone, *_COMMIT, "commit", "--quiet", "--no-verify", "-am", change_params(clone))
         config = load_config(clone / "alops.yaml")
         # An empty environment: the demo plans from the checkout, never from a CI job it may run in.
         plan = current_plan(config, {})
@@ -165,6 +175,11 @@ def demo(workdir: Path, *, env: Mapping[str, str], progress: Callable[[str], Non
         ours = [p for t in plan.targets for p in outputs(clone, t)]
         others = {t for name, ds in config.datasets.items() if name != plan.dataset for t in ds.targets}
         absent = [p for t in sorted(others) for p in outputs(clone, t) if not p.exists()]
+        compared = None
+        if branch == EXPERIMENT:
+            from alops.demo_compare import compare_with_main
+
+            compared = compare_with_main(clone, workdir / "report", env=env)
         reports.append(
             FlowReport(
                 branch=branch,
@@ -183,6 +198,7 @@ def demo(workdir: Path, *, env: Mapping[str, str], progress: Callable[[str], Non
                 new_remote_files=count_files(remote) - before,
                 metrics=next(iter(result.metrics.values()), {}),
                 seconds=time.monotonic() - flow_started,
+                compared=compared,
             )
         )
     from alops.demo_round import BRANCH, al_round
@@ -193,7 +209,26 @@ def demo(workdir: Path, *, env: Mapping[str, str], progress: Callable[[str], Non
     # The al flow pushes outputs and run-cache in CI, as the experiment flow does: so here too.
     round_report = al_round(clone, env=env, push=True)
     flows = tuple(reports)
-    return DemoReport(workdir, project, remote, remote_files, flows, round_report, time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return DemoReport(workdir, project, remote, remote_files, baseline, flows, round_report, seconds)
+
+
+def _train_main(project: Path, env: Mapping[str, str]) -> dict[str, float]:
+    """Run the default flow on ``main`` in the project and commit its dvc.lock and metrics, as a team's main has."""
+    from alops import metrics
+    from alops.config import load_config
+    from alops.flow import current_plan
+    from alops.run import run_flow
+
+    config = load_config(project / "alops.yaml")
+    plan = current_plan(config, {})
+    result = run_flow(config, plan, quiet=True, push=plan.push, env=env)
+    _git(project, "add", "dvc.lock", *metrics.files(config, plan.dataset, plan.role))
+    if config.report.confusion:
+        _git(project, "add", config.report.confusion.replace("{dataset}", plan.dataset))
+    _git(project, *_COMMIT, "commit", "--quiet", "--no-verify", "-m", "main: the default branch's model and metrics")
+    _git(project, "update-ref", "refs/remotes/origin/main", "HEAD")
+    return next(iter(result.metrics.values()), {})
 
 
 def render(report: DemoReport) -> str:
@@ -208,6 +243,8 @@ def render(report: DemoReport) -> str:
         "          a git repository; data/full and data/dev are tracked by DVC",
         f"remote    {report.remote}",
         f"          the DVC remote `{REMOTE_NAME}` (a local directory standing in for S3), {report.remote_files} files",
+        "main      trained on the full data and committed (dvc.lock, metrics): "
+        + ", ".join(f"{k} {v:.4g}" for k, v in report.baseline.items()),
     ]
     for flow in report.flows:
         tags = ", ".join(flow.runner_tags) or "untagged"
@@ -234,6 +271,10 @@ def render(report: DemoReport) -> str:
             f"  push      {push}",
             f"  time      {flow.seconds:.1f} s",
         ]
+        if flow.compared:
+            from alops.demo_compare import render as render_comparison
+
+            lines += render_comparison(flow.compared)
     from alops.demo_round import render as render_round
 
     return "\n".join([*lines, *render_round(report.al)])

@@ -23,3 +23,11 @@ def test_help_says_what_the_demo_does() -> None:
     assert result.exit_code == 0
     assert "feature and experiment flows" in result.stdout
     assert "--keep" in result.stdout
+
+
+def test_a_report_folder_that_is_not_a_reports_is_refused_before_the_demo(tmp_path: Path) -> None:
+    (tmp_path / "thesis.tex").write_text("mine")
+    result = CliRunner().invoke(cli, ["demo", "--report", str(tmp_path)], catch_exceptions=False)
+    assert result.exit_code == EXIT_CONFIG
+    assert "holds files that are not a report's (thesis.tex)" in result.stderr
+    assert (tmp_path / "thesis.tex").read_text() == "mine"

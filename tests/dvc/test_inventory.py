@@ -173,3 +173,21 @@ def test_lost_names_a_directory_once_not_each_file_in_it() -> None:
 def test_lost_does_not_take_a_name_for_a_prefix_of_another() -> None:
     found = Inventory(paths={"data/dir": "D", "data/dir2/a.csv": "X"})
     assert lost(found, {"D", "X"}) == ["data/dir", "data/dir2/a.csv"]
+
+
+def test_an_output_git_keeps_is_not_one_to_push(tiny_copy: Path) -> None:
+    """`cache: false` (a metrics file): DVC never caches or pushes it, so it cannot be missing from the cache.
+
+    A default branch that commits its metrics (as the demo's main does) restored its stages without running
+    them, and a push then named the metrics lost."""
+    (tiny_copy / "dvc.yaml").write_text(
+        "stages:\n  copy:\n    cmd: cp data/raw.csv out.csv && cp data/raw.csv m.json\n"
+        "    deps: [data/raw.csv]\n    outs: [out.csv]\n    metrics:\n      - m.json:\n          cache: false\n"
+    )
+    from alops.dvc import commands
+
+    commands.repro(["copy"], cwd=tiny_copy, quiet=True, env={"DVC_NO_ANALYTICS": "1"})
+    with opened(tiny_copy) as repo:
+        found = inventory.inventory(repo, ["copy"])
+    assert sorted(found.paths) == ["out.csv"]
+    assert found.complete

@@ -48,6 +48,8 @@ def inventory(repo: Any, targets: Iterable[str]) -> Inventory:
 
     found = Inventory()
     for out in (o for t in targets for o in outs_of(repo, t)):
+        if not out.use_cache:
+            continue  # `cache: false` (metrics, plots): git keeps it, DVC never pushes it
         info = out.hash_info
         if not info or not info.value:
             continue  # not run yet: nothing recorded
