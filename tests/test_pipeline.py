@@ -30,7 +30,8 @@ pytestmark = pytest.mark.slow
 
 FEATURE = push("feature", "feature", "feature/x")
 # feature trains on CPU in one job after the plan: alops-plan, alops-validate, alops-run
-JOBS = sorted(ci_jobs(ROLE_DEFAULTS["feature"].jobs, "cpu", split=False))
+# The plan's jobs, then the template's checks after every run (not in the plan, like the devset jobs).
+JOBS = sorted([*ci_jobs(ROLE_DEFAULTS["feature"].jobs, "cpu", split=False), "alops-gate", "alops-report"])
 
 
 def dvc_dir_hash(project: Path, target: str) -> str:

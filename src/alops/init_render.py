@@ -121,8 +121,13 @@ def include_block(
     full: tuple[str, ...],
     branches: dict[str, str],
     runners: dict[str, tuple[str, ...]],
+    *,
+    gates: bool,
 ) -> str:
-    """The ``include:`` of the alops templates, with the inputs that differ from their defaults."""
+    """The ``include:`` of the alops templates, with the inputs that differ from their defaults.
+
+    ``gates``: alops.yaml has ``quality.thresholds``; without them the gate job is off
+    (``alops gate`` with nothing to check fails, exit 2)."""
     inputs: list[str] = []
     for name, files, default in (
         ("dev-dvc-files", dev, DEFAULT_DEV_FILES),
@@ -139,6 +144,8 @@ def include_block(
     for runner, default in runner_defaults:
         if runner in runners and tuple(runners[runner]) != default:
             inputs.append(f"      {runner}-tags: {flow(runners[runner])}")
+    if not gates:
+        inputs.append("      gate: false  # true once alops.yaml has quality.thresholds (see `alops gate`)")
     lines = [
         "include:",
         "  - project: mlops/alops",

@@ -72,6 +72,7 @@ def test_an_existing_gitlab_ci_gets_the_include_to_add(split_project: Path, monk
     assert (
         ".gitlab-ci.yml: exists without the alops include: add this block to it (or run with --force to replace "
         "the file):\n\ninclude:\n  - project: mlops/alops\n    ref: 0.1.0\n    file: /ci-templates/alops.yml\n"
+        "    inputs:\n      gate: false  # true once alops.yaml has quality.thresholds (see `alops gate`)\n"
         "  - project: mlops/alops\n    ref: 0.1.0\n    file: /ci-templates/workflow.yml\n"
     ) in out
     assert Path(".gitlab-ci.yml").read_text() == "test:\n  script: [pytest]\n"
@@ -86,4 +87,4 @@ def test_outside_a_git_repository_exits_2(tmp_path: Path) -> None:
 def test_init_is_listed_in_help() -> None:
     code, out, _ = invoke("--help")
     assert code == 0
-    assert re.search(r"^  init +Adopt alops in a DVC project: write alops.yaml and .gitlab-ci.yml.$", out, re.MULTILINE)
+    assert re.search(r"^  init +Adopt alops in a DVC project: alops.yaml, .gitlab-ci.yml.$", out, re.MULTILINE)
