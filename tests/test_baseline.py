@@ -223,12 +223,13 @@ def test_a_ref_without_the_metrics_files_and_no_gitlab_is_no_baseline(origin: Pa
 # --- the baseline from CI artifacts: GitLab's API faked at the network edge ------------------------
 
 
-def manifest(**metrics: float) -> bytes:
+def manifest(dataset: str = "dev", **metrics: float) -> bytes:
     return json.dumps(
         {
             "alops_manifest": 1,
             "commit": "e" * 40,
             "ref": "experiment/lr",
+            "dataset": dataset,
             "params": {"params.yaml": {"train.lr": 0.5}},
             "metrics": {"metrics/dev.json": metrics},
             "data": {"data/dev": "d" * 32 + ".dir"},
@@ -262,6 +263,16 @@ def test_a_ref_whose_metrics_are_only_in_ci_reads_the_manifest_from_artifacts(no
     assert snap.data == {"data/dev": "d" * 32 + ".dir"}
     assert snap.pipeline_url == f"{SERVER}/grp/proj/-/pipelines/7"
     assert snap.note.endswith(": read from alops-manifest.json in the artifacts of job alops-run-gpu")
+
+
+def test_a_run_on_another_dataset_is_no_baseline(no_metrics: Path) -> None:
+    """A feature branch's dev metrics are never held to the default branch's full-data run."""
+    config, plan = setup(no_metrics)
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as api:
+        api.get(ARTIFACT, body=manifest("full", accuracy=0.99))
+        snap = baseline.at_ref(config, plan, "experiment/lr", GITLAB)
+    assert (snap.source, snap.metrics) == ("none", {})
+    assert "used the full dataset, not dev: commit experiment/lr's dev metrics" in snap.note
 
 
 def test_alops_baseline_job_names_the_job(no_metrics: Path) -> None:

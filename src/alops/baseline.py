@@ -73,7 +73,7 @@ def at_ref(config: Config, plan: Plan, ref: str, env: Mapping[str, str]) -> Snap
         )
     names = ", ".join(metrics.files(config, plan.dataset, plan.role))
     missing = why if commit is None else f"{ref} (commit {commit[:8]}) has none of the metrics files ({names}) in git"
-    return _from_artifacts(ref, missing, env)
+    return _from_artifacts(ref, missing, plan.dataset, env)
 
 
 def _resolve(root: Path, ref: str, env: Mapping[str, str]) -> tuple[str | None, str]:
@@ -123,7 +123,7 @@ def _git(root: Path, env: Mapping[str, str], *args: str, strip: bool = True) -> 
     return done.stdout.rstrip("\n") if strip else done.stdout
 
 
-def _from_artifacts(ref: str, missing: str, env: Mapping[str, str]) -> Snapshot:
+def _from_artifacts(ref: str, missing: str, dataset: str, env: Mapping[str, str]) -> Snapshot:
     from alops import gitlab
 
     project = env.get(variables.CI_PROJECT_ID)
@@ -157,7 +157,15 @@ def _from_artifacts(ref: str, missing: str, env: Mapping[str, str]) -> Snapshot:
             f"job {job}: run a pipeline of {ref}, or set {variables.BASELINE_JOB} to the job that keeps the manifest"
         )
         return Snapshot(label=ref, source="none", note=note)
-    found = manifest.snapshot(manifest.loads(data, f"{manifest.FILE} of job {job} on {ref}"), ref, "artifacts")
+    run = manifest.loads(data, f"{manifest.FILE} of job {job} on {ref}")
+    if run.get("dataset") != dataset:
+        # A feature branch's dev-data metrics held to the default branch's full-data run would compare two datasets.
+        note = (
+            f"{missing}, and the run in the artifacts of job {job} on {ref} used the {run.get('dataset')} dataset, "
+            f"not {dataset}: commit {ref}'s {dataset} metrics (`alops run --flow feature` there) to compare with them"
+        )
+        return Snapshot(label=ref, source="none", note=note)
+    found = manifest.snapshot(run, ref, "artifacts")
     note = f"{missing}: read from {manifest.FILE} in the artifacts of job {job}"
     return dataclasses.replace(found, label=ref, note=note)
 

@@ -207,6 +207,7 @@ def test_a_baseline_only_in_ci_artifacts_is_read_from_the_run_manifest(
     manifest = {
         "alops_manifest": 1,
         "commit": "e" * 40,
+        "dataset": "dev",
         "metrics": {"metrics/dev.json": {"accuracy": 0.99, "loss": 0.2}},
     }
     with responses.RequestsMock(assert_all_requests_are_fired=True) as api:

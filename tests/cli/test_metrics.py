@@ -117,4 +117,4 @@ def test_help_names_the_options() -> None:
     assert result.exit_code == 0
     for option in ("--against REF", "--format [md|json|text]", "--flow", "--branch"):
         assert option in result.output
-    assert "Compare metrics, params and data versions with a baseline." in CliRunner().invoke(cli, ["--help"]).output
+    assert "Metrics, params and data versions against a baseline." in CliRunner().invoke(cli, ["--help"]).output
