@@ -71,7 +71,8 @@ def gate(
     config = load_config(obj["config"])
     if not config.quality:
         raise ConfigError(
-            f"{config.path} has no quality.thresholds: there is no gate to check (see `alops config schema`)"
+            f"{config.path} has no quality.thresholds: there is no gate to check (see `alops config schema`; "
+            "in the CI template, the input `gate: false` turns the gate job off)"
         )
     env = dict(os.environ)
     plan = current_plan(config, env, branch=branch, role=None if flow == "auto" else flow)

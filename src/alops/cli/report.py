@@ -122,10 +122,13 @@ def _post(found: Content, env: Mapping[str, str], out: Path, fail_on_error: bool
 
     where = f"the report is in {out}/ (index.html)" + (f" and at {found.page_url}" if found.page_url else "")
     if not env.get(variables.GITLAB_TOKEN, "").strip():
-        held = "only CI_JOB_TOKEN is set, and GitLab's job token" if env.get(variables.CI_JOB_TOKEN) else "a token"
+        held = (
+            "only CI_JOB_TOKEN is set, and GitLab's job token cannot write notes"
+            if env.get(variables.CI_JOB_TOKEN)
+            else "no GitLab token is set"
+        )
         click.echo(
-            f"Warning: the note was not written to the merge request: {variables.GITLAB_TOKEN} is not set ({held} "
-            f"cannot write notes). Set the CI/CD variable {variables.GITLAB_TOKEN} to a project access token with "
+            f"Warning: the note was not written to the merge request: {variables.GITLAB_TOKEN} is not set ({held}). Set the CI/CD variable {variables.GITLAB_TOKEN} to a project access token with "
             f"the api scope (role Reporter or higher), masked; {where}",
             err=True,
         )
