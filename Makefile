@@ -41,6 +41,8 @@ bench: setup
 	$(PY) benchmarks/al_query.py
 	$(PY) benchmarks/al_kcenter.py
 	$(PY) benchmarks/al_simulate.py
+	$(PY) benchmarks/matrix_pairwise.py
+	$(PY) benchmarks/report_speed.py
 
 setup: $(VENV)/.test node_modules/.installed
 	@scripts/ensure-system-tools
