@@ -229,4 +229,6 @@ class Report:
 def report(data: dict[str, Any] | None) -> Report:
     """The ``report`` section with its defaults filled in (all of them when it is absent)."""
     data = data or {}
-    return Report(data.get("confusion"), data.get("metric"), int(data.get("history", 10)), bool(data.get("fail_on_error", False)))
+    return Report(
+        data.get("confusion"), data.get("metric"), int(data.get("history", 10)), bool(data.get("fail_on_error", False))
+    )
