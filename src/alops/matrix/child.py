@@ -26,7 +26,9 @@ def scalar(value: Any) -> str:
     """``value`` as YAML text that ``alops run --set`` parses back to the same value and type."""
     import yaml
 
-    text: str = yaml.safe_dump(value, default_flow_style=True, allow_unicode=False, width=math.inf)
+    # A string with a line break would be written on several lines: double quotes escape it (`"\n"`).
+    style = '"' if isinstance(value, str) and any(not ch.isprintable() for ch in value) else None
+    text: str = yaml.safe_dump(value, default_flow_style=True, default_style=style, allow_unicode=False, width=math.inf)
     text = text.removesuffix("\n").removesuffix("\n...").removesuffix("...").rstrip("\n")
     return text
 

@@ -46,6 +46,19 @@ def test_an_index_lock_is_removed_only_when_our_git_step_could_have_left_it(tmp_
     assert journal.clear_stale_git_lock(tmp_path, git_dir) and not lock.exists()
 
 
+def test_a_torn_dvc_rwlock_is_removed_and_a_readable_one_kept(tmp_path: Path) -> None:
+    """A `dvc add` killed while DVC rewrote .dvc/tmp/rwlock (seen in the fifty-kills test): every DVC command
+    then fails with "JSON structure is corrupted"."""
+    lock = tmp_path / ".dvc/tmp/rwlock"
+    assert not journal.clear_torn_dvc_lock(tmp_path)  # none
+    lock.parent.mkdir(parents=True)
+    lock.write_text('{"read": {}, "write": {}}')
+    assert not journal.clear_torn_dvc_lock(tmp_path) and lock.exists()  # DVC's, readable
+    for torn in ("", '{"read": {"da'):
+        lock.write_text(torn)
+        assert journal.clear_torn_dvc_lock(tmp_path) and not lock.exists()
+
+
 @pytest.mark.slow
 def test_a_kill_inside_git_commit_leaves_an_index_lock_that_recovery_clears(project: Path, tmp_path: Path) -> None:
     source = repo.label_file(tmp_path / "l.csv", [("p001", "a", "x")])

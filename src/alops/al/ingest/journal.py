@@ -40,6 +40,12 @@ Why it is built this way (what a SIGKILL at any moment leaves, and what
    data: ``checkout.json`` says so first, and a recovery pulls that data, so the
    working tree's data never disagrees with the ``.dvc`` files HEAD has.
 
+7. **A torn ``.dvc/tmp/rwlock``**: DVC rewrites that file in place, so a
+   ``dvc add`` killed while writing it leaves a truncated file, and every later
+   DVC command refuses to run ("JSON structure is corrupted"). Recovery, holding
+   the ingest lock with a journal to roll forward, removes it when it is still
+   unreadable after the same grace second (a DVC still writing it finishes).
+
 So after :func:`recover`: the pool, the labelled set and the log are all old or
 all new; the commit exists exactly when the new version is in the working tree;
 labels that were accepted are in the new version or still in the source file
@@ -184,6 +190,29 @@ def clear_stale_git_lock(root: Path, git_dir: Path) -> bool:
     except FileNotFoundError:  # it went away while we looked: a git that was still running finished
         return False
     lock.unlink(missing_ok=True)
+    return True
+
+
+def clear_torn_dvc_lock(root: Path) -> bool:
+    """Remove ``.dvc/tmp/rwlock`` when, by the module's rule 7, a killed DVC left it unreadable; whether it did."""
+    lock = root / ".dvc" / "tmp" / "rwlock"
+    if _readable(lock) is not False:
+        return False
+    time.sleep(_GIT_GRACE)  # a DVC still writing it
+    if _readable(lock) is not False:
+        return False
+    lock.unlink(missing_ok=True)
+    return True
+
+
+def _readable(lock: Path) -> bool | None:
+    """Whether DVC could read its lock file; None when there is none."""
+    try:
+        json.loads(lock.read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (ValueError, UnicodeDecodeError):  # empty or cut short
+        return False
     return True
 
 

@@ -55,6 +55,7 @@ def _recover(root: Path, env: Mapping[str, str]) -> Recovered:
         journal.discard(root)
         return Recovered("discarded" if had else "nothing", None)
     journal.clear_stale_git_lock(root, publish.git_dir(root))
+    journal.clear_torn_dvc_lock(root)
     journal.roll_forward(root, plan, publish.record, env)
     return Recovered("finished", plan.ingest_id)
 
