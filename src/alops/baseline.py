@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from alops import env as variables
-from alops import metrics, params, proc, versions
+from alops import git, metrics, params, proc, versions
 from alops.compare import Snapshot
 from alops.config import Config
 from alops.errors import ConfigError, DataError
@@ -29,8 +29,6 @@ DEFAULT_JOB = "alops-run-gpu"
 
 def default_ref(config: Config, env: Mapping[str, str]) -> str | None:
     """The baseline a run is compared with: the MR's target branch, else the default branch, else origin's HEAD."""
-    from alops import git
-
     for name in (variables.CI_MERGE_REQUEST_TARGET_BRANCH_NAME, variables.CI_DEFAULT_BRANCH):
         if env.get(name):
             return env[name]
@@ -41,7 +39,7 @@ def current(config: Config, plan: Plan, env: Mapping[str, str]) -> Snapshot:
     """The workspace: its metrics files, parameters file and data versions; ``commit`` is HEAD."""
     root = config.root
     read = versions.files(root)
-    head = _git(root, env, "rev-parse", "--verify", "--quiet", "HEAD")
+    head = git.output(root, "rev-parse", "--verify", "--quiet", "HEAD", env=env)
     return Snapshot(
         label="workspace",
         source="workspace",
@@ -60,7 +58,7 @@ def at_ref(config: Config, plan: Plan, ref: str, env: Mapping[str, str]) -> Snap
     if commit is not None and found:
 
         def read(name: str) -> str | None:
-            return _git(root, env, "cat-file", "blob", f"{commit}:./{name}", strip=False)
+            return git.output(root, "cat-file", "blob", f"{commit}:./{name}", strip=False, env=env)
 
         where = f"{ref} ({commit[:8]})"
         return Snapshot(
@@ -79,11 +77,11 @@ def at_ref(config: Config, plan: Plan, ref: str, env: Mapping[str, str]) -> Snap
 def _resolve(root: Path, ref: str, env: Mapping[str, str]) -> tuple[str | None, str]:
     """``ref``'s commit, fetching it from origin when it is missing or the clone is shallow; else None and why."""
     found = _commit(root, ref, env)
-    shallow = _git(root, env, "rev-parse", "--is-shallow-repository") == "true"
+    shallow = git.output(root, "rev-parse", "--is-shallow-repository", env=env) == "true"
     if found is not None and not shallow:
         return found, ""
     # A branch name git allows (never an option, nor `@{-1}`, which it would expand) goes into the refspec.
-    if _git(root, env, "check-ref-format", "--branch", ref) != ref:
+    if git.output(root, "check-ref-format", "--branch", ref, env=env) != ref:
         if found is not None:
             return found, ""
         return None, f"{quote(ref)} is no commit here and not a branch name git allows, so it cannot be fetched"
@@ -113,14 +111,7 @@ def _fetch(root: Path, ref: str, env: Mapping[str, str], *, shallow: bool) -> st
 
 
 def _commit(root: Path, ref: str, env: Mapping[str, str]) -> str | None:
-    return _git(root, env, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
-
-
-def _git(root: Path, env: Mapping[str, str], *args: str, strip: bool = True) -> str | None:
-    done = proc.run(["git", *args], cwd=root, env=env, check=False)
-    if done.returncode != 0:
-        return None
-    return done.stdout.rstrip("\n") if strip else done.stdout
+    return git.output(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}", env=env)
 
 
 def _from_artifacts(ref: str, missing: str, dataset: str, env: Mapping[str, str]) -> Snapshot:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from alops import proc
@@ -20,13 +21,13 @@ def current_branch(cwd: str | Path = ".") -> str | None:
     branch still gets a role, and messages show those bytes escaped.
     """
     try:
-        return _try(["git", "symbolic-ref", "--short", "-q", "HEAD"], cwd, strict=True)
+        return output(cwd, "symbolic-ref", "--short", "-q", "HEAD", strict=True) or None
     except UnicodeError:
         return _branch_from_head_file(cwd)
 
 
 def _branch_from_head_file(cwd: str | Path) -> str | None:
-    head = _try(["git", "rev-parse", "--git-path", "HEAD"], cwd)
+    head = output(cwd, "rev-parse", "--git-path", "HEAD") or None
     if head is None:
         return None
     try:
@@ -42,19 +43,26 @@ def _branch_from_head_file(cwd: str | Path) -> str | None:
 
 def default_branch(cwd: str | Path = ".", remote: str = "origin") -> str | None:
     """The remote's default branch as recorded by clone (``origin/HEAD``), if known."""
-    ref = _try(["git", "symbolic-ref", "--short", "-q", f"refs/remotes/{remote}/HEAD"], cwd)
+    ref = output(cwd, "symbolic-ref", "--short", "-q", f"refs/remotes/{remote}/HEAD") or None
     return ref.split("/", 1)[1] if ref and "/" in ref else None
 
 
-def _try(args: list[str], cwd: str | Path, *, strict: bool = False) -> str | None:
+def output(
+    cwd: str | Path, *args: str, env: Mapping[str, str] | None = None, strip: bool = True, strict: bool = False
+) -> str | None:
+    """What ``git ARGS`` prints, or None when it fails or git is missing; ``strip``: without the newline git ends with.
+
+    Output that is not text in this locale is no answer rather than a crash (``strict``: it raises).
+    """
     try:
-        out = proc.run(args, cwd=cwd, check=False)
+        out = proc.run(["git", *args], cwd=cwd, env=env, check=False)
     except ToolError:  # git not installed
         return None
-    except UnicodeError:  # output that is not text in this locale: no answer rather than a crash
+    except UnicodeError:
         if strict:
             raise
         return None
+    if out.returncode != 0:
+        return None
     # Only the newline git ends with: str.strip() would also take U+0085 and other "spaces" a name may hold.
-    text = (out.stdout or "").rstrip("\r\n")
-    return text if out.returncode == 0 and text else None
+    return (out.stdout or "").rstrip("\r\n") if strip else out.stdout or ""

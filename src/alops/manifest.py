@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from alops import env as variables
+from alops import git
 from alops.errors import DataError, MissingFileError
 from alops.versions import lock_hashes as lock_hashes  # dvc.lock's outs or deps hashes of some stages
 
@@ -190,7 +191,7 @@ def build(
     pfile = params.file_of(config)
     values = _params(root / pfile)
     ci = ci_block(env)
-    commit = (_git(root, "rev-parse", "HEAD") or "").strip()
+    commit = (git.output(root, "rev-parse", "HEAD") or "").strip()
     doc: dict[str, Any] = {
         "alops_manifest": VERSION,
         "created": _now(),
@@ -229,17 +230,6 @@ def _params(path: Path) -> dict[str, Any] | None:
     return params.flat(yamlfile.load(path).data) if path.is_file() else None
 
 
-def _git(root: Path, *args: str) -> str | None:
-    from alops import proc
-    from alops.errors import ToolError
-
-    try:
-        done = proc.run(["git", *args], cwd=root, check=False)
-    except ToolError:
-        return None
-    return done.stdout if done.returncode == 0 else None
-
-
 def read_lock(root: Path) -> dict[str, Any]:
     """The workspace's dvc.lock stages, by name (``prepare@full``); empty when there is no dvc.lock."""
     from alops import versions
@@ -267,7 +257,7 @@ def dirty_files(root: Path, lock: Mapping[str, Any], pfile: str, overrides: Mapp
     results, not its inputs; the parameters file counts only when it differs
     from HEAD's by more than the ``--set`` overrides (which the manifest records).
     """
-    text = _git(root, "status", "--porcelain", "-z", "--untracked-files=no")
+    text = git.output(root, "status", "--porcelain", "-z", "--untracked-files=no", strip=False)
     if text is None:
         return []
     parts = text.split("\0")
@@ -294,7 +284,7 @@ def _only_overrides(root: Path, pfile: str, overrides: Mapping[str, Any]) -> boo
     from alops import params, yamlfile
     from alops.errors import ConfigError
 
-    head = _git(root, "show", f"HEAD:./{pfile}")
+    head = git.output(root, "show", f"HEAD:./{pfile}", strip=False)
     if head is None or not overrides:
         return False
     try:
