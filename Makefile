@@ -52,10 +52,10 @@ uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
 		python3 -m pip install --quiet --disable-pip-version-check uv
 
-# The demo's environment: alops and scikit-learn, no test tools. --inexact keeps a test
+# The demo's environment: alops, scikit-learn and matplotlib (the report's plots), no test tools. --inexact keeps a test
 # environment that is already there intact.
 $(VENV)/.demo: pyproject.toml uv.lock | uv
-	$(SYNC) --inexact --extra example --no-default-groups
+	$(SYNC) --inexact --extra example --extra plots --no-default-groups
 	touch $@
 
 $(VENV)/.test: pyproject.toml uv.lock | uv

@@ -100,3 +100,23 @@ def test_reproduce_commands_quote_what_they_paste() -> None:
         "alops reproduce alops-manifest.json",
         f"git checkout {'c' * 40} && dvc pull && dvc repro train@full 'odd stage;rm -rf /'",
     )
+
+
+def test_without_matplotlib_every_plot_is_left_out_and_says_how_to_get_it(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """matplotlib is the `plots` extra: a job image without it still gets the report, without pictures."""
+    import sys
+
+    (repo / "metrics/full-confusion.csv").write_text("actual,predicted\n1,1\n2,1\n", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what `import matplotlib` meets when it is not installed
+    config = load_config(repo / "alops.yaml")
+    plan = current_plan(config, {}, role="experiment")
+    found = content.build(config, plan, {}, against=None, out=Path("r"), gitlab_client=lambda: (None, "unused"))
+    assert found.plots == ()
+    why = "matplotlib is not installed: install alops with its plots extra (`pip install 'alops[plots]'`)"
+    assert [(lo.title, lo.why) for lo in found.left_out] == [
+        ("Confusion matrix", why),
+        ("Per-class precision, recall and F1", why),
+        ("loss across pipelines", why),
+    ]

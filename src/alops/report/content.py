@@ -148,6 +148,10 @@ def _confusion_plots(config: Config, plan: Plan, left: list[LeftOut]) -> list[Pl
     except DataError as exc:
         left.extend(LeftOut(title, str(exc)) for title in titles)
         return []
+    cannot = plots.missing()
+    if cannot:
+        left.extend(LeftOut(title, cannot) for title in titles)
+        return []
     subject = f"{plan.dataset}: {conf.total} test samples"
     return [
         Plot("confusion.png", titles[0], plots.confusion_png(conf, f"Confusion matrix ({subject})")),

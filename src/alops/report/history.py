@@ -88,6 +88,10 @@ def plot(
 
     metric = report_metric(config, current)
     title = f"{metric or 'The metric'} across pipelines"
+    why = plots.missing()
+    if why:  # before asking GitLab for pipelines it could not draw
+        left.append(LeftOut(title, why))
+        return []
     if metric is None:
         left.append(LeftOut(title, "the run has no metrics (pipeline.metrics) to follow"))
         return []

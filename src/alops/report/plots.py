@@ -25,6 +25,15 @@ _ANNOTATE_MAX = 20
 _DPI = 100
 
 
+def missing() -> str | None:
+    """Why no plot can be drawn here, or None: matplotlib is an extra (``alops[plots]``), not a dependency."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        return "matplotlib is not installed: install alops with its plots extra (`pip install 'alops[plots]'`)"
+    return None
+
+
 @dataclass(frozen=True)
 class Confusion:
     """Counts of (actual, predicted) pairs: ``counts[i][j]`` samples of ``labels[i]`` predicted as ``labels[j]``."""
