@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -186,8 +187,7 @@ def build(
     root = config.root
     stages = list(dict.fromkeys([*result.reproduced, *result.stages]))
     lock = read_lock(root)
-    data = dvc_file_outs(root, config.datasets[result.dataset].targets) if result.dataset in config.datasets else {}
-    data |= lock_hashes(lock, stages, "outs")
+    found = recorded(config, result.dataset, stages, lock)
     pfile = params.file_of(config)
     values = _params(root / pfile)
     ci = ci_block(env)
@@ -206,8 +206,8 @@ def build(
         "params": {pfile: values} if values is not None else {},
         "set": dict(overrides),
         "metrics": result.metrics,
-        "data": data,
-        "deps": lock_hashes(lock, stages, "deps"),
+        "data": found.data,
+        "deps": found.deps,
         "environment": environment(env),
         "runner": runner_block(env),
         "gpu": gpus(env),
@@ -235,6 +235,22 @@ def read_lock(root: Path) -> dict[str, Any]:
     from alops import versions
 
     return versions.lock_stages(versions.files(root)(versions.LOCK), str(root))
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The DVC hashes the workspace records for a dataset and some stages: a manifest's ``data`` and ``deps``."""
+
+    data: dict[str, str]  # the dataset's .dvc outputs, then the stages' dvc.lock outputs
+    made: dict[str, str]  # the stages' dvc.lock outputs alone
+    deps: dict[str, str]  # the stages' dvc.lock dependencies
+
+
+def recorded(config: Config, dataset: str, stages: list[str], lock: Mapping[str, Any]) -> Recorded:
+    """What the manifest of a run of ``stages`` on ``dataset`` holds as its data versions (``lock``: :func:`read_lock`)."""
+    made = lock_hashes(lock, stages, "outs")
+    targets = config.datasets[dataset].targets if dataset in config.datasets else ()
+    return Recorded(dvc_file_outs(config.root, targets) | made, made, lock_hashes(lock, stages, "deps"))
 
 
 def dvc_file_outs(root: Path, targets: Iterable[str]) -> dict[str, str]:

@@ -255,10 +255,8 @@ def _same_value(a: Any, b: Any) -> bool:
 
 def _data_checks(config: Config, manifest: Mapping[str, Any], root: Path, stages: list[str]) -> tuple[DataCheck, ...]:
     """The DVC-tracked paths whose hashes differ: the data the stages read (``input``), or what they wrote."""
-    lock = manifests.read_lock(root)
-    made = manifests.lock_hashes(lock, stages, "outs")
-    now = manifests.dvc_file_outs(root, config.datasets[str(manifest["dataset"])].targets) | made
-    deps = manifests.lock_hashes(lock, stages, "deps")
+    rerun = manifests.recorded(config, str(manifest["dataset"]), stages, manifests.read_lock(root))
+    made, now, deps = rerun.made, rerun.data, rerun.deps
     found: dict[str, DataCheck] = {}
     for before, after in ((manifest.get("data") or {}, now), (manifest.get("deps") or {}, deps)):
         for path in sorted(set(before) | set(after)):
