@@ -25,7 +25,7 @@ from alops.schema.defaults import apply_defaults
 from alops.yamlfile import Document
 
 if TYPE_CHECKING:
-    from alops.sections import ActiveLearning, Devset, Gate, Report, Schedule
+    from alops.sections import ActiveLearning, Devset, Gate, Release, Report, Schedule
 
 DEFAULT_FILE = "alops.yaml"
 MAX_SHOWN = 20
@@ -131,6 +131,14 @@ class Config:
         from alops.sections import report
 
         return report(self._defaulted.get("report"))
+
+    @cached_property
+    def release(self) -> Release | None:
+        """``release:``, typed, defaults applied; None when alops.yaml has no such section."""
+        from alops.sections import release
+
+        data = self._defaulted.get("release")
+        return None if data is None else release(data)
 
     @property
     def root(self) -> Path:

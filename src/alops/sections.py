@@ -232,3 +232,37 @@ def report(data: dict[str, Any] | None) -> Report:
     return Report(
         data.get("confusion"), data.get("metric"), int(data.get("history", 10)), bool(data.get("fail_on_error", False))
     )
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One of ``release.environments``: where ``alops deploy`` serves a version (a GTO stage)."""
+
+    name: str
+    url: str  # the service's base URL; /healthz answers when it is up
+    command: tuple[str, ...] | None  # None: alops runs the service itself on the URL's port
+    timeout: float  # seconds to wait for /healthz after a deploy
+
+
+@dataclass(frozen=True)
+class Release:
+    """The ``release`` section: what ``alops release`` ships and where ``alops deploy`` serves it."""
+
+    model: str  # the GTO artifact, package and registered model name
+    path: str  # with {dataset} in it
+    bump: str  # "major", "minor" or "patch"
+    predictor: str  # a project file with load(model_dir) -> object with predict(instances)
+    requirements: tuple[str, ...]  # what the serving image installs beside alops[serve]
+    environments: dict[str, Environment]
+
+    def model_path(self, dataset: str) -> str:
+        return self.path.replace("{dataset}", dataset)
+
+
+def release(data: dict[str, Any]) -> Release:
+    """The ``release`` section with its defaults filled in."""
+    envs = {
+        name: Environment(name, e["url"], tuple(e["command"]) if "command" in e else None, float(e["timeout"]))
+        for name, e in data["environments"].items()
+    }
+    return Release(data["model"], data["path"], data["bump"], data["predictor"], tuple(data["requirements"]), envs)

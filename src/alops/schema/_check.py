@@ -23,6 +23,9 @@ REGEX_PATTERNS = {
     '^[^\\u0000-\\u001f ~^:?*\\[\\\\]+$': re.compile('^[^\\u0000-\\u001f ~^:?*\\[\\\\]+\\Z'),
     '^[A-Za-z_][A-Za-z0-9_]{0,254}$': re.compile('^[A-Za-z_][A-Za-z0-9_]{0,254}\\Z'),
     '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$': re.compile('^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\\Z'),
+    '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$': re.compile('^[a-z0-9]([a-z0-9-]*[a-z0-9])?\\Z'),
+    '^[^\\s#]+$': re.compile('^[^\\s#]+\\Z'),
+    '^https?://[^\\s/]+(/\\S*)?$': re.compile('^https?://[^\\s/]+(/\\S*)?\\Z'),
     '^x-': re.compile('^x-'),
     '^[A-Za-z0-9][A-Za-z0-9_.:-]*$': re.compile('^[A-Za-z0-9][A-Za-z0-9_.:-]*\\Z'),
     '^[^\\u0000\\n\\r]+$': re.compile('^[^\\u0000\\n\\r]+\\Z'),
@@ -1025,6 +1028,143 @@ def validate(data, custom_formats={}, name_prefix=None):
                             data__schedules_property_names = False
                     if not data__schedules_property_names:
                         raise JsonSchemaValueException("" + (name_prefix or "data") + ".schedules must be named by propertyName definition")
+        if "release" in data_keys:
+            data_keys.remove("release")
+            data__release = data["release"]
+            if not isinstance(data__release, (dict)):
+                raise JsonSchemaValueException("" + (name_prefix or "data") + ".release must be object")
+            data__release_is_dict = isinstance(data__release, dict)
+            if data__release_is_dict:
+                data__release__missing_keys = set(['model']) - data__release.keys()
+                if data__release__missing_keys:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".release must contain ")
+                data__release_keys = set(data__release.keys())
+                if "model" in data__release_keys:
+                    data__release_keys.remove("model")
+                    data__release__model = data__release["model"]
+                    if not isinstance(data__release__model, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.model must be string")
+                    if isinstance(data__release__model, str):
+                        data__release__model_len = len(data__release__model)
+                        if data__release__model_len > 100:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.model must be shorter than or equal to 100 characters")
+                        if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]*[a-z0-9])?$'].search(data__release__model):
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.model must match pattern ^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+                if "path" in data__release_keys:
+                    data__release_keys.remove("path")
+                    data__release__path = data__release["path"]
+                    if not isinstance(data__release__path, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.path must be string")
+                    if isinstance(data__release__path, str):
+                        data__release__path_len = len(data__release__path)
+                        if data__release__path_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.path must be longer than or equal to 1 characters")
+                if "bump" in data__release_keys:
+                    data__release_keys.remove("bump")
+                    data__release__bump = data__release["bump"]
+                    if not (isinstance(data__release__bump, str) and data__release__bump == 'major' or isinstance(data__release__bump, str) and data__release__bump == 'minor' or isinstance(data__release__bump, str) and data__release__bump == 'patch'):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.bump must be one of ['major', 'minor', 'patch']")
+                if "predictor" in data__release_keys:
+                    data__release_keys.remove("predictor")
+                    data__release__predictor = data__release["predictor"]
+                    if not isinstance(data__release__predictor, (str)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.predictor must be string")
+                    if isinstance(data__release__predictor, str):
+                        data__release__predictor_len = len(data__release__predictor)
+                        if data__release__predictor_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.predictor must be longer than or equal to 1 characters")
+                if "requirements" in data__release_keys:
+                    data__release_keys.remove("requirements")
+                    data__release__requirements = data__release["requirements"]
+                    if not isinstance(data__release__requirements, (list, tuple)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.requirements must be array")
+                    data__release__requirements_is_list = isinstance(data__release__requirements, (list, tuple))
+                    if data__release__requirements_is_list:
+                        data__release__requirements_len = len(data__release__requirements)
+                        for data__release__requirements_x, data__release__requirements_item in enumerate(data__release__requirements):
+                            if not isinstance(data__release__requirements_item, (str)):
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.requirements[{data__release__requirements_x}]".format(**locals()) + " must be string")
+                            if isinstance(data__release__requirements_item, str):
+                                data__release__requirements_item_len = len(data__release__requirements_item)
+                                if data__release__requirements_item_len < 1:
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.requirements[{data__release__requirements_x}]".format(**locals()) + " must be longer than or equal to 1 characters")
+                                if not REGEX_PATTERNS['^[^\\s#]+$'].search(data__release__requirements_item):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.requirements[{data__release__requirements_x}]".format(**locals()) + " must match pattern ^[^\\s#]+$")
+                if "environments" in data__release_keys:
+                    data__release_keys.remove("environments")
+                    data__release__environments = data__release["environments"]
+                    if not isinstance(data__release__environments, (dict)):
+                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments must be object")
+                    data__release__environments_is_dict = isinstance(data__release__environments, dict)
+                    if data__release__environments_is_dict:
+                        data__release__environments_len = len(data__release__environments)
+                        if data__release__environments_len < 1:
+                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments must contain at least 1 properties")
+                        data__release__environments_keys = set(data__release__environments.keys())
+                        for data__release__environments_key in data__release__environments_keys:
+                            if data__release__environments_key not in []:
+                                data__release__environments_value = data__release__environments.get(data__release__environments_key)
+                                if not isinstance(data__release__environments_value, (dict)):
+                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments.{data__release__environments_key}".format(**locals()) + " must be object")
+                                data__release__environments_value_is_dict = isinstance(data__release__environments_value, dict)
+                                if data__release__environments_value_is_dict:
+                                    data__release__environments_value__missing_keys = set(['url']) - data__release__environments_value.keys()
+                                    if data__release__environments_value__missing_keys:
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments.{data__release__environments_key}".format(**locals()) + " must contain ")
+                                    data__release__environments_value_keys = set(data__release__environments_value.keys())
+                                    if "url" in data__release__environments_value_keys:
+                                        data__release__environments_value_keys.remove("url")
+                                        data__release__environments_value__url = data__release__environments_value["url"]
+                                        if not isinstance(data__release__environments_value__url, (str)):
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments.{data__release__environments_key}.url".format(**locals()) + " must be string")
+                                        if isinstance(data__release__environments_value__url, str):
+                                            if not REGEX_PATTERNS['^https?://[^\\s/]+(/\\S*)?$'].search(data__release__environments_value__url):
+                                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments.{data__release__environments_key}.url".format(**locals()) + " must match pattern ^https?://[^\\s/]+(/\\S*)?$")
+                                    if "command" in data__release__environments_value_keys:
+                                        data__release__environments_value_keys.remove("command")
+                                        data__release__environments_value__command = data__release__environments_value["command"]
+                                        if not isinstance(data__release__environments_value__command, (list, tuple)):
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments.{data__release__environments_key}.command".format(**locals()) + " must be array")
+                                        data__release__environments_value__command_is_list = isinstance(data__release__environments_value__command, (list, tuple))
+                                        if data__release__environments_value__command_is_list:
+                                            data__release__environments_value__command_len = len(data__release__environments_value__command)
+                                            if data__release__environments_value__command_len < 1:
+                                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments.{data__release__environments_key}.command".format(**locals()) + " must contain at least 1 items")
+                                            for data__release__environments_value__command_x, data__release__environments_value__command_item in enumerate(data__release__environments_value__command):
+                                                if not isinstance(data__release__environments_value__command_item, (str)):
+                                                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments.{data__release__environments_key}.command[{data__release__environments_value__command_x}]".format(**locals()) + " must be string")
+                                                if isinstance(data__release__environments_value__command_item, str):
+                                                    data__release__environments_value__command_item_len = len(data__release__environments_value__command_item)
+                                                    if data__release__environments_value__command_item_len < 1:
+                                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments.{data__release__environments_key}.command[{data__release__environments_value__command_x}]".format(**locals()) + " must be longer than or equal to 1 characters")
+                                    if "timeout" in data__release__environments_value_keys:
+                                        data__release__environments_value_keys.remove("timeout")
+                                        data__release__environments_value__timeout = data__release__environments_value["timeout"]
+                                        if not isinstance(data__release__environments_value__timeout, (int, float, Decimal)) or isinstance(data__release__environments_value__timeout, bool):
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments.{data__release__environments_key}.timeout".format(**locals()) + " must be number")
+                                        if isinstance(data__release__environments_value__timeout, (int, float, Decimal)) and not isinstance(data__release__environments_value__timeout, bool):
+                                            if data__release__environments_value__timeout > 3600:
+                                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments.{data__release__environments_key}.timeout".format(**locals()) + " must be smaller than or equal to 3600")
+                                            if data__release__environments_value__timeout <= 0:
+                                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments.{data__release__environments_key}.timeout".format(**locals()) + " must be bigger than 0")
+                                    if data__release__environments_value_keys:
+                                        raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments.{data__release__environments_key}".format(**locals()) + " must not contain "+str(data__release__environments_value_keys)+" properties")
+                        if data__release__environments_len != 0:
+                            data__release__environments_property_names = True
+                            for data__release__environments_key in data__release__environments:
+                                try:
+                                    if isinstance(data__release__environments_key, str):
+                                        data__release__environments_key_len = len(data__release__environments_key)
+                                        if data__release__environments_key_len > 50:
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments must be shorter than or equal to 50 characters")
+                                        if not REGEX_PATTERNS['^[a-z0-9]([a-z0-9-]*[a-z0-9])?$'].search(data__release__environments_key):
+                                            raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments must match pattern ^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+                                except (JsonSchemaValueException, JsonSchemaValuesException):
+                                    data__release__environments_property_names = False
+                            if not data__release__environments_property_names:
+                                raise JsonSchemaValueException("" + (name_prefix or "data") + ".release.environments must be named by propertyName definition")
+                if data__release_keys:
+                    raise JsonSchemaValueException("" + (name_prefix or "data") + ".release must not contain "+str(data__release_keys)+" properties")
         for data_key, data_val in data.items():
             if REGEX_PATTERNS['^x-'].search(data_key):
                 if data_key in data_keys:
