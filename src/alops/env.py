@@ -32,6 +32,17 @@ LABEL_STUDIO_RETRIES = "ALOPS_LABEL_STUDIO_RETRIES"
 AL_STEP = "ALOPS_AL_STEP"
 # Experiments: where the baseline's run manifest is (alops metrics diff, report, experiments).
 BASELINE_JOB = "ALOPS_BASELINE_JOB"
+# Releases and deployment (alops release, alops package, alops deploy, alops serve).
+REGISTRY_DIR = "ALOPS_REGISTRY_DIR"  # the local package registry when there is no GitLab (default .alops/registry)
+SERVE_IMAGE = "ALOPS_SERVE_IMAGE"  # the serving image of a version (the template: $CI_REGISTRY_IMAGE/<model>:<version>)
+# Set by alops deploy for an environment's `command`.
+DEPLOY_VERSION = "ALOPS_DEPLOY_VERSION"
+DEPLOY_IMAGE = "ALOPS_DEPLOY_IMAGE"
+DEPLOY_PACKAGE = "ALOPS_DEPLOY_PACKAGE"
+DEPLOY_ENVIRONMENT = "ALOPS_DEPLOY_ENVIRONMENT"
+# MLflow's own: the model registry alops release writes to (GitLab's: $CI_API_V4_URL/projects/ID/ml/mlflow).
+MLFLOW_TRACKING_URI = "MLFLOW_TRACKING_URI"
+MLFLOW_TRACKING_TOKEN = "MLFLOW_TRACKING_TOKEN"
 
 # Set by the CI template from its inputs (a job sees them; elsewhere they are unset).
 JOB_PREFIX = "ALOPS_JOB_PREFIX"
@@ -90,6 +101,8 @@ CI_DEFAULT_BRANCH = "CI_DEFAULT_BRANCH"
 CI_MERGE_REQUEST_IID = "CI_MERGE_REQUEST_IID"
 CI_MERGE_REQUEST_SOURCE_BRANCH_NAME = "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"
 CI_PROJECT_ID = "CI_PROJECT_ID"
+CI_REGISTRY_IMAGE = "CI_REGISTRY_IMAGE"
+CI_ENVIRONMENT_NAME = "CI_ENVIRONMENT_NAME"
 CI_PROJECT_PATH = "CI_PROJECT_PATH"
 CI_SERVER_URL = "CI_SERVER_URL"
 CI_API_V4_URL = "CI_API_V4_URL"
