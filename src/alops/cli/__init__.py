@@ -31,6 +31,7 @@ _COMMANDS = {
     "al": ("alops.cli.al", "al", "Active learning: query, label in Label Studio, ingest, retrain."),
     "config": ("alops.cli.config", "config", "Validate alops.yaml or print its JSON Schema."),
     "data": ("alops.cli.data", "data", "Pull the dataset a branch needs from its DVC remote."),
+    "deploy": ("alops.cli.deploy", "deploy", "Serve a released version in an environment; roll back."),
     "demo": ("alops.cli.demo", "demo", "Run the example project's flows in a temporary repository."),
     "experiments": (
         "alops.cli.experiments",
@@ -46,6 +47,8 @@ _COMMANDS = {
         "A child pipeline testing parameter combinations.",
     ),
     "metrics": ("alops.cli.metrics", "metrics", "Metrics, params and data versions against a baseline."),
+    "package": ("alops.cli.package", "package", "The serving image's build context of a released version."),
+    "release": ("alops.cli.release", "release", "Version, register and release a gated model."),
     "init": ("alops.cli.init", "init", "Adopt alops in a DVC project: alops.yaml, .gitlab-ci.yml."),
     "report": (
         "alops.cli.report",
@@ -58,6 +61,7 @@ _COMMANDS = {
         "Rerun a run manifest; compare the metrics.",
     ),
     "run": ("alops.cli.run", "run", "Run a flow's DVC stages here, as its CI jobs would."),
+    "serve": ("alops.cli.serve", "serve", "Serve a model package over HTTP (the serving image's command)."),
     "schedule": ("alops.cli.schedule", "schedule", "Create or update the project's GitLab pipeline schedules."),
 }
 
