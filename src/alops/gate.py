@@ -18,10 +18,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from xml.etree import ElementTree as ET
 
 from alops.errors import ConfigError
 from alops.sections import Gate
+
+if TYPE_CHECKING:
+    from alops.compare import Snapshot
+    from alops.config import Config
+    from alops.flow import Plan
 
 #: Metrics by file, then by key path, as :mod:`alops.metrics` reads them.
 Metrics = Mapping[str, Mapping[str, float]]
@@ -63,6 +69,35 @@ def evaluate(gates: tuple[Gate, ...], current: Metrics, baseline: Metrics | None
             before = None if baseline is None else find(gate.metric, baseline)
             checks.append(_regression(gate, gate.max_regression, value, before, against))
     return GateResult(tuple(checks), against)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The gates of alops.yaml checked on a run, and the baseline its regressions were measured against."""
+
+    result: GateResult
+    baseline: Snapshot | None  # None: no --against and none by default (a local run, the default branch)
+
+
+def check(config: Config, plan: Plan, current: Metrics, env: Mapping[str, str], against: str | None) -> Checked:
+    """Hold ``current`` to ``config.quality``: what ``alops gate`` and ``alops release`` both decide on.
+
+    In CI, off the default branch, ``against`` defaults to the merge request's
+    target branch, else the default branch (:func:`alops.baseline.default_ref`).
+    """
+    from alops import baseline as baselines
+    from alops.run import in_ci
+
+    if not config.quality:
+        raise ConfigError(
+            f"{config.path} has no quality.thresholds: there is no gate to check (see `alops config schema`; "
+            "in the CI template, the input `gate: false` turns the gate job off)"
+        )
+    if against is None and in_ci(env) and plan.ref_kind == "branch" and plan.ref != plan.default_branch:
+        against = baselines.default_ref(config, env)  # a CI branch is held to its MR's target, else the default
+    snap = None if against is None else baselines.at_ref(config, plan, against, env)
+    base = None if snap is None else snap.metrics  # empty when there is none: each regression says so
+    return Checked(evaluate(config.quality, current, base, against), snap)
 
 
 def find(metric: str, metrics: Metrics) -> float | None:

@@ -59,32 +59,22 @@ def gate(
     thresholds; 4 a metrics file is unreadable; 6 a gate failed.
     """
     from alops import atomic, metrics
-    from alops import baseline as baselines
     from alops import gate as gates
     from alops.compare import describe
     from alops.config import load_config
-    from alops.errors import ConfigError, GateFailedError
+    from alops.errors import GateFailedError
     from alops.flow import current_plan
-    from alops.run import in_ci
     from alops.text import safe
 
     config = load_config(obj["config"])
-    if not config.quality:
-        raise ConfigError(
-            f"{config.path} has no quality.thresholds: there is no gate to check (see `alops config schema`; "
-            "in the CI template, the input `gate: false` turns the gate job off)"
-        )
     env = dict(os.environ)
     plan = current_plan(config, env, branch=branch, role=None if flow == "auto" else flow)
-    current = metrics.read(config, plan.dataset, plan.role)
-    if against is None and in_ci(env) and plan.ref_kind == "branch" and plan.ref != plan.default_branch:
-        against = baselines.default_ref(config, env)  # a CI branch is held to its MR's target, else the default
-    base = None
-    if against is not None:
-        snap = baselines.at_ref(config, plan, against, env)
+    current = metrics.read(config, plan.dataset, plan.role) if config.quality else {}
+    checked = gates.check(config, plan, current, env, against)
+    snap = checked.baseline
+    if snap is not None:
         click.echo(f"baseline: {safe(describe(snap))}" + (f": {safe(snap.note)}" if snap.source == "none" else ""))
-        base = snap.metrics  # empty when there is none: each regression then says the ref has no value of it
-    result = gates.evaluate(config.quality, current, base, against)
+    result = checked.result
     if junit:
         atomic.write_text(junit, gates.junit(result))
     if metrics_report:
