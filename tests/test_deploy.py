@@ -466,3 +466,93 @@ def test_stop(project: Project, services: list[deploy_local.Service]) -> None:
     assert not deploy_local.alive(services[0].pid)
     assert not (project.state / "staging.json").exists()
     assert deploy_local.port_free("127.0.0.1", services[0].port)
+
+
+GITLAB = "https://gitlab.example.com"
+CI = {"CI_PROJECT_ID": "42", "CI_SERVER_URL": GITLAB, "CI_JOB_TOKEN": "job-token-value"}
+
+
+def test_in_ci_the_job_token_is_not_enough() -> None:
+    with pytest.raises(DataError) as caught:
+        deploys.tag_store(Path("."), CI)
+    assert str(caught.value).startswith(
+        "ALOPS_GITLAB_TOKEN is not set: alops deploy records each deploy as a GTO stage tag (MODEL#ENVIRONMENT#N), "
+        "created through GitLab's API, which CI_JOB_TOKEN cannot do: create a project access token with the api scope"
+    )
+
+
+@pytest.mark.slow
+def test_in_ci_the_stage_tag_is_created_through_gitlab(project: Project) -> None:
+    import responses
+    from responses import matchers
+
+    from alops.release.tags import GitLabTags
+
+    commit = project.register("0.1.0")
+    env = {**project.env, **CI, "ALOPS_GITLAB_TOKEN": "glpat-secret-value"}
+    tags = deploys.tag_store(project.root, env)
+    assert isinstance(tags, GitLabTags)
+    listed = [
+        {"name": "digits@v0.1.0", "target": "1" * 40, "commit": {"id": commit}},  # annotated: its own target
+        {"name": "digits#prod#6", "target": "2" * 40, "commit": {"id": commit}},  # the counter is per model
+    ]
+    api = f"{GITLAB}/api/v4/projects/42/repository/tags"
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.get(
+            api,
+            json=listed,
+            match=[
+                matchers.query_param_matcher({"search": "^digits", "per_page": "100"}),
+                matchers.header_matcher({"PRIVATE-TOKEN": "glpat-secret-value"}),
+            ],
+        )
+        created = rsps.post(
+            api,
+            status=201,
+            json={"name": "digits#staging#7", "target": "3" * 40, "commit": {"id": commit}},
+            match=[
+                matchers.json_params_matcher(
+                    {
+                        "tag_name": "digits#staging#7",
+                        "ref": commit,
+                        "message": "Assigning stage staging to artifact digits version v0.1.0",
+                    }
+                )
+            ],
+        )
+        done = deploys.deploy(
+            project.root,
+            project.release,
+            "staging",
+            None,
+            rollback=False,
+            registry=project.registry,
+            tags=tags,
+            env=env,
+            state_dir=project.state,
+        )
+    assert done.tag == "digits#staging#7"
+    assert created.call_count == 1
+    pid = json.loads((project.state / "staging.json").read_text())["pid"]
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert b"CI_PROJECT_ID=42" in environ
+    assert not [v for v in environ if v.startswith((b"ALOPS_GITLAB_TOKEN=", b"CI_JOB_TOKEN="))]  # no secrets
+    assert project.stage_tags() == []  # nothing local: the tag is GitLab's (a CI job's clone is thrown away)
+    assert get(f"{done.url}/v1/models/{MODEL}")["version"] == "0.1.0"
+
+
+def test_one_deploy_of_an_environment_at_a_time(project: Project) -> None:
+    project.register("0.1.0")
+    with deploy_local.locked(project.state, "staging"):
+        with pytest.raises(ToolError, match="^another alops deploy of staging is running here"):
+            project.deploy()
+        project.state.joinpath("staging.json").write_text("{}")
+        with pytest.raises(ToolError, match="^another alops deploy of staging is running here"):
+            deploys.stop(project.state, "staging")
+
+
+def test_old_extractions_are_removed(tmp_path: Path) -> None:
+    for name in ("0.1.0", "0.2.0", "0.3.0", ".download-x", "notes"):
+        (tmp_path / name).mkdir()
+    deploys._prune(tmp_path, keep={"0.3.0", "0.1.0"})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".download-x", "0.1.0", "0.3.0", "notes"]

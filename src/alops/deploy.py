@@ -130,26 +130,28 @@ def deploy(
     say = progress or (lambda line: None)
     target = environment_of(release, environment, where)
     address = None if target.command else local_address(target, where)
-    model = release.model
-    known = tags.read(model)
-    chosen = _choose(known, model, environment, version, rollback)
-    commit = known.commit_of(chosen)
-    if commit is None:  # _choose only returns registered versions
-        raise DataError(f"{model} {chosen} has no registration tag")
-    current = known.current(environment)
-    previous = None if current is None or current.version is None else str(current.version)
-    say(f"{'rolling back' if rollback else 'deploying'} {model} {chosen} (commit {commit[:12]}) to {environment}")
-    package = fetch(registry, model, str(chosen), state_dir / environment, say)
-    if address is None:
-        _run_command(root, release, target, str(chosen), package, env, previous, where, say)
-    else:
-        _serve_locally(release, target, address, str(chosen), package, state_dir, env, say)
-    if current is not None and current.version == chosen:
-        say(f"tag {current.tag} already says {environment} has {model} {chosen}")
-        tag = current.tag
-    else:
-        tag = _write_tag(tags, model, environment, chosen, commit, say)
-    return Deployment(environment, str(chosen), previous, target.url, tag, rollback)
+    atomic.ignored_folder(state_dir)  # packages, state and logs: nothing of it is ever committed
+    with deploy_local.locked(state_dir, environment):  # from the tags read to the tag written
+        model = release.model
+        known = tags.read(model)
+        chosen = _choose(known, model, environment, version, rollback)
+        commit = known.commit_of(chosen)
+        if commit is None:  # _choose only returns registered versions
+            raise DataError(f"{model} {chosen} has no registration tag")
+        current = known.current(environment)
+        previous = None if current is None or current.version is None else str(current.version)
+        say(f"{'rolling back' if rollback else 'deploying'} {model} {chosen} (commit {commit[:12]}) to {environment}")
+        package = fetch(registry, model, str(chosen), state_dir / environment, say)
+        if address is None:
+            _run_command(root, release, target, str(chosen), package, env, previous, where, say)
+        else:
+            _serve_locally(release, target, address, str(chosen), package, state_dir, env, say)
+        if current is not None and current.version == chosen:
+            say(f"tag {current.tag} already says {environment} has {model} {chosen}")
+            tag = current.tag
+        else:
+            tag = _write_tag(tags, model, environment, chosen, commit, say)
+        return Deployment(environment, str(chosen), previous, target.url, tag, rollback)
 
 
 def _choose(known: ModelTags, model: str, environment: str, version: str | None, rollback: bool) -> Version:
@@ -192,7 +194,6 @@ def fetch(registry: Registry, model: str, version: str, folder: Path, say: Calla
     if meta.get("model") == model and meta.get("version") == version:
         say(f"package: {dest} (extracted before)")
         return dest
-    atomic.ignored_folder(folder.parent)  # the state folder: nothing of it is ever committed
     folder.mkdir(parents=True, exist_ok=True)
     download = Path(tempfile.mkdtemp(prefix=".download-", dir=folder))
     try:
@@ -225,10 +226,13 @@ def _meta(package: Path) -> dict[str, Any]:
 
 def stop(state_dir: Path, environment: str) -> deploy_local.Service | None:
     """Stop the environment's local service, if one runs; return what was stopped."""
-    service = deploy_local.read(state_dir, environment)
-    if service is not None:
-        deploy_local.stop(service)
-    deploy_local.forget(state_dir, environment)
+    if not deploy_local.state_file(state_dir, environment).exists():
+        return None
+    with deploy_local.locked(state_dir, environment):
+        service = deploy_local.read(state_dir, environment)
+        if service is not None:
+            deploy_local.stop(service)
+        deploy_local.forget(state_dir, environment)
     return service
 
 

@@ -10,6 +10,7 @@ ignored, never acted on, so no stranger is ever signalled.
 from __future__ import annotations
 
 import errno
+import fcntl
 import json
 import os
 import signal
@@ -18,7 +19,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib.util import find_spec
@@ -83,6 +85,24 @@ def write(state_dir: Path, environment: str, service: Service) -> None:
 
 def forget(state_dir: Path, environment: str) -> None:
     state_file(state_dir, environment).unlink(missing_ok=True)
+
+
+@contextmanager
+def locked(state_dir: Path, environment: str) -> Iterator[None]:
+    """Hold the environment's lock for the block: a second ``alops deploy`` of it meanwhile is refused."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with (state_dir / f"{environment}.lock").open("a+b") as fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ToolError(
+                f"another alops deploy of {environment} is running here (it holds {state_dir / environment}.lock): "
+                "wait for it to end and run again"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def is_ours(service: Service) -> bool:
