@@ -315,9 +315,12 @@ class LocalTags:
 
 
 def _wait_past(second: int) -> None:
-    delay = second + 1 - time.time()
-    if 0 < delay <= 2:  # further ahead: a clock that differs from the one that tagged; waiting would not help
-        time.sleep(delay)
+    """Sleep until the clock reads a later second than ``second`` (at most 2 s: a clock further behind is another's)."""
+    deadline = second + 1
+    if deadline - time.time() > 2:
+        return
+    while (left := deadline - time.time()) > 0:
+        time.sleep(left + 0.005)  # sleep counts on the monotonic clock: look at the wall clock again after it
 
 
 class GitLabTags:
