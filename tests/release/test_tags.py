@@ -134,6 +134,7 @@ def test_gto_unassign_and_deregister_are_respected() -> None:
     assert (back.current("prod") or pytest.fail()).number == 5
     gone = parse("digits", [*refs, *stages, ("digits@v0.2.0!#4", C2)])  # `gto deregister digits v0.2.0`
     assert gone.versions() == [V("0.1.0"), V("0.3.0")] and gone.commit_of(V("0.2.0")) is None
+    assert gone.released() == [V("0.1.0"), V("0.2.0"), V("0.3.0")]  # its tag name is taken all the same
     assert gone.previous("prod") == V("0.1.0")  # a deregistered version is no rollback target
     again = parse("digits", [*refs, *stages, ("digits@v0.2.0!#4", C2), ("digits@v0.2.0#5", C2)])
     assert again.versions() == [V("0.1.0"), V("0.2.0"), V("0.3.0")]
@@ -318,7 +319,7 @@ def test_gitlab_tags_are_read_page_by_page(api: responses.RequestsMock) -> None:
     )
     api.get(
         TAGS,
-        json=[tag("digits#prod#1", C1), tag("digits@v0.2.0", C2)],
+        json=[tag("digits#prod#1", C1), {**tag("digits@v0.2.0", C2), "target": C2}],  # a message: annotated
         match=[matchers.query_param_matcher({"search": "^digits", "per_page": "100", "page": "2"})],
     )
     tags = GitLabTags(gitlab.client_from_env(ENV), 42).read("digits")

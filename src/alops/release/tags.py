@@ -117,6 +117,10 @@ class ModelTags:
     deregistered: frozenset[Version] = frozenset()  # ``gto deregister``, not registered again since
     counter: int = 0  # the highest counter on any tag of the model, the ones alops skips included
 
+    def released(self) -> list[Version]:
+        """Every version a registration tag was ever written for, deregistered ones too: not to be released again."""
+        return sorted({r.version for r in self.registrations} | self.deregistered)
+
     def versions(self) -> list[Version]:
         """The registered versions, oldest first (deregistered ones left out)."""
         return sorted({r.version for r in self.registrations} - self.deregistered)
@@ -345,8 +349,9 @@ class GitLabTags:
                 project = self.client.projects.get(self.project_id, lazy=True)
                 for tag in project.tags.list(search=f"^{model}", iterator=True, per_page=100):
                     name, commit = str(tag.name), _commit_id(tag.commit)
-                    # an annotated tag's target is the tag object, a lightweight one's is the commit
-                    if tag.target and tag.target != commit:
+                    # a lightweight tag has no message (null) and its target is the commit; an annotated
+                    # one's target is the tag object
+                    if getattr(tag, "message", None) is not None or getattr(tag, "target", commit) != commit:
                         annotated.append((name, commit))
                     else:
                         lightweight.append(name)
