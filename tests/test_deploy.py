@@ -266,6 +266,27 @@ def test_a_stale_state_file_is_ignored(project: Project, services: list[deploy_l
     assert json.loads((project.state / "staging.json").read_text())["pid"] == services[0].pid
 
 
+@pytest.mark.slow
+def test_a_service_whose_state_folder_is_gone_is_replaced(
+    project: Project, services: list[deploy_local.Service]
+) -> None:
+    project.register("0.1.0")
+    project.deploy()
+    shutil.rmtree(project.state)  # a CI job's clone, cleaned between jobs: the service it started runs on
+    project.register("0.2.0")
+
+    assert project.deploy().version == "0.2.0"
+    first = services[0]
+    assert f"found alops serve of digits 0.1.0 on port {first.port} (pid {first.pid}) without a state file" in (
+        project.lines
+    )
+    assert not deploy_local.alive(first.pid)
+    shutil.rmtree(project.state)
+    stopped = deploys.stop(project.state, "staging", first.port, MODEL)
+    assert stopped is not None and (stopped.pid, stopped.version) == (services[1].pid, "0.2.0")
+    assert not deploy_local.alive(services[1].pid)
+
+
 def test_a_port_in_use_by_another_program_is_refused_before_anything_starts(
     project: Project, services: list[deploy_local.Service], port: int
 ) -> None:
@@ -556,3 +577,34 @@ def test_old_extractions_are_removed(tmp_path: Path) -> None:
         (tmp_path / name).mkdir()
     deploys._prune(tmp_path, keep={"0.3.0", "0.1.0"})
     assert sorted(p.name for p in tmp_path.iterdir()) == [".download-x", "0.1.0", "0.3.0", "notes"]
+
+
+@pytest.mark.slow
+def test_a_refused_stage_tag_says_the_service_is_up_but_untagged(project: Project) -> None:
+    import responses
+    from responses import matchers
+
+    commit = project.register("0.1.0")
+    env = {**project.env, **CI, "ALOPS_GITLAB_TOKEN": "glpat-secret-value"}
+    api = f"{GITLAB}/api/v4/projects/42/repository/tags"
+    listed = [{"name": "digits@v0.1.0", "target": "1" * 40, "commit": {"id": commit}}]
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
+        rsps.get(api, json=listed, match=[matchers.query_param_matcher({"search": "^digits", "per_page": "100"})])
+        rsps.post(api, status=403, json={"message": "403 Forbidden"})
+        with pytest.raises(DataError) as caught:
+            deploys.deploy(
+                project.root,
+                project.release,
+                "staging",
+                "0.1.0",
+                rollback=False,
+                registry=project.registry,
+                tags=deploys.tag_store(project.root, env),
+                env=env,
+                state_dir=project.state,
+            )
+    message = str(caught.value)
+    assert message.startswith("digits 0.1.0 serves in staging, but its stage tag digits#staging#1 was not written: ")
+    assert message.endswith("; run the same alops deploy again to write it")
+    assert "glpat-secret-value" not in message
+    assert get(f"{project.release.environments['staging'].url}/v1/models/{MODEL}")["version"] == "0.1.0"

@@ -224,12 +224,14 @@ def _meta(package: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def stop(state_dir: Path, environment: str) -> deploy_local.Service | None:
-    """Stop the environment's local service, if one runs; return what was stopped."""
-    if not deploy_local.state_file(state_dir, environment).exists():
+def stop(state_dir: Path, environment: str, port: int | None = None, model: str = "") -> deploy_local.Service | None:
+    """Stop the environment's local service, if one runs (``port``: also one no state file names); what was stopped."""
+    if not deploy_local.state_file(state_dir, environment).exists() and port is None:
         return None
     with deploy_local.locked(state_dir, environment):
         service = deploy_local.read(state_dir, environment)
+        if service is None and port is not None:
+            service = deploy_local.on_port(port, model)
         if service is not None:
             deploy_local.stop(service)
         deploy_local.forget(state_dir, environment)
@@ -253,6 +255,10 @@ def _serve_locally(
     if old is None and deploy_local.state_file(state_dir, name).exists():
         say(f"state: {deploy_local.state_file(state_dir, name)} names no running service (ignored)")
         deploy_local.forget(state_dir, name)
+    if old is None:
+        old = deploy_local.on_port(port, model)
+        if old is not None:  # a CI job's clone, its state folder with it, is gone; the service it started is not
+            say(f"found alops serve of {model} {old.version} on port {port} (pid {old.pid}) without a state file")
     if old is not None and old.version == version and old.port == port and Path(old.package) == package.absolute():
         try:
             deploy_local.wait_until_serving(target.url, model, version, 0)

@@ -119,6 +119,40 @@ def is_ours(service: Service) -> bool:
     return "serve" in args and "--package" in args and service.package in args
 
 
+def on_port(port: int, model: str) -> Service | None:
+    """An ``alops serve`` on ``port`` that no state file names (its state folder was removed, or another one).
+
+    Found by its command line, which :func:`serve_command` wrote: ``serve --package DIR ... --port PORT``.
+    The environment's URL says the port is the environment's, so such a service is the one a deploy replaces.
+    """
+    for proc_dir in Path("/proc").glob("[0-9]*"):
+        try:
+            args = [a.decode("utf-8", "surrogateescape") for a in (proc_dir / "cmdline").read_bytes().split(b"\0")]
+        except OSError:
+            continue
+        if "serve" not in args or _option(args, "--port") != str(port) or _option(args, "--package") is None:
+            continue
+        found = Service(int(proc_dir.name), port, "?", str(_option(args, "--package")), "", "")
+        if found.pid != os.getpid() and is_ours(found):
+            served = _get(f"http://127.0.0.1:{port}/v1/models/{model}")
+            version = served.get("version") if isinstance(served, dict) else None
+            return Service(found.pid, port, str(version or "?"), found.package, "", "")
+    return None
+
+
+def _option(args: list[str], name: str) -> str | None:
+    at = args.index(name) if name in args else -1
+    return args[at + 1] if 0 <= at < len(args) - 1 else None
+
+
+def _get(url: str) -> object:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - a loopback service
+            return json.loads(response.read())
+    except (OSError, ValueError):
+        return None
+
+
 def alive(pid: int) -> bool:
     """Whether ``pid`` runs (a child of ours that exited is reaped here, not taken for alive)."""
     if pid <= 0:

@@ -61,6 +61,7 @@ def deploy(
     from alops.config import load_config
     from alops.errors import ConfigError
     from alops.release.registry import from_env
+    from alops.text import safe
 
     config = load_config(obj["config"])
     release = config.release
@@ -74,12 +75,14 @@ def deploy(
     environment = environment or deploys.default_environment(release, env)
     if environment is None:
         raise ConfigError(f"give --environment: one of {', '.join(sorted(release.environments))}")
-    deploys.environment_of(release, environment, where)
+    target = deploys.environment_of(release, environment, where)
     state = state_dir or config.root / ".alops" / "deploy"
     if stop:
         if version is not None or rollback:
             raise ConfigError("--stop stops the environment's service: give it without --version or --rollback")
-        stopped = deploys.stop(state, environment)
+        if target.command is not None:
+            raise ConfigError(f"{environment} is deployed by its command: --stop stops only the services alops runs")
+        stopped = deploys.stop(state, environment, deploys.local_address(target, where)[1], release.model)
         if stopped is None:
             click.echo(f"{environment} has no service running here")
         else:
@@ -99,7 +102,7 @@ def deploy(
         env=env,
         state_dir=state,
         where=where,
-        progress=click.echo,
+        progress=lambda line: click.echo(safe(line)),
     )
     if dotenv is not None:
         with atomic.writing_to(dotenv):
