@@ -311,7 +311,7 @@ def _restart(
         deploy_local.stop(back)
         return f"; starting {model} {old.version} again failed too ({again}): {name} serves nothing now"
     deploy_local.write(state_dir, name, back)
-    return f"; {name} serves {model} {old.version} again (pid {back.pid}), as its tags say"
+    return f"; {name} serves {model} {old.version} again (pid {back.pid})"
 
 
 def _prune(folder: Path, keep: set[str]) -> None:

@@ -104,7 +104,7 @@ def test_a_broken_version_fails_with_exit_1_and_its_log(project: Project) -> Non
         "Error: digits 0.2.0 did not come up in prod: the service exited before it answered "
         f"{project.release.environments['prod'].url}/healthz"
     )
-    assert "prod serves digits 0.1.0 again (pid N), as its tags say" in plain(err)
+    assert "; prod serves digits 0.1.0 again (pid N)\nthe end of its log" in plain(err)
     assert "RuntimeError: model.pkl is corrupt (a broken release)" in err
     assert "Traceback" not in err.split("the end of its log", 1)[0]
 
