@@ -514,8 +514,9 @@ def test_in_ci_the_stage_tag_is_created_through_gitlab(project: Project) -> None
     tags = deploys.tag_store(project.root, env)
     assert isinstance(tags, GitLabTags)
     listed = [
-        {"name": "digits@v0.1.0", "target": "1" * 40, "commit": {"id": commit}},  # annotated: its own target
-        {"name": "digits#prod#6", "target": "2" * 40, "commit": {"id": commit}},  # the counter is per model
+        # as GitLab lists annotated tags: a message, and the tag object as the target
+        {"name": "digits@v0.1.0", "message": "Registering", "target": "1" * 40, "commit": {"id": commit}},
+        {"name": "digits#prod#6", "message": "Assigning", "target": "2" * 40, "commit": {"id": commit}},
     ]
     api = f"{GITLAB}/api/v4/projects/42/repository/tags"
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
@@ -587,7 +588,7 @@ def test_a_refused_stage_tag_says_the_service_is_up_but_untagged(project: Projec
     commit = project.register("0.1.0")
     env = {**project.env, **CI, "ALOPS_GITLAB_TOKEN": "glpat-secret-value"}
     api = f"{GITLAB}/api/v4/projects/42/repository/tags"
-    listed = [{"name": "digits@v0.1.0", "target": "1" * 40, "commit": {"id": commit}}]
+    listed = [{"name": "digits@v0.1.0", "message": "Registering", "target": "1" * 40, "commit": {"id": commit}}]
     with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
         rsps.get(api, json=listed, match=[matchers.query_param_matcher({"search": "^digits", "per_page": "100"})])
         rsps.post(api, status=403, json={"message": "403 Forbidden"})

@@ -51,10 +51,10 @@ def deploy(
     CI through GitLab's API: ALOPS_GITLAB_TOKEN with the api scope).
 
     \b
-    Exit codes: 0 deployed; 1 the service or the command failed (the old
-    version serves on); 2 bad alops.yaml or options; 3 a tool or server
-    refused (a port in use, git, GitLab); 4 a version, package or token is
-    missing.
+    Exit codes: 0 deployed; 1 the service or the command failed (a local
+    service's old version serves on; no tag is written); 2 bad alops.yaml
+    or options; 3 a tool or server refused (a port in use, git, GitLab);
+    4 a version, package or token is missing.
     """
     from alops import atomic
     from alops import deploy as deploys
