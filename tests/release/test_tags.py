@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import requests
 import responses
+from hypothesis import given
+from hypothesis import strategies as st
 from responses import matchers
 
 from alops import gitlab
@@ -92,6 +94,25 @@ def test_foreign_and_malformed_tags_are_ignored() -> None:
     assert tags.next_number() == 42
     assert tags.current("Prod") is None and tags.current("staging") is None
     assert parse("digits", HOSTILE).versions() == [] and parse("digits", []).next_number() == 1
+
+
+VALID = ["digits@v0.1.0", "digits@v0.2.0", "digits#prod#1", "digits#prod#2", "digits#prod!#3", "digits@v0.2.0!#4"]
+NEAR = st.from_regex(r"\A(digits|Digits|digits-old)([@#][v0-9a-zA-Z.!#/_+-]{0,16}){1,3}\Z", fullmatch=True)
+
+
+@given(
+    st.lists(
+        st.tuples(st.one_of(NEAR, st.text(max_size=20), st.sampled_from(VALID)), st.sampled_from([C1, C2, "x"])),
+        max_size=12,
+    )
+)
+def test_any_tag_names_parse_without_a_crash(refs: list[tuple[str, str]]) -> None:
+    tags = parse("digits", refs, lightweight=[name for name, _ in refs])
+    assert tags.next_number() >= 1 + max((a.number for a in tags.assignments), default=0)
+    for stage in {a.stage for a in tags.assignments}:
+        now, back = tags.current(stage), tags.previous(stage)
+        assert back is None or (now is not None and back != now.version and back in tags.versions())
+    assert all(registration_tag("digits", v) in {n.split("#")[0] for n, _ in refs} for v in tags.versions())
 
 
 def test_rollback_previous_is_the_version_before_the_current_one() -> None:
@@ -368,3 +389,31 @@ def test_gitlab_errors_reading_tags(api: responses.RequestsMock, status: int, er
     api.get(TAGS, status=status, json={"message": "no"})
     with pytest.raises(error, match="list the tags of digits in project 42"):
         GitLabTags(gitlab.client_from_env(ENV), 42).read("digits")
+
+
+@pytest.mark.slow
+def test_gto_unassigning_and_deregistering_reads_the_same_in_alops(repo: Path) -> None:
+    first, second = commits(repo)
+    store = LocalTags(repo, os.environ)
+    for version, commit in ((V("0.1.0"), first), (V("0.2.0"), second)):
+        store.create(registration_tag("digits", version), commit, registration_message("digits", version))
+    for version in (V("0.1.0"), V("0.2.0")):
+        deploy(store, "prod", version)
+    time.sleep(1)  # gto itself may tag in the same second as the tag before: alops waits, gto does not
+    subprocess.run([GTO, "deprecate", "digits", "v0.2.0", "prod"], cwd=repo, check=True, capture_output=True)
+    tags = store.read("digits")
+    assert [u.tag for u in tags.unassignments] == ["digits#prod!#3"]
+    assert gto(repo, "show", "--json")["digits"]["stage"] == {"prod": "v0.1.0"}
+    assert (tags.current("prod") or pytest.fail()).version == V("0.1.0") and tags.previous("prod") is None
+    time.sleep(1)
+    subprocess.run([GTO, "deprecate", "digits", "v0.1.0"], cwd=repo, check=True, capture_output=True)
+    tags = store.read("digits")
+    assert gto(repo, "show", "--json")["digits"] == {
+        "version": "v0.2.0",
+        "stage": {},
+        "registered": True,
+        "active": True,
+    }
+    assert (
+        tags.versions() == [V("0.2.0")] and tags.current("prod") is None and tags.released() == [V("0.1.0"), V("0.2.0")]
+    )
