@@ -265,9 +265,10 @@ class LocalTags:
         _check_name("model", model)
         # %(*...) is the object an annotated tag points at; empty for a lightweight tag
         fields = "%(refname:strip=2)%00%(objecttype)%00%(*objecttype)%00%(*objectname)"
-        patterns = [f"refs/tags/{model}{sep}*{deep}" for sep in "@#" for deep in ("", "/**")]
         try:
-            out = proc.run(["git", "for-each-ref", f"--format={fields}", *patterns], cwd=self.repo, env=self.env)
+            out = proc.run(
+                ["git", "for-each-ref", f"--format={fields}", *_patterns(model)], cwd=self.repo, env=self.env
+            )
         except UnicodeError:
             raise DataError(
                 f"a tag of {model} in {self.repo} has a name that is not UTF-8 text: list them with "
@@ -311,11 +312,16 @@ class LocalTags:
 
     def _after_newest(self, model: str, env: Mapping[str, str]) -> None:
         """Wait, if need be, until the clock is past the newest tag of ``model``: no two in the same second."""
-        patterns = [f"refs/tags/{model}{sep}*{deep}" for sep in "@#" for deep in ("", "/**")]
-        args = ["git", "for-each-ref", "--sort=-taggerdate", "--count=1", "--format=%(taggerdate:unix)", *patterns]
-        newest = proc.run(args, cwd=self.repo, env=env, check=False).stdout.strip()
-        if newest.isascii() and newest.isdigit():
-            _wait_past(int(newest))
+        args = ["git", "for-each-ref", "--format=%(taggerdate:unix)", *_patterns(model)]  # empty for lightweight
+        dates = proc.run(args, cwd=self.repo, env=env, check=False).stdout.split()
+        newest = max((int(d) for d in dates if d.isascii() and d.isdigit() and len(d) < 19), default=None)
+        if newest is not None:
+            _wait_past(newest)
+
+
+def _patterns(model: str) -> list[str]:
+    """``for-each-ref`` patterns of a model's tags; ``*`` stops at a ``/``, which GTO's stage names may hold."""
+    return [f"refs/tags/{model}{sep}*{deep}" for sep in "@#" for deep in ("", "/**")]
 
 
 def _wait_past(second: int) -> None:
