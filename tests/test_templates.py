@@ -65,14 +65,25 @@ DEVSET_JOBS = ("devset-check", "devset-refresh")
 QUALITY_JOBS = ("gate", "report")
 #: With the matrix input: the child pipeline of parameter combinations, on feature branches.
 MATRIX_JOBS = ("matrix", "matrix-pipeline")
+#: With the release input: shipping on release branches, then the serving image and the deploys on version tags.
+RELEASE_JOBS = ("release", "package", "serve-image", "deploy-staging", "deploy-production")
 #: Jobs of a pipeline that are not its role's (what `alops flow` plans).
-EXTRA_JOBS = (*DEVSET_JOBS, *QUALITY_JOBS, *MATRIX_JOBS)
+EXTRA_JOBS = (*DEVSET_JOBS, *QUALITY_JOBS, *MATRIX_JOBS, *RELEASE_JOBS)
+#: The tags whose pipelines deploy: GTO's registration tags, MODEL@vX.Y.Z.
+VERSION_TAG = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?@v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 #: Roles whose pipelines get the report (merge requests that compare experiments).
 REPORT_ROLES = ("feature", "other", "experiment")
 #: Jobs that write the full data: on protected runners (protected-tags).
 PROTECTED_JOBS = (*DEVSET_JOBS, "al-ingest")
 #: Jobs that push to git: never cancelled halfway.
-NOT_INTERRUPTIBLE = {"alops-devset-refresh", "alops-al-ingest", "alops-al-record"}
+NOT_INTERRUPTIBLE = {
+    "alops-devset-refresh",
+    "alops-al-ingest",
+    "alops-al-record",
+    "alops-release",  # creates the tag and the Release
+    "alops-deploy-staging",  # changes a running service and writes a stage tag
+    "alops-deploy-production",
+}
 GPU_TAGS = ["gpu-a100", "cuda"]  # given through the include's inputs, as users do
 PROTECTED_TAGS = ["gpu"]  # the protected-tags default: runners/ defines `gpu` as the protected runners
 #: Keywords that would change the including project's whole pipeline.
@@ -227,13 +238,16 @@ def expected_pipeline(
     split: bool = False,
     gate: bool = True,
     matrix: bool = False,
+    releases: bool = True,
     disabled: tuple[str, ...] = (),
 ) -> set[str]:
     """Every job of a pipeline: its role's, the devset jobs of its kind, and those after its run job.
 
     ``disabled``: the job kinds whose ALOPS_<JOB>_DISABLED is set.
     """
-    return set(extra_jobs(scenario, prefix, split=split, gate=gate, matrix=matrix, disabled=disabled)) | {
+    return set(
+        extra_jobs(scenario, prefix, split=split, gate=gate, matrix=matrix, releases=releases, disabled=disabled)
+    ) | {
         name
         for name in expected_jobs(
             scenario.role, prefix, split=split, source=_source(scenario), variables=scenario.variables
@@ -264,6 +278,7 @@ def extra_jobs(
     split: bool = False,
     gate: bool = True,
     matrix: bool = False,
+    releases: bool = True,
     disabled: tuple[str, ...] = (),
 ) -> dict[str, str]:
     """The jobs of a pipeline that are not its role's, with their ``when`` (written out here, not alops.flow's)."""
@@ -284,6 +299,11 @@ def extra_jobs(
         jobs[f"{prefix}-report"] = "always"  # also after a failed gate
     if matrix and scenario.role == "feature":
         jobs |= {f"{prefix}-{job}": "on_success" for job in MATRIX_JOBS}
+    if releases and measured and scenario.role == "release" and _source(scenario) == "push":
+        jobs[f"{prefix}-release"] = "on_success"  # after the gate: `alops release` checks it again
+    if releases and VERSION_TAG.match(scenario.variables.get("CI_COMMIT_TAG", "")):
+        jobs |= {f"{prefix}-{job}": "on_success" for job in RELEASE_JOBS[1:-1]}
+        jobs[f"{prefix}-deploy-production"] = "manual"  # by hand, after staging
     return {name: when for name, when in jobs.items() if not _opted_out(job_kind(name, prefix), split, disabled)}
 
 
@@ -397,7 +417,8 @@ def test_rules_only_and_default_branch_by_variable(path: Path) -> None:
 def test_every_job_starts_with_its_opt_out_rule() -> None:
     body = rendered(ALOPS)
     visible = {name: job for name, job in body.items() if not name.startswith(".")}
-    assert {job_kind(name) for name in visible} == {*JOBS, "run", *DEVSET_JOBS, *AL_JOBS, *QUALITY_JOBS, *MATRIX_JOBS}
+    kinds = {*JOBS, "run", *DEVSET_JOBS, *AL_JOBS, *QUALITY_JOBS, *MATRIX_JOBS, *RELEASE_JOBS}
+    assert {job_kind(name) for name in visible} == kinds
     for name, job in visible.items():
         kind = "matrix" if job_kind(name) == "matrix-pipeline" else job_kind(name)  # one opt-out for both
         variable = f"$ALOPS_{kind.upper().replace('-', '_')}_DISABLED"
@@ -622,7 +643,8 @@ def test_gpu_jobs_carry_gpu_tags_devset_jobs_protected_tags_the_others_cpu_tags(
 
 def test_jobs_are_interruptible_and_get_the_inputs_as_variables(preview: dict[str, Any]) -> None:
     for name, job in preview.items():
-        if name.startswith("alops-") and "trigger" not in job:  # a trigger job takes no variables of the base job
+        # a trigger job takes no variables of the base job, and the image build runs in BuildKit's image
+        if name.startswith("alops-") and "trigger" not in job and name != "alops-serve-image":
             # all but those that push to git (the refresh opens a merge request; ingest and record push the al branch)
             assert job["interruptible"] is (name not in NOT_INTERRUPTIBLE), name
             variables = job["variables"]
@@ -692,6 +714,12 @@ NO_DVC = (
     "alops-report",
     "alops-matrix",
     "alops-matrix-pipeline",
+    # the release reads the run job's artifacts; the tag pipeline's jobs read the package registry
+    "alops-release",
+    "alops-package",
+    "alops-serve-image",
+    "alops-deploy-staging",
+    "alops-deploy-production",
 )
 
 
@@ -772,7 +800,13 @@ def test_stage_inputs_set_stages(gcl: GitlabCiLocal) -> None:
         "alops-devset-check": "test",
         "alops-devset-refresh": "test",
     }
-    inputs = {"split-jobs": True, "stage-train": "deploy", "stage-evaluate": ".post", "stage-gate": ".post"}
+    inputs = {
+        "split-jobs": True,
+        "stage-train": "deploy",
+        "stage-evaluate": ".post",
+        "stage-gate": ".post",
+        "stage-release": ".post",
+    }
     jobs = gcl.jobs(inputs=inputs)
     assert {name: job["stage"] for name, job in jobs.items()} == {
         "alops-plan": ".pre",
@@ -1127,7 +1161,12 @@ def test_devset_jobs_run_in_the_devset_environment_on_protected_runners(preview:
         assert job["environment"] == {"name": "alops/$ALOPS_TIER", "action": "prepare"}
         assert job["tags"] == PROTECTED_TAGS
     cpu = {name for name, job in preview.items() if name.startswith("alops-") and "environment" not in job}
-    assert cpu == {"alops-plan", "alops-validate", "alops-run", "alops-data", "alops-train", "alops-evaluate", *NO_DVC}
+    deploys = {"alops-deploy-staging", "alops-deploy-production"}  # in their own environments (a release test checks)
+    assert (
+        cpu
+        == {"alops-plan", "alops-validate", "alops-run", "alops-data", "alops-train", "alops-evaluate", *NO_DVC}
+        - deploys
+    )
     # a job of the user's that extends the full-data cache gets a valid environment of its own
     assert preview["alops-run-gpu"]["variables"]["ALOPS_TIER"] == "full"
 
@@ -1285,6 +1324,7 @@ QUALITY_BY_SCENARIO = {
     "mr-feature": {"alops-gate", "alops-report"},
     "mr-experiment": set(),  # no GPU job in an MR pipeline: both run in the branch pipeline
     "tag": set(),
+    "version-tag": set(),
 }
 
 
@@ -1440,3 +1480,80 @@ def test_the_header_says_which_token_each_quality_job_needs() -> None:
     readme = README.read_text()
     for needed in ("`alops-gate`", "`alops-report`", "`alops-matrix-pipeline`", "`ALOPS_BASELINE_JOB`"):
         assert needed in readme, needed
+
+
+# --- releases ----------------------------------------------------------------------------------
+
+
+RELEASE_SCENARIOS = [s for s in SCENARIOS if s.id in ("release", "version-tag", "tag", "default")]
+
+
+@pytest.mark.parametrize("scenario", RELEASE_SCENARIOS, ids=lambda s: s.id)
+def test_releases_false_leaves_every_release_job_out(gcl: GitlabCiLocal, scenario: Scenario) -> None:
+    jobs = gcl.jobs(scenario, inputs={"releases": False})
+    assert not {name for name in jobs if job_kind(name) in RELEASE_JOBS}
+    assert set(jobs) == expected_pipeline(scenario, releases=False)
+
+
+def test_a_hand_made_tag_that_is_not_a_version_deploys_nothing(gcl: GitlabCiLocal) -> None:
+    for name in ("v1.2.0", "digits@v1.2", "digits@v01.2.0", "Digits@v1.2.0", "digits@v1.2.0-rc1"):
+        jobs = gcl.jobs(tag("odd-tag", name))
+        assert not {job for job in jobs if job_kind(job) in RELEASE_JOBS}, name
+
+
+def test_deploys_run_in_their_environment_one_at_a_time(preview: dict[str, Any]) -> None:
+    staging, production = preview["alops-deploy-staging"], preview["alops-deploy-production"]
+    assert staging["environment"] == {"name": "staging", "deployment_tier": "staging", "url": "$ALOPS_DEPLOY_URL"}
+    assert production["environment"] == {"name": "prod", "deployment_tier": "production", "url": "$ALOPS_DEPLOY_URL"}
+    assert staging["resource_group"] == "alops-deploy-staging"
+    assert production["resource_group"] == "alops-deploy-prod"
+    assert preview["alops-release"]["resource_group"] == "alops-release"
+    assert production["rules"][-1]["when"] == "manual"  # production by hand, after staging
+    assert [n["job"] for n in production["needs"]] == ["alops-package", "alops-deploy-staging"]
+    for job in (staging, production):
+        assert job["script"] == [
+            'alops deploy --environment "$ALOPS_DEPLOY_TO" --version "$ALOPS_RELEASE_VERSION" --dotenv alops-deploy.env'
+        ]
+        assert job["artifacts"]["reports"]["dotenv"] == "alops-deploy.env"
+
+
+def test_environment_inputs_name_the_deploys_environments(gcl: GitlabCiLocal) -> None:
+    jobs = gcl.preview(inputs={"staging-environment": "qa", "production-environment": "live"})
+    assert jobs["alops-deploy-staging"]["environment"]["name"] == "qa"
+    assert jobs["alops-deploy-staging"]["variables"]["ALOPS_DEPLOY_TO"] == "qa"
+    assert jobs["alops-deploy-production"]["environment"]["name"] == "live"
+    assert jobs["alops-deploy-production"]["resource_group"] == "alops-deploy-live"
+
+
+def test_the_release_ships_after_the_gate_with_the_run_job_s_artifacts(preview: dict[str, Any]) -> None:
+    job = preview["alops-release"]
+    needs = [(n["job"], n.get("artifacts", True)) for n in job["needs"]]
+    assert needs[0] == ("alops-gate", False)
+    # split-jobs: evaluate's manifest (with the metrics) is extracted after train's
+    assert [n for n, _ in needs[1:]] == ["alops-run-gpu", "alops-train-gpu", "alops-evaluate-gpu"]
+    assert job["script"] == ["alops release --dotenv alops-release.env"]
+    assert job["artifacts"]["reports"]["dotenv"] == "alops-release.env"
+
+
+def test_the_serving_image_is_built_by_buildkit_rootless(preview: dict[str, Any]) -> None:
+    job = preview["alops-serve-image"]
+    assert job["image"] == {"name": "moby/buildkit:v0.19.0-rootless", "entrypoint": [""]}
+    assert job["variables"]["BUILDKITD_FLAGS"] == "--oci-worker-no-process-sandbox"
+    build = job["script"][-1]
+    assert build.startswith("buildctl-daemonless.sh build --frontend dockerfile.v0 --local context=alops-serve")
+    assert '"type=image,name=$ALOPS_SERVE_IMAGE,push=true"' in build
+    package = preview["alops-package"]
+    assert package["artifacts"]["reports"]["dotenv"] == "alops-serve.env"
+    assert package["artifacts"]["paths"] == ["alops-serve/"]
+
+
+def test_the_header_says_which_token_each_release_job_needs() -> None:
+    header = ALOPS.read_text().split("\nspec:")[0]
+    said = " ".join(line.lstrip("# ") for line in header.splitlines())
+    for job, token in (
+        ("<prefix>-release", "CI_JOB_TOKEN"),
+        ("<prefix>-package", "CI_JOB_TOKEN"),
+        ("<prefix>-serve-image", "CI_REGISTRY_PASSWORD"),
+        ("<prefix>-deploy-production", "ALOPS_GITLAB_TOKEN"),
+    ):
+        assert job in said and token in said.split(job, 1)[1][:400], job

@@ -220,6 +220,8 @@ SCENARIOS = (
     merge_request("mr-feature", "feature", "feature/x"),
     merge_request("mr-experiment", "experiment", "experiment/lr"),
     tag("tag", "v1.0.0"),
+    # The GTO registration tag `alops release` makes: its pipeline builds the serving image and deploys.
+    tag("version-tag", "digits@v1.2.0"),
 )
 
 

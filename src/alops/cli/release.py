@@ -16,9 +16,8 @@ from alops.cli.options import branch_option
     "--manifest",
     "manifest_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    default="alops-manifest.json",
-    show_default=True,
-    help="The run manifest of the training run to release (the run job's artifact).",
+    help="The run manifest of the training run to release (the run job's artifact; default: "
+    "alops-manifest.json in the repository root).",
 )
 @click.option("--version", "version", metavar="X.Y.Z", help="This version instead of the next one.")
 @click.option(
@@ -44,7 +43,7 @@ from alops.cli.options import branch_option
 def release(
     obj: dict[str, str],
     branch: str | None,
-    manifest_path: Path,
+    manifest_path: Path | None,
     version: str | None,
     bump: str | None,
     against: str | None,
@@ -71,7 +70,7 @@ def release(
     section or not a release branch; 3 GitLab or MLflow refused; 4 no or
     wrong run manifest, version taken; 6 a gate failed.
     """
-    from alops import atomic
+    from alops import atomic, manifest
     from alops.cli.gate import render
     from alops.config import load_config
     from alops.release.ship import services, ship
@@ -82,7 +81,7 @@ def release(
     using = services(config.root, env)
     done = ship(
         config,
-        manifest_path=manifest_path,
+        manifest_path=manifest_path or config.root / manifest.FILE,
         env=env,
         out=out,
         using=using,

@@ -41,7 +41,7 @@ class LocalPublisher:
 
     def __init__(self, root: Path, env: Mapping[str, str]) -> None:
         self.root, self.env = root, env
-        self.where = f"the git repository {root}"
+        self.where = f"the git repository {root.resolve()}"
 
     def publish(
         self, *, tag: str, commit: str, message: str, title: str, notes: str, links: Sequence[Link]

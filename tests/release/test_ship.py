@@ -1,0 +1,192 @@
+"""alops.release.ship: a release branch's run, gated, versioned, packaged, registered locally and tagged for GTO.
+
+Everything real: the example project trained on its full data by `alops run`,
+git tags read back by `gto`, the local package registry. GitLab's side is
+tests/release/test_publish.py (responses).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from alops.config import load_config
+from alops.errors import ConfigError, DataError, GateFailedError
+from alops.release import package
+from alops.release.ship import Services, services, ship
+from alops.release.tags import LocalTags
+from alops.release.version import Version
+
+GTO = Path(sys.executable).with_name("gto")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def train(repo: Path) -> None:
+    subprocess.run(
+        [str(Path(sys.executable).with_name("alops")), "-c", str(repo / "alops.yaml"), "run"],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        env=dict(os.environ),
+    )
+
+
+@pytest.fixture
+def trained(template: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
+    """The example project on release/1.0, trained by `alops run` on the full data (once per session, then copied)."""
+    base = tmp_path_factory.getbasetemp() / "release-trained"
+    if not (base / "ready").exists():
+        shutil.rmtree(base, ignore_errors=True)
+        repo = base / "repo"
+        subprocess.run(["git", "clone", "--quiet", str(template / "repo"), str(repo)], check=True)
+        shutil.copytree(template / "remote", base / "remote")
+        (repo / ".dvc" / "config.local").write_text(f"['remote \"storage\"']\n    url = {base / 'remote'}\n")
+        git(repo, "checkout", "--quiet", "-b", "release/1.0")
+        train(repo)
+        (base / "ready").touch()
+    dest = tmp_path / "base"
+    shutil.copytree(base, dest, symlinks=True)
+    (dest / "repo" / ".dvc" / "config.local").write_text(f"['remote \"storage\"']\n    url = {dest / 'remote'}\n")
+    return dest / "repo"
+
+
+def release_of(repo: Path, **kwargs: object) -> object:
+    config = load_config(repo / "alops.yaml")
+    return ship(
+        config,
+        manifest_path=repo / "alops-manifest.json",
+        env={},
+        out=repo / "alops-release",
+        using=services(repo, {}),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_a_release_branch_s_run_is_packaged_registered_and_tagged_for_gto(trained: Path) -> None:
+    done = release_of(trained)
+
+    head = git(trained, "rev-parse", "HEAD")
+    assert (done.model, done.version, done.tag, done.commit) == ("digits", "1.0.0", "digits@v1.0.0", head)  # type: ignore[attr-defined]
+    # an annotated tag on the run's commit, in GTO's words
+    assert git(trained, "cat-file", "-t", "digits@v1.0.0") == "tag"
+    assert git(trained, "rev-parse", "digits@v1.0.0^{commit}") == head
+    assert git(trained, "tag", "-l", "--format=%(contents:subject)", "digits@v1.0.0") == (
+        "Registering artifact digits version v1.0.0"
+    )
+    shown = json.loads(
+        subprocess.run([str(GTO), "show", "--json"], cwd=trained, check=True, capture_output=True, text=True).stdout
+    )
+    assert (shown["digits"]["version"], shown["digits"]["registered"]) == ("v1.0.0", True)
+    # the package in the local registry holds the model the run trained, the predictor and the manifest
+    stored = trained / ".alops/registry/digits/1.0.0"
+    archive = stored / "digits-1.0.0.tar.gz"
+    assert sorted(p.name for p in stored.iterdir()) == ["alops-manifest.json", "digits-1.0.0.tar.gz"]
+    meta = package.read_meta(archive)
+    assert (meta["model"], meta["version"], meta["commit"]) == ("digits", "1.0.0", head)
+    assert any(r.startswith("scikit-learn==") for r in meta["requirements"])
+    unpacked = package.extract(archive, trained.parent / "unpacked")
+    assert (unpacked / "model/model.pkl").read_bytes() == (trained / "models/full/model.pkl").read_bytes()
+    assert (unpacked / "predictor.py").read_text() == (trained / "src/predict.py").read_text()
+    # the notes: the gate's checks, the metrics, the data versions
+    notes = (trained / "alops-release/RELEASE.md").read_text()
+    assert notes.startswith("## digits 1.0.0\n")
+    assert "### Quality gate: passed" in notes and "accuracy = 0.9" in notes
+    full = yaml.safe_load((trained / "data/full.dvc").read_text())["outs"][0]["md5"]
+    assert f"| data/full | {full} |" in notes
+
+
+def test_a_failed_gate_ships_nothing(trained: Path) -> None:
+    config_file = trained / "alops.yaml"
+    config_file.write_text(config_file.read_text().replace("accuracy: {min: 0.85,", "accuracy: {min: 0.999,"))
+    with pytest.raises(GateFailedError) as info:
+        release_of(trained)
+
+    assert "nothing was released (no package, no registration, no tag)" in str(info.value)
+    assert "FAIL  accuracy = 0.9" in str(info.value)
+    assert git(trained, "tag", "-l") == ""
+    assert not (trained / ".alops/registry").exists()
+    assert not (trained / "alops-release").exists()
+
+
+def test_a_retried_release_of_the_same_commit_does_nothing_and_the_next_commit_gets_the_next_version(
+    trained: Path,
+) -> None:
+    first = release_of(trained)
+    again = release_of(trained)
+    assert again.already and again.version == first.version == "1.0.0"  # type: ignore[attr-defined]
+    assert git(trained, "tag", "-l") == "digits@v1.0.0"
+
+    (trained / "README.md").write_text((trained / "README.md").read_text() + "\nA fix.\n")
+    git(trained, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-am", "a fix")
+    train(trained)
+    second = release_of(trained)
+    assert second.version == "1.0.1"  # type: ignore[attr-defined]
+    assert LocalTags(trained, {}).read("digits").versions() == [Version(1, 0, 0), Version(1, 0, 1)]
+
+
+def test_a_dry_run_picks_the_version_and_releases_nothing(trained: Path) -> None:
+    done = release_of(trained, dry_run=True, bump="minor")
+    assert (done.version, done.tag) == ("1.0.0", "digits@v1.0.0")  # type: ignore[attr-defined]
+    assert git(trained, "tag", "-l") == ""
+    assert not (trained / ".alops").exists()
+
+
+def test_the_run_must_be_this_commit_s_on_a_release_branch(trained: Path) -> None:
+    manifest = json.loads((trained / "alops-manifest.json").read_text())
+    manifest["commit"] = "0" * 40
+    (trained / "alops-manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match=r"is the run of commit 000000000000, not of [0-9a-f]{12}: a release ships"):
+        release_of(trained)
+
+    git(trained, "checkout", "--quiet", "-b", "feature/x")
+    with pytest.raises(
+        ConfigError, match=r"`alops release` ships from release branches .*feature/x is a feature branch"
+    ):
+        release_of(trained)
+
+
+def test_an_explicit_version_must_be_new(trained: Path) -> None:
+    release_of(trained)
+    (trained / "README.md").write_text("changed\n")
+    git(trained, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-am", "change")
+    train(trained)
+    with pytest.raises(DataError, match=r"digits 1.0.0 is already released: choose another version"):
+        release_of(trained, version="1.0.0")
+    with pytest.raises(ConfigError, match=r"--version 'v1' is not a version X.Y.Z"):
+        release_of(trained, version="v1")
+    assert release_of(trained, version="2.0.0").version == "2.0.0"  # type: ignore[attr-defined]
+
+
+def test_without_a_release_section_it_says_what_to_add(trained: Path) -> None:
+    config_file = trained / "alops.yaml"
+    text = config_file.read_text()
+    config_file.write_text(text[: text.index("\n# What `alops release` ships")] + "\n")
+    with pytest.raises(ConfigError, match=r"has no release section: add `release: \{model: NAME\}`"):
+        release_of(trained)
+
+
+def test_services_are_gitlab_s_in_ci_and_local_ones_elsewhere(tmp_path: Path) -> None:
+    from alops.release.publish import GitLabReleases, LocalPublisher
+    from alops.release.registry import GenericPackages, LocalRegistry
+    from alops.release.tags import GitLabTags
+
+    local = services(tmp_path, {})
+    assert isinstance(local, Services)
+    assert (type(local.registry), type(local.tags), type(local.publisher)) == (LocalRegistry, LocalTags, LocalPublisher)
+    ci = {"CI_API_V4_URL": "https://gitlab.example.com/api/v4", "CI_PROJECT_ID": "42", "CI_JOB_TOKEN": "job-token"}
+    remote = services(tmp_path, ci)
+    assert (type(remote.registry), type(remote.tags), type(remote.publisher)) == (
+        GenericPackages,
+        GitLabTags,
+        GitLabReleases,
+    )
