@@ -287,6 +287,27 @@ def test_a_service_whose_state_folder_is_gone_is_replaced(
     assert not deploy_local.alive(services[1].pid)
 
 
+@pytest.mark.slow
+def test_another_model_s_service_on_the_port_is_left_alone(
+    project: Project, services: list[deploy_local.Service], port: int, tmp_path: Path
+) -> None:
+    from dataclasses import replace
+
+    from alops.release.package import build, extract
+
+    commit = project.register("0.1.0")
+    other = replace(project.release, model="other")
+    archive = build(project.root, other, {"dataset": "full", "commit": commit}, "3.0.0", tmp_path / "other").archive
+    served = extract(archive, tmp_path / "other-package")
+    theirs = deploy_local.start(tmp_path / "other-state", "x", served, "3.0.0", "127.0.0.1", port, project.env)
+    deploy_local.wait_until_serving(f"http://127.0.0.1:{port}", "other", "3.0.0", 60)
+
+    with pytest.raises(ToolError, match=f"^port {port} .* is in use by another program"):
+        project.deploy()
+    assert deploy_local.alive(theirs.pid)
+    assert len(services) == 1
+
+
 def test_a_port_in_use_by_another_program_is_refused_before_anything_starts(
     project: Project, services: list[deploy_local.Service], port: int
 ) -> None:

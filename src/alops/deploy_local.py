@@ -120,10 +120,11 @@ def is_ours(service: Service) -> bool:
 
 
 def on_port(port: int, model: str) -> Service | None:
-    """An ``alops serve`` on ``port`` that no state file names (its state folder was removed, or another one).
+    """An ``alops serve`` of ``model`` on ``port`` that no state file names (its state folder was removed).
 
-    Found by its command line, which :func:`serve_command` wrote: ``serve --package DIR ... --port PORT``.
-    The environment's URL says the port is the environment's, so such a service is the one a deploy replaces.
+    Found by its command line, which :func:`serve_command` wrote: ``serve --package DIR ... --port PORT``,
+    and by what it serves. The environment's URL says the port is the environment's, so such a service
+    is the one a deploy replaces; one serving another model is left alone (the port is then in use).
     """
     for proc_dir in Path("/proc").glob("[0-9]*"):
         try:
@@ -133,10 +134,11 @@ def on_port(port: int, model: str) -> Service | None:
         if "serve" not in args or _option(args, "--port") != str(port) or _option(args, "--package") is None:
             continue
         found = Service(int(proc_dir.name), port, "?", str(_option(args, "--package")), "", "")
-        if found.pid != os.getpid() and is_ours(found):
-            served = _get(f"http://127.0.0.1:{port}/v1/models/{model}")
-            version = served.get("version") if isinstance(served, dict) else None
-            return Service(found.pid, port, str(version or "?"), found.package, "", "")
+        if found.pid == os.getpid() or not is_ours(found):
+            continue
+        served = _get(f"http://127.0.0.1:{port}/v1/models/{model}")
+        if isinstance(served, dict) and served.get("name") == model:  # another model's service is not replaced
+            return Service(found.pid, port, str(served.get("version")), found.package, "", "")
     return None
 
 
