@@ -271,6 +271,13 @@ def test_a_tag_of_a_tag_is_no_stage_but_its_counter_counts(repo: Path) -> None:
     assert tags.versions() == [V("0.1.0")] and tags.assignments == () and tags.next_number() == 3
 
 
+def test_a_tag_name_with_a_unicode_line_separator_cannot_pose_as_another_tag(repo: Path) -> None:
+    first, _ = commits(repo)
+    git(repo, "tag", "-a", "-m", "spoof", "digits@x\u2028digits#prod#99", first)
+    tags = LocalTags(repo, os.environ).read("digits")
+    assert tags.assignments == () and tags.next_number() == 1
+
+
 def test_an_existing_tag_is_never_moved(repo: Path) -> None:
     first, second = commits(repo)
     store = LocalTags(repo, os.environ)

@@ -13,8 +13,8 @@ was released and what runs where. What GTO does, and alops with it:
   in the same second, so both orders agree (``gto show --sort semver`` shows
   the greatest version each stage ever had instead, a different question);
 - a stage tag's version is the version registered on the same commit;
-- ``gto unassign`` (``digits#prod!#4``) and ``gto deregister`` (``digits@v1.2.0!``)
-  take a version out of a stage or out of the registry.
+- ``gto deprecate digits v1.2.0 prod`` (``digits#prod!#4``) and ``gto deprecate digits v1.2.0``
+  (``digits@v1.2.0!#5``) take a version out of a stage or out of the registry.
 
 Tag names come from anyone who can push a tag: a name that does not parse is
 ignored (``digits@v01.2``, ``Digits@v1.0.0``, ``digits-old@v1.0.0`` for model ``digits``).
@@ -276,7 +276,7 @@ class LocalTags:
             ) from None
         annotated: list[tuple[str, str]] = []
         lightweight: list[str] = []
-        for line in out.stdout.splitlines():
+        for line in out.stdout.split("\n"):  # not splitlines(): a name may hold U+2028 and other "line ends"
             parts = line.split("\0")
             if len(parts) != 4:
                 continue
