@@ -235,3 +235,10 @@ def test_pinned_compares_names_as_pep_503_does() -> None:
         "x; python_version<'4'",
     ]
     assert package.pinned(["numpy"], {"environment": None}) == ["numpy"]
+
+
+def test_a_link_cycle_in_the_model_is_a_data_error(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "repo")
+    (root / "models" / "full" / "sub" / "loop").symlink_to(root / "models" / "full")
+    with pytest.raises(DataError, match=r"sub/loop links to a folder already in the model: remove that link"):
+        package.build(root, make_release(), make_manifest(), "1.2.0", tmp_path / "out")

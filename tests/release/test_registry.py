@@ -305,3 +305,22 @@ def test_an_unreachable_gitlab_is_a_tool_error(api: responses.RequestsMock, monk
     with pytest.raises(ToolError, match="GitLab at https://gitlab.example.com cannot be reached"):
         gitlab_registry().versions("digits")
     assert len(waits) == 10  # python-gitlab retried first (its default for transient errors)
+
+
+def test_local_upload_that_loses_a_race_keeps_the_first_version(
+    tmp_path: Path, built: tuple[package.Package, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pkg, manifest_file = built
+    folder = tmp_path / "registry" / "digits" / "1.2.0"
+    real_rename = registry.os.rename
+
+    def first_there(src: str, dst: str) -> None:  # another job renames its version into place just before this one
+        folder.mkdir(parents=True)
+        (folder / "digits-1.2.0.tar.gz").write_bytes(b"the other job's bytes")
+        real_rename(src, dst)
+
+    monkeypatch.setattr("alops.release.registry.os.rename", first_there)
+    with pytest.raises(DataError, match="already holds digits 1.2.0 with other bytes in digits-1.2.0.tar.gz"):
+        LocalRegistry(tmp_path / "registry").upload(pkg, manifest_file)
+    assert (folder / "digits-1.2.0.tar.gz").read_bytes() == b"the other job's bytes"
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["1.2.0"]  # no staging folder left

@@ -140,7 +140,13 @@ def _model_entries(model_path: Path) -> Iterator[tuple[str, Path]]:
         return
     yield MODEL_DIR, model_path
     found: list[tuple[str, Path]] = []
+    seen = {os.path.realpath(model_path)}
     for folder, dirs, files in os.walk(model_path, followlinks=True):
+        for name in list(dirs):  # a link back up the tree would walk for ever
+            real = os.path.realpath(Path(folder) / name)
+            if real in seen:
+                raise DataError(f"{Path(folder) / name} links to a folder already in the model: remove that link")
+            seen.add(real)
         rel = Path(folder).relative_to(model_path)
         for name in [*dirs, *files]:
             found.append(((Path(MODEL_DIR) / rel / name).as_posix(), Path(folder) / name))
@@ -216,11 +222,11 @@ def extract(archive: Path, dest: Path) -> Path:
 
     with atomic.writing_to(dest), atomic.replacing(dest, folder=True) as tmp:
         try:
-            with tarfile.open(archive, mode="r:gz") as tar:
-                members = tar.getmembers()
-                for member in members:
+            # One pass over the stream, each member checked before it is written (a 5 GiB model is read once).
+            with tarfile.open(archive, mode="r|gz") as tar:
+                for member in tar:
                     _check_member(archive, member, tmp)
-                tar.extractall(tmp, members=members, filter="data")
+                    tar.extract(member, tmp, filter="data")
         except FileNotFoundError:
             raise DataError(f"{archive}: file not found") from None
         except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:

@@ -12,8 +12,11 @@ default; Admin > Settings > CI/CD > Package registry > Package file size limits)
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import secrets
 import shutil
 import time
 from collections.abc import Mapping
@@ -113,18 +116,25 @@ class LocalRegistry:
 
         files = _files(package, manifest_file)
         folder = self.root / package.model / package.version
-        if folder.is_dir():
-            for name, path in files:
-                there = folder / name
-                if not there.is_file() or sha256(there) != sha256(path):
-                    raise DataError(
-                        f"{folder} already holds {package.model} {package.version} with other bytes in {name}: a "
-                        "registry never rewrites a version: release a new version"
-                    )
-        else:
-            with atomic.writing_to(folder), atomic.replacing(folder, folder=True) as tmp:
-                for name, path in files:
-                    shutil.copyfile(path, tmp / name)
+        if not folder.is_dir():
+            staged = folder.with_name(f".{folder.name}.alops-tmp-{secrets.token_hex(4)}")
+            with atomic.writing_to(folder):
+                try:
+                    staged.mkdir(parents=True)
+                    for name, path in files:
+                        shutil.copyfile(path, staged / name)
+                    os.rename(staged, folder)  # fails when a job beside this one put the version there first
+                except OSError as exc:
+                    atomic.remove(staged)
+                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                        raise
+        for name, path in files:
+            there = folder / name
+            if not there.is_file() or sha256(there) != sha256(path):
+                raise DataError(
+                    f"{folder} already holds {package.model} {package.version} with other bytes in {name}: a "
+                    "registry never rewrites a version: release a new version"
+                )
         return [Link(name, (folder / name).resolve().as_uri(), "package") for name, _ in files]
 
     def download(self, model: str, version: str, dest_dir: Path) -> Path:
