@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -312,7 +313,7 @@ def test_local_upload_that_loses_a_race_keeps_the_first_version(
 ) -> None:
     pkg, manifest_file = built
     folder = tmp_path / "registry" / "digits" / "1.2.0"
-    real_rename = registry.os.rename
+    real_rename = os.rename
 
     def first_there(src: str, dst: str) -> None:  # another job renames its version into place just before this one
         folder.mkdir(parents=True)
