@@ -22,7 +22,7 @@ pytest_plugins = ["dvc_projects"]  # split_project, plain_project: small real gi
 
 VERSION = "0.1.0"
 INCLUDE = [
-    {"project": "mlops/alops", "ref": "0.1.0", "file": "/ci-templates/alops.yml", "inputs": {"gate": False}},
+    {"project": "mlops/alops", "ref": "0.1.0", "file": "/ci-templates/alops.yml", "inputs": {"gate": False, "releases": False}},
     {"project": "mlops/alops", "ref": "0.1.0", "file": "/ci-templates/workflow.yml"},
 ]
 
@@ -157,6 +157,7 @@ def test_a_kept_alops_yaml_decides_the_ci_inputs(split_project: Path) -> None:
         "cpu-tags": ["docker"],
         "gpu-tags": ["gpu-a100"],
         "gate": False,
+        "releases": False,
     }
     env = {"ALOPS_FEATURE_BRANCHES": "/^feat\\//", "ALOPS_CPU_TAGS": ' ["docker"]', "ALOPS_GPU_TAGS": ' ["gpu-a100"]'}
     assert project.check(load_config(split_project / "alops.yaml"), env).problems == ()
@@ -209,6 +210,7 @@ def test_a_single_data_file_is_the_full_set_and_the_dev_set_is_proposed(plain_pr
         "dev-dvc-files": ["data/raw-dev.csv.dvc"],
         "full-dvc-files": ["data/raw.csv.dvc"],
         "gate": False,  # the new alops.yaml has no quality.thresholds yet
+        "releases": False,  # nor a release section
     }
     jsonschema.validate(ci, gitlab_ci_schema())
     assert result.proposal.advice == ADVICE
@@ -260,7 +262,7 @@ def test_hostile_file_names_are_quoted(split_project: Path) -> None:
     written = yaml.safe_load((split_project / "alops.yaml").read_text())
     assert written["datasets"]["full"]["targets"] == ["data/full: *x #1.dvc"]
     include = yaml.safe_load((split_project / ".gitlab-ci.yml").read_text())["include"]
-    assert include[0]["inputs"] == {"full-dvc-files": ["data/full: *x #1.dvc"], "gate": False}
+    assert include[0]["inputs"] == {"full-dvc-files": ["data/full: *x #1.dvc"], "gate": False, "releases": False}
     assert fits(split_project).problems == ()
 
 
@@ -368,15 +370,24 @@ def test_forced_files_agree_with_each_other(split_project: Path) -> None:
     )
     init(split_project, VERSION)  # keeps alops.yaml: the CI file follows it
     include = yaml.safe_load((split_project / ".gitlab-ci.yml").read_text())["include"]
-    assert include[0]["inputs"] == {"feature-branches": "/^feat\\//", "gate": False}
+    assert include[0]["inputs"] == {"feature-branches": "/^feat\\//", "gate": False, "releases": False}
     init(split_project, VERSION, force=True)  # replaces both: the CI file follows the new alops.yaml
     include = yaml.safe_load((split_project / ".gitlab-ci.yml").read_text())["include"]
-    assert include[0]["inputs"] == {"gate": False}
+    assert include[0]["inputs"] == {"gate": False, "releases": False}
 
 
 def test_a_kept_alops_yaml_with_quality_gates_keeps_the_gate_job(split_project: Path) -> None:
     text = init(split_project, VERSION, dry_run=True).proposal.alops_yaml
     (split_project / "alops.yaml").write_text(text + "quality:\n  thresholds:\n    accuracy: {min: 0.8}\n")
+    init(split_project, VERSION)
+    include = yaml.safe_load((split_project / ".gitlab-ci.yml").read_text())["include"]
+    assert include[0]["inputs"] == {"releases": False}  # no release section yet
+
+
+def test_a_kept_alops_yaml_with_a_release_section_keeps_the_release_jobs(split_project: Path) -> None:
+    text = init(split_project, VERSION, dry_run=True).proposal.alops_yaml
+    gates = "quality:\n  thresholds:\n    accuracy: {min: 0.8}\n"
+    (split_project / "alops.yaml").write_text(text + gates + "release:\n  model: digits\n")
     init(split_project, VERSION)
     include = yaml.safe_load((split_project / ".gitlab-ci.yml").read_text())["include"]
     assert "inputs" not in include[0]

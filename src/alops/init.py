@@ -121,10 +121,10 @@ def propose(root: Path, version: str, *, force: bool = False) -> Proposal:
     alops_yaml = init_render.alops_yaml(datasets, stages, params_file, params, version)
     _self_check(alops_yaml)
     if existing is not None:  # a kept alops.yaml is what CI must agree with
-        branches, runners, dev, full, gates = existing
-    else:  # the alops.yaml init writes has no quality gates yet
-        branches, runners, dev, full, gates = {}, {}, datasets.dev, datasets.full, False
-    include = init_render.include_block(version, dev, full, branches, runners, gates=gates)
+        branches, runners, dev, full, gates, releases = existing
+    else:  # the alops.yaml init writes has no quality gates and no release section yet
+        branches, runners, dev, full, gates, releases = {}, {}, datasets.dev, datasets.full, False, False
+    include = init_render.include_block(version, dev, full, branches, runners, gates=gates, releases=releases)
     advice = None
     if not stages.split:
         advice = init_render.split_advice(pipeline, datasets, stages)
@@ -304,9 +304,9 @@ def _flatten(data: Any, prefix: str, out: dict[str, Any]) -> None:
 
 def _existing_config(
     root: Path,
-) -> tuple[dict[str, str], dict[str, tuple[str, ...]], tuple[str, ...], tuple[str, ...], bool] | None:
-    """Branches, explicitly set runners, the targets and whether there are quality gates, of an alops.yaml
-    already there (None: none, or invalid)."""
+) -> tuple[dict[str, str], dict[str, tuple[str, ...]], tuple[str, ...], tuple[str, ...], bool, bool] | None:
+    """Branches, explicitly set runners, the targets, whether there are quality gates and a release section,
+    of an alops.yaml already there (None: none, or invalid)."""
     if not (root / DEFAULT_FILE).is_file():
         return None
     from alops.config import load_config
@@ -316,4 +316,5 @@ def _existing_config(
     except ConfigError:
         return None
     runners = {k: v for k, v in cfg.runners.items() if cfg.written("runners", k)}
-    return dict(cfg.branches), runners, cfg.datasets["dev"].targets, cfg.datasets["full"].targets, bool(cfg.quality)
+    dev, full = cfg.datasets["dev"].targets, cfg.datasets["full"].targets
+    return dict(cfg.branches), runners, dev, full, bool(cfg.quality), cfg.release is not None

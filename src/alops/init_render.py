@@ -123,11 +123,13 @@ def include_block(
     runners: dict[str, tuple[str, ...]],
     *,
     gates: bool,
+    releases: bool = False,
 ) -> str:
     """The ``include:`` of the alops templates, with the inputs that differ from their defaults.
 
     ``gates``: alops.yaml has ``quality.thresholds``; without them the gate job is off
-    (``alops gate`` with nothing to check fails, exit 2)."""
+    (``alops gate`` with nothing to check fails, exit 2). ``releases``: alops.yaml has a
+    ``release`` section; without it the release jobs are off (``alops release`` fails, exit 2)."""
     inputs: list[str] = []
     for name, files, default in (
         ("dev-dvc-files", dev, DEFAULT_DEV_FILES),
@@ -146,6 +148,8 @@ def include_block(
             inputs.append(f"      {runner}-tags: {flow(runners[runner])}")
     if not gates:
         inputs.append("      gate: false  # true once alops.yaml has quality.thresholds (see `alops gate`)")
+    if not releases:
+        inputs.append("      releases: false  # true once alops.yaml has a release section (see `alops release`)")
     lines = [
         "include:",
         "  - project: mlops/alops",

@@ -73,6 +73,7 @@ def test_an_existing_gitlab_ci_gets_the_include_to_add(split_project: Path, monk
         ".gitlab-ci.yml: exists without the alops include: add this block to it (or run with --force to replace "
         "the file):\n\ninclude:\n  - project: mlops/alops\n    ref: 0.1.0\n    file: /ci-templates/alops.yml\n"
         "    inputs:\n      gate: false  # true once alops.yaml has quality.thresholds (see `alops gate`)\n"
+        "      releases: false  # true once alops.yaml has a release section (see `alops release`)\n"
         "  - project: mlops/alops\n    ref: 0.1.0\n    file: /ci-templates/workflow.yml\n"
     ) in out
     assert Path(".gitlab-ci.yml").read_text() == "test:\n  script: [pytest]\n"
