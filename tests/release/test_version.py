@@ -146,6 +146,11 @@ def test_next_version_of_a_released_full_version_is_a_data_error() -> None:
     )
 
 
+def test_no_version_after_the_greatest_possible_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="there is no version after the ones released: a version part must be"):
+        next_version((), [V("999999999.0.0")], "major")
+
+
 def test_a_major_bump_within_a_major_line_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"release.bump: major cannot bump within the release line 1 "):
         next_version((1,), RELEASED, "major")

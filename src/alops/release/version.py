@@ -78,7 +78,15 @@ def next_version(line: tuple[int, ...], released: Iterable[Version], bump: str) 
     """
     if bump not in PARTS:
         raise ConfigError(f"release.bump: {bump!r} is not one of {', '.join(PARTS)}")
-    done = sorted(set(released))
+    if len(line) > 3:
+        raise ValueError(f"a release line has one to three numbers, not {len(line)}")
+    try:
+        return _next(line, sorted(set(released)), bump)
+    except ValueError as exc:  # a version part past 999999999 (a hand-made tag such as v999999999.0.0)
+        raise DataError(f"there is no version after the ones released: {exc}") from None
+
+
+def _next(line: tuple[int, ...], done: list[Version], bump: str) -> Version:
     if not line:
         return done[-1].bump(bump) if done else Version(0, 1, 0)
     if len(line) == 1:
@@ -93,12 +101,10 @@ def next_version(line: tuple[int, ...], released: Iterable[Version], bump: str) 
     if len(line) == 2:
         within = [v for v in done if (v.major, v.minor) == line]
         return within[-1].bump("patch") if within else Version(line[0], line[1], 0)
-    if len(line) == 3:
-        exact = Version(*line)
-        if exact in done:
-            raise DataError(
-                f"version {exact} is released already: a release branch named after a full version ships it "
-                f"once; name the branch after its line (release/{line[0]}.{line[1]}) to release {exact.bump('patch')}"
-            )
-        return exact
-    raise ValueError(f"a release line has one to three numbers, not {len(line)}")
+    exact = Version(*line)
+    if exact in done:
+        raise DataError(
+            f"version {exact} is released already: a release branch named after a full version ships it "
+            f"once; name the branch after its line (release/{line[0]}.{line[1]}) to release {exact.bump('patch')}"
+        )
+    return exact
