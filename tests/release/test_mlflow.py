@@ -169,38 +169,8 @@ def run_answer(complete: bool) -> dict[str, Any]:
     return {"run": {"info": {"run_id": "candidate-7", "artifact_uri": f"{FILES}/"}, "data": {"tags": done}}}
 
 
-def test_register_on_gitlab_creates_the_version_then_logs_its_run(api: responses.RequestsMock, tmp_path: Path) -> None:
-    pkg, run = build(tmp_path)
-    api.get(
-        f"{API}/registered-models/get",
-        status=404,
-        json=NOT_FOUND,
-        match=[matchers.query_param_matcher({"name": "digits"}), AUTH],
-    )
-    api.post(
-        f"{API}/registered-models/create",
-        json={"registered_model": {"name": "digits"}},
-        match=[
-            matchers.json_params_matcher({"name": "digits", "description": "Released by alops from digits's tags."})
-        ],
-    )
-    api.get(
-        f"{API}/model-versions/get",
-        status=404,
-        json=NOT_FOUND,
-        match=[matchers.query_param_matcher({"name": "digits", "version": "1.2.0"}), AUTH],
-    )
-    created = {
-        "name": "digits",
-        "source": "",
-        "tags": tags(),
-        "description": f"digits 1.2.0, trained at {COMMIT}, released by alops.",
-    }
-    api.post(
-        f"{API}/model-versions/create",
-        json={"model_version": {"name": "digits", "version": "1.2.0", "run_id": "candidate-7"}},
-        match=[matchers.json_params_matcher(created), AUTH],
-    )
+def expect_the_run_logged(api: responses.RequestsMock) -> dict[str, bytes]:
+    """The requests that fill a GitLab model version's run: values, three flat files, the COMPLETE tag."""
     api.get(
         f"{API}/runs/get",
         json=run_answer(complete=False),
@@ -249,6 +219,42 @@ def test_register_on_gitlab_creates_the_version_then_logs_its_run(api: responses
             )
         ],
     )
+    return uploaded
+
+
+def test_register_on_gitlab_creates_the_version_then_logs_its_run(api: responses.RequestsMock, tmp_path: Path) -> None:
+    pkg, run = build(tmp_path)
+    api.get(
+        f"{API}/registered-models/get",
+        status=404,
+        json=NOT_FOUND,
+        match=[matchers.query_param_matcher({"name": "digits"}), AUTH],
+    )
+    api.post(
+        f"{API}/registered-models/create",
+        json={"registered_model": {"name": "digits"}},
+        match=[
+            matchers.json_params_matcher({"name": "digits", "description": "Released by alops from digits's tags."})
+        ],
+    )
+    api.get(
+        f"{API}/model-versions/get",
+        status=404,
+        json=NOT_FOUND,
+        match=[matchers.query_param_matcher({"name": "digits", "version": "1.2.0"}), AUTH],
+    )
+    created = {
+        "name": "digits",
+        "source": "",
+        "tags": tags(),
+        "description": f"digits 1.2.0, trained at {COMMIT}, released by alops.",
+    }
+    api.post(
+        f"{API}/model-versions/create",
+        json={"model_version": {"name": "digits", "version": "1.2.0", "run_id": "candidate-7"}},
+        match=[matchers.json_params_matcher(created), AUTH],
+    )
+    uploaded = expect_the_run_logged(api)
     got = registering.register(GITLAB, TOKEN, pkg, run)
     assert got == registering.ModelVersion("digits", "1.2.0", "candidate-7", None)
     assert uploaded["digits-1.2.0.tar.gz"] == pkg.archive.read_bytes()
@@ -299,3 +305,16 @@ def test_no_token_sends_no_authorization_even_with_one_in_the_shell(
         registering.register(GITLAB, None, pkg, run)
     assert seen and set(seen) == {None}
     assert os.environ["MLFLOW_TRACKING_TOKEN"] == shell_token
+
+
+def test_an_incomplete_version_on_gitlab_gets_its_run_logged_again(api: responses.RequestsMock, tmp_path: Path) -> None:
+    pkg, run = build(tmp_path)
+    api.get(f"{API}/registered-models/get", json={"registered_model": {"name": "digits"}}, match=[AUTH])
+    api.get(
+        f"{API}/model-versions/get",
+        json={"model_version": {"name": "digits", "version": "1.2.0", "run_id": "candidate-7"}},
+        match=[matchers.query_param_matcher({"name": "digits", "version": "1.2.0"})],
+    )
+    uploaded = expect_the_run_logged(api)  # a job killed after create_model_version left it without files
+    assert registering.register(GITLAB, TOKEN, pkg, run).version == "1.2.0"
+    assert sorted(uploaded) == ["alops-manifest.json", "alops-package.json", "digits-1.2.0.tar.gz"]
