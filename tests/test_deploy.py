@@ -597,7 +597,7 @@ def test_one_deploy_of_an_environment_at_a_time(project: Project) -> None:
 def test_old_extractions_are_removed(tmp_path: Path) -> None:
     for name in ("0.1.0", "0.2.0", "0.3.0", ".download-x", "notes"):
         (tmp_path / name).mkdir()
-    deploys._prune(tmp_path, keep={"0.3.0", "0.1.0"})
+    deploy_local._prune(tmp_path, keep={"0.3.0", "0.1.0"})
     assert sorted(p.name for p in tmp_path.iterdir()) == [".download-x", "0.1.0", "0.3.0", "notes"]
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from urllib.parse import urlsplit
 
 from alops import atomic, deploy_local, proc
 from alops import env as variables
-from alops.errors import AlopsError, ConfigError, DataError, StepError, ToolError
+from alops.errors import AlopsError, ConfigError, DataError, StepError
 from alops.text import redact_output
 
 if TYPE_CHECKING:
@@ -145,7 +144,7 @@ def deploy(
         if address is None:
             _run_command(root, release, target, str(chosen), package, env, previous, where, say)
         else:
-            _serve_locally(release, target, address, str(chosen), package, state_dir, env, say)
+            deploy_local.replace(model, target, address, str(chosen), package, state_dir, env, say)
         if current is not None and current.version == chosen:
             say(f"tag {current.tag} already says {environment} has {model} {chosen}")
             tag = current.tag
@@ -236,95 +235,6 @@ def stop(state_dir: Path, environment: str, port: int | None = None, model: str 
             deploy_local.stop(service)
         deploy_local.forget(state_dir, environment)
     return service
-
-
-def _serve_locally(
-    release: Release,
-    target: Environment,
-    address: tuple[str, int],
-    version: str,
-    package: Path,
-    state_dir: Path,
-    env: Mapping[str, str],
-    say: Callable[[str], None],
-) -> None:
-    """Replace the environment's ``alops serve`` with one of ``package``; on failure, put the old one back."""
-    host, port = address
-    name, model = target.name, release.model
-    old = deploy_local.read(state_dir, name)
-    if old is None and deploy_local.state_file(state_dir, name).exists():
-        say(f"state: {deploy_local.state_file(state_dir, name)} names no running service (ignored)")
-        deploy_local.forget(state_dir, name)
-    if old is None:
-        old = deploy_local.on_port(port, model)
-        if old is not None:  # a CI job's clone, its state folder with it, is gone; the service it started is not
-            say(f"found alops serve of {model} {old.version} on port {port} (pid {old.pid}) without a state file")
-    if old is not None and old.version == version and old.port == port and Path(old.package) == package.absolute():
-        try:
-            deploy_local.wait_until_serving(target.url, model, version, 0)
-        except StepError:
-            pass
-        else:
-            say(f"{name} already serves {model} {version} (pid {old.pid})")
-            return
-    if not (old is not None and old.port == port) and not deploy_local.port_free(host, port):
-        raise ToolError(
-            f"port {port} of {target.url} (release.environments.{name}.url) is in use by another program, not "
-            f"by {name}'s alops serve: stop that program or give {name} another port; nothing was changed"
-        )
-    if old is not None:
-        deploy_local.stop(old)
-        say(f"stopped {model} {old.version} (pid {old.pid})")
-    started = time.monotonic()
-    new = deploy_local.start(state_dir, name, package, version, host, port, env)
-    say(f"started alops serve (pid {new.pid}, log {new.log}); waiting for {target.url}/healthz")
-    try:
-        deploy_local.wait_until_serving(
-            target.url, model, version, target.timeout, running=lambda: deploy_local.alive(new.pid)
-        )
-    except BaseException as exc:
-        deploy_local.stop(new)
-        deploy_local.forget(state_dir, name)
-        tail = deploy_local.log_tail(new)  # before a restart of the old one adds to the same log
-        restored = _restart(old, state_dir, name, host, model, env, target.timeout) if old is not None else ""
-        if not isinstance(exc, StepError):
-            raise
-        raise StepError(
-            f"{model} {version} did not come up in {name}: {exc}{restored}"
-            + (f"\nthe end of its log ({new.log}):\n{redact_output(tail, env)}" if tail else f"\nits log: {new.log}")
-        ) from None
-    deploy_local.write(state_dir, name, new)
-    say(f"{target.url} serves {model} {version} ({time.monotonic() - started:.1f} s)")
-    _prune(package.parent, keep={package.name, old.version if old else ""})
-
-
-def _restart(
-    old: deploy_local.Service, state_dir: Path, name: str, host: str, model: str, env: Mapping[str, str], timeout: float
-) -> str:
-    """Start the service that ran before again; what happened, for the error message."""
-    back = deploy_local.start(state_dir, name, Path(old.package), old.version, host, old.port, env)
-    try:
-        deploy_local.wait_until_serving(
-            f"http://{host}:{old.port}", model, old.version, timeout, running=lambda: deploy_local.alive(back.pid)
-        )
-    except StepError as again:
-        deploy_local.stop(back)
-        return f"; starting {model} {old.version} again failed too ({again}): {name} serves nothing now"
-    deploy_local.write(state_dir, name, back)
-    return f"; {name} serves {model} {old.version} again (pid {back.pid})"
-
-
-def _prune(folder: Path, keep: set[str]) -> None:
-    """Remove the extracted packages of ``folder`` other than ``keep`` (the new one, and the one to go back to)."""
-    from alops.release.version import Version
-
-    for path in folder.iterdir():
-        try:
-            Version.parse(path.name)
-        except ValueError:
-            continue
-        if path.name not in keep and path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
 
 
 def _run_command(

@@ -5,6 +5,12 @@ so that it outlives ``alops deploy``; what it is lies in ``<state_dir>/<environm
 (pid, port, version, package, started). A state file whose pid is gone, or is now another
 program (``/proc/PID/cmdline`` is not our ``alops serve --package DIR``), is stale: it is
 ignored, never acted on, so no stranger is ever signalled.
+
+:func:`replace` swaps a new version in on the same port: the old service is stopped
+(SIGTERM to its process group, SIGKILL after a grace), the new one started and waited
+for; when it does not come up it is stopped and the old one started again, so the
+environment serves what its tags say. The port is down in between (the new service's
+start, a few seconds: the package is loaded before the port opens).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import errno
 import fcntl
 import json
 import os
+import shutil
 import signal
 import socket
 import sys
@@ -25,10 +32,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from importlib.util import find_spec
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alops import atomic
 from alops import env as variables
 from alops.errors import StepError, ToolError
+from alops.text import redact_output
+
+if TYPE_CHECKING:
+    from alops.sections import Environment
 
 #: Seconds a service has to stop after SIGTERM (uvicorn finishes the requests in flight) before SIGKILL.
 STOP_GRACE_S = 10.0
@@ -300,3 +312,92 @@ def log_tail(service: Service, lines: int = LOG_TAIL_LINES) -> str:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def replace(
+    model: str,
+    target: Environment,
+    address: tuple[str, int],
+    version: str,
+    package: Path,
+    state_dir: Path,
+    env: Mapping[str, str],
+    say: Callable[[str], None],
+) -> None:
+    """Replace the environment's ``alops serve`` with one of ``package``; on failure, put the old one back.
+
+    The old service is the one the state file names, else an ``alops serve`` of ``model`` on the port
+    (:func:`on_port`). Anything else on the port is refused before anything is stopped.
+    """
+    host, port = address
+    name = target.name
+    old = read(state_dir, name)
+    if old is None and state_file(state_dir, name).exists():
+        say(f"state: {state_file(state_dir, name)} names no running service (ignored)")
+        forget(state_dir, name)
+    if old is None:
+        old = on_port(port, model)
+        if old is not None:  # a CI job's clone, its state folder with it, is gone; the service it started is not
+            say(f"found alops serve of {model} {old.version} on port {port} (pid {old.pid}) without a state file")
+    if old is not None and old.version == version and old.port == port and Path(old.package) == package.absolute():
+        try:
+            wait_until_serving(target.url, model, version, 0)
+        except StepError:
+            pass
+        else:
+            say(f"{name} already serves {model} {version} (pid {old.pid})")
+            return
+    if not (old is not None and old.port == port) and not port_free(host, port):
+        raise ToolError(
+            f"port {port} of {target.url} (release.environments.{name}.url) is in use by another program, not "
+            f"by {name}'s alops serve: stop that program or give {name} another port; nothing was changed"
+        )
+    if old is not None:
+        stop(old)
+        say(f"stopped {model} {old.version} (pid {old.pid})")
+    started = time.monotonic()
+    new = start(state_dir, name, package, version, host, port, env)
+    say(f"started alops serve (pid {new.pid}, log {new.log}); waiting for {target.url}/healthz")
+    try:
+        wait_until_serving(target.url, model, version, target.timeout, running=lambda: alive(new.pid))
+    except BaseException as exc:
+        stop(new)
+        forget(state_dir, name)
+        tail = log_tail(new)  # before a restart of the old one adds to the same log
+        restored = _restart(old, state_dir, name, host, model, env, target.timeout) if old is not None else ""
+        if not isinstance(exc, StepError):
+            raise
+        raise StepError(
+            f"{model} {version} did not come up in {name}: {exc}{restored}"
+            + (f"\nthe end of its log ({new.log}):\n{redact_output(tail, env)}" if tail else f"\nits log: {new.log}")
+        ) from None
+    write(state_dir, name, new)
+    say(f"{target.url} serves {model} {version} ({time.monotonic() - started:.1f} s)")
+    _prune(package.parent, keep={package.name, old.version if old else ""})
+
+
+def _restart(
+    old: Service, state_dir: Path, name: str, host: str, model: str, env: Mapping[str, str], timeout: float
+) -> str:
+    """Start the service that ran before again; what happened, for the error message."""
+    back = start(state_dir, name, Path(old.package), old.version, host, old.port, env)
+    try:
+        wait_until_serving(f"http://{host}:{old.port}", model, old.version, timeout, running=lambda: alive(back.pid))
+    except StepError as again:
+        stop(back)
+        return f"; starting {model} {old.version} again failed too ({again}): {name} serves nothing now"
+    write(state_dir, name, back)
+    return f"; {name} serves {model} {old.version} again (pid {back.pid})"
+
+
+def _prune(folder: Path, keep: set[str]) -> None:
+    """Remove the extracted packages of ``folder`` other than ``keep`` (the new one, and the one to go back to)."""
+    from alops.release.version import Version
+
+    for path in folder.iterdir():
+        try:
+            Version.parse(path.name)
+        except ValueError:
+            continue
+        if path.name not in keep and path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
