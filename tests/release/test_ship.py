@@ -190,3 +190,95 @@ def test_services_are_gitlab_s_in_ci_and_local_ones_elsewhere(tmp_path: Path) ->
         GitLabTags,
         GitLabReleases,
     )
+
+
+# --- in CI: GitLab's tags, generic packages and Releases (python-gitlab, faked with responses) -------------
+
+API = "https://gitlab.example.com/api/v4"
+CI = {
+    "CI": "true",
+    "GITLAB_CI": "true",
+    "CI_API_V4_URL": API,
+    "CI_SERVER_URL": "https://gitlab.example.com",
+    "CI_PROJECT_ID": "42",
+    "CI_JOB_TOKEN": "job-t0ken-s3cr3t",
+    "CI_COMMIT_BRANCH": "release/1.0",
+    "CI_COMMIT_REF_NAME": "release/1.0",
+    "CI_DEFAULT_BRANCH": "main",
+    "CI_PIPELINE_SOURCE": "push",
+    "CI_PIPELINE_URL": "https://gitlab.example.com/grp/proj/-/pipelines/7",
+}
+
+
+def test_in_ci_the_release_goes_to_gitlab_with_the_job_token_only(trained: Path) -> None:
+    import responses
+    from responses import matchers
+
+    env = {**CI, "CI_COMMIT_SHA": git(trained, "rev-parse", "HEAD")}
+    job = matchers.header_matcher({"JOB-TOKEN": env["CI_JOB_TOKEN"]})
+    files = {}
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as api:
+        # the baseline: main's metrics are not in git, and main has no run job artifacts yet
+        api.get(
+            f"{API}/projects/42/jobs/artifacts/main/raw/alops-manifest.json",
+            status=404,
+            json={"message": "404 Not Found"},
+            match=[matchers.query_param_matcher({"job": "alops-run-gpu"})],
+        )
+        api.get(
+            f"{API}/projects/42/repository/tags",
+            json=[],
+            match=[job, matchers.query_param_matcher({"search": "^digits", "per_page": "100"}, strict_match=False)],
+        )
+        api.get(f"{API}/projects/42/packages", json=[], match=[job])
+
+        def stored(request: object) -> tuple[int, dict[str, str], str]:
+            body = request.body  # type: ignore[attr-defined]
+            data = body.read() if hasattr(body, "read") else body
+            name = request.url.rsplit("/", 1)[1].split("?")[0]  # type: ignore[attr-defined]
+            files[name] = data
+            import hashlib
+
+            return 201, {}, json.dumps({"file_name": name, "file_sha256": hashlib.sha256(data).hexdigest()})
+
+        for name in ("digits-1.0.0.tar.gz", "alops-manifest.json"):
+            api.add_callback(responses.PUT, f"{API}/projects/42/packages/generic/digits/1.0.0/{name}", callback=stored)
+        api.post(
+            f"{API}/projects/42/releases",
+            status=201,
+            json={
+                "tag_name": "digits@v1.0.0",
+                "_links": {"self": "https://gitlab.example.com/grp/proj/-/releases/digits@v1.0.0"},
+            },
+            match=[job],
+        )
+
+        done = ship(
+            load_config(trained / "alops.yaml"),
+            manifest_path=trained / "alops-manifest.json",
+            env=env,
+            out=trained / "alops-release",
+            using=services(trained, env),
+        )
+        release = json.loads(api.calls[-1].request.body)
+
+    assert done.release_url == "https://gitlab.example.com/grp/proj/-/releases/digits@v1.0.0"
+    assert files["digits-1.0.0.tar.gz"] == (trained / "alops-release/digits-1.0.0.tar.gz").read_bytes()
+    package_url = f"{API}/projects/42/packages/generic/digits/1.0.0"
+    assert release == {
+        "name": "digits 1.0.0",
+        "tag_name": "digits@v1.0.0",
+        "ref": env["CI_COMMIT_SHA"],
+        "tag_message": "Registering artifact digits version v1.0.0",
+        "description": (trained / "alops-release/RELEASE.md").read_text(),
+        "assets": {
+            "links": [
+                {"name": "digits-1.0.0.tar.gz", "url": f"{package_url}/digits-1.0.0.tar.gz", "link_type": "package"},
+                {"name": "alops-manifest.json", "url": f"{package_url}/alops-manifest.json", "link_type": "package"},
+            ]
+        },
+    }
+    notes = release["description"]
+    assert "in [pipeline](https://gitlab.example.com/grp/proj/-/pipelines/7)" not in notes  # not a CI run: no ci block
+    assert f"- [digits-1.0.0.tar.gz]({package_url}/digits-1.0.0.tar.gz)" in notes
+    assert env["CI_JOB_TOKEN"] not in notes

@@ -113,7 +113,7 @@ def ship(
     for reg in known.registrations:
         if reg.commit == commit:  # a retried job whose release went through: nothing more to do
             return Shipped(release.model, str(reg.version), reg.tag, commit, checked.result, already=True)
-    chosen = _version(release, plan, known.versions(), version, bump)
+    chosen = _version(release, plan, known.released(), version, bump)
     tag = registration_tag(release.model, chosen)
     if dry_run:
         return Shipped(release.model, str(chosen), tag, commit, checked.result)
@@ -241,7 +241,7 @@ def _version(release: Release, plan: Plan, released: list[Version], explicit: st
         if wanted in released:
             raise DataError(f"{release.model} {wanted} is already released: choose another version")
         return wanted
-    return next_version(branch_line(plan.ref), released, bump or release.bump)
+    return next_version(branch_line(plan.ref), released, bump or release.bump)  # deregistered ones too: never reused
 
 
 def _failures(result: GateResult) -> str:
