@@ -84,7 +84,8 @@ def test_hostile_values_are_escaped() -> None:
         links=[Link("x](javascript:alert(1)) [y", "javascript:alert(1)")],
     )
     assert re.search(r"(?<!\\)<img", text) is None and "\n# injected" not in text  # escaped, one line
-    outside_code = re.sub(r"(`+)[^`]*?\1", "", text)  # a code span is literal text: what is left can link
-    assert re.search(r"(?<!\\)\]\(javascript:", outside_code) is None  # no link to a script
+    assert "of `release/1.2](javascript:alert(1))`" in text  # the ref: literal text in a code span
+    links = text.split("### Links", 1)[1]
+    assert re.search(r"(?<!\\)\]\(javascript:", links) is None  # no link to a script
     assert "[pipeline]" not in text  # a link target that is not http(s) is left out
     assert "\\<img src=x onerror=alert(1)\\>\\|\\@all" in text
