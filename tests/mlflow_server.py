@@ -87,6 +87,7 @@ def _running(executable: str, base: Path) -> Iterator[MlflowServer]:
     artifacts, log = base / "artifacts", base / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "ALOPS_", "CI_", "GITLAB_"))}
     env["HOME"] = str(base)
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"  # the server would fetch a telemetry config from the internet
     url = f"http://127.0.0.1:{port}"
     command = [
         executable,
