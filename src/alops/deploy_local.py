@@ -238,7 +238,7 @@ def start(
         setsid=True,
         setsigdef=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
     )
-    return Service(pid, port, version, str(package.absolute()), _now(), str(log))
+    return Service(pid, port, version, str(package.absolute()), _now(), str(log.absolute()))
 
 
 def stop(service: Service, grace: float = STOP_GRACE_S) -> None:

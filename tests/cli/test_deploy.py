@@ -152,3 +152,20 @@ def test_in_ci_without_a_token_nothing_is_deployed(project: Project, monkeypatch
     assert err.startswith("Error: ALOPS_GITLAB_TOKEN is not set: alops deploy records each deploy as a GTO stage tag")
     assert "nothing was deployed" in err
     assert not (project.root / ".alops" / "deploy").exists()
+
+
+@pytest.mark.slow
+def test_from_the_project_folder_the_state_holds_absolute_paths(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project.register("0.1.0")
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(cli, ["deploy", "-e", "staging"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert "package: .alops/deploy/staging/0.1.0 (from the local registry .alops/registry)\n" in result.stdout
+    state = json.loads(Path(".alops/deploy/staging.json").read_text())
+    assert state["package"] == str(project.root / ".alops" / "deploy" / "staging" / "0.1.0")
+    assert state["log"] == str(project.root / ".alops" / "deploy" / "staging.log")
+    monkeypatch.chdir(project.root.parent)  # elsewhere, the same service is found and stopped
+    result = CliRunner().invoke(cli, ["-c", "repo/alops.yaml", "deploy", "-e", "staging", "--stop"])
+    assert (result.exit_code, result.stdout) == (0, f"stopped digits 0.1.0 in staging (pid {state['pid']})\n")
