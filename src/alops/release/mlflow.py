@@ -98,8 +98,9 @@ def is_gitlab(uri: str) -> bool:
 def register(uri: str, token: str | None, package: Package, manifest: Mapping[str, Any]) -> ModelVersion:
     """Register ``package`` (version ``package.version`` of ``package.model``) at ``uri``; idempotent.
 
-    A version of the model already tagged ``gitlab.version`` = this version is returned
-    (on GitLab, with the files it lacks logged), not registered again.
+    A version of the model already tagged ``gitlab.version`` = this version is returned,
+    not registered again (on GitLab, one a killed job left without its files gets them).
+    DataError when the server refuses the token, ToolError when it fails or cannot be reached.
     """
     from alops.release.registry import check
 
