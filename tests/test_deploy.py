@@ -467,7 +467,7 @@ def test_a_failing_command_writes_no_tag(tmp_path: Path, digits: tuple[Any, Any]
         project.deploy()
     assert str(caught.value) == (
         "the deploy command of staging (alops.yaml: release.environments.staging.command) failed with exit code 3; "
-        "the tags still say nothing:\nkubectl: no cluster here"
+        "the tags still say staging has no version yet:\nkubectl: no cluster here"
     )
     assert project.stage_tags() == []
 

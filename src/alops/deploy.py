@@ -259,12 +259,13 @@ def _run_command(
     say(f"running {redact_output(' '.join(target.command), env)}")
     done = proc.run(args, cwd=root, env=child_env, capture=False, check=False)
     key = f"release.environments.{target.name}.command"
+    tagged = f"{target.name} has {release.model} {previous}" if previous else f"{target.name} has no version yet"
     if done.returncode != 0:
         detail = redact_output(done.stderr or done.stdout or "", env).strip()
         tail = "\n".join(detail.splitlines()[-deploy_local.LOG_TAIL_LINES :])
         raise StepError(
             f"the deploy command of {target.name} ({where}: {key}) failed with exit code {done.returncode}; "
-            f"the tags still say {previous or 'nothing'}" + (f":\n{tail}" if tail else "")
+            f"the tags still say {tagged}" + (f":\n{tail}" if tail else "")
         )
     say(f"waiting for {target.url}/healthz")
     try:
@@ -272,7 +273,7 @@ def _run_command(
     except StepError as exc:
         again = f"deploy {previous} again with --version {previous}" if previous else "stop it"
         raise StepError(
-            f"{target.name}'s command ran but {exc}: the tags still say {previous or 'nothing'}; fix the service "
+            f"{target.name}'s command ran but {exc}: the tags still say {tagged}; fix the service "
             f"and deploy again, or {again}"
         ) from None
     say(f"{target.url} serves {release.model} {version}")
