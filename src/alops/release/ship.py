@@ -209,7 +209,7 @@ def _check_run(config: Config, plan: Plan, run: Mapping[str, Any], path: Path, e
     if plan.role != "release":
         raise ConfigError(
             f"`alops release` ships from release branches (alops.yaml branches.release: {config.branches['release']}); "
-            f"{plan.ref} is a {plan.role} branch: push it as release/X.Y"
+            f"{plan.ref} is not one (its role: {plan.role}): push the commit to release/X.Y"
         )
     head = env.get(variables.CI_COMMIT_SHA) or git.output(config.root, "rev-parse", "--verify", "--quiet", "HEAD")
     commit = str(run.get("commit") or "")
