@@ -47,6 +47,7 @@ bench: setup
 setup: $(VENV)/.test node_modules/.installed
 	@scripts/ensure-system-tools
 	@scripts/ensure-label-studio >/dev/null
+	@scripts/ensure-mlflow >/dev/null
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \

@@ -149,8 +149,12 @@ def _publish(
         )
     else:
         registered = mlflow.register(where[0], where[1], built, run)
-        if registered.url:
-            links.append(_link(f"{release.model} {chosen} in the model registry", registered.url))
+        # GitLab's API answers no page of the model version; its model registry's page is the project's.
+        page = registered.url or (
+            env[variables.CI_PROJECT_URL] + "/-/ml/models" if env.get(variables.CI_PROJECT_URL) else None
+        )
+        if page:
+            links.append(_link(f"{release.model} {chosen} in the model registry", page))
     text = notes.render(
         model=release.model,
         version=str(chosen),
