@@ -82,7 +82,8 @@ def deploy(
             raise ConfigError("--stop stops the environment's service: give it without --version or --rollback")
         if target.command is not None:
             raise ConfigError(f"{environment} is deployed by its command: --stop stops only the services alops runs")
-        stopped = deploys.stop(state, environment, deploys.local_address(target, where)[1], release.model)
+        with atomic.writing_to(state):
+            stopped = deploys.stop(state, environment, deploys.local_address(target, where)[1], release.model)
         if stopped is None:
             click.echo(f"{environment} has no service running here")
         else:
@@ -91,19 +92,20 @@ def deploy(
     if version is not None and rollback:
         raise ConfigError("--rollback deploys the environment's previous version: give --version or --rollback")
     tags = deploys.tag_store(config.root, env)  # in CI: the token is checked before any service is touched
-    result = deploys.deploy(
-        config.root,
-        release,
-        environment,
-        version,
-        rollback=rollback,
-        registry=from_env(config.root, env),
-        tags=tags,
-        env=env,
-        state_dir=state,
-        where=where,
-        progress=lambda line: click.echo(safe(line)),
-    )
+    with atomic.writing_to(state):  # a full disk or a read-only folder: a message, not a traceback
+        result = deploys.deploy(
+            config.root,
+            release,
+            environment,
+            version,
+            rollback=rollback,
+            registry=from_env(config.root, env),
+            tags=tags,
+            env=env,
+            state_dir=state,
+            where=where,
+            progress=lambda line: click.echo(safe(line)),
+        )
     if dotenv is not None:
         with atomic.writing_to(dotenv):
             atomic.write_text(dotenv, deploys.dotenv(result))
