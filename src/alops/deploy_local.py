@@ -260,7 +260,9 @@ def _signal(pid: int, sig: signal.Signals) -> None:
     except ProcessLookupError:
         pass
     except PermissionError:
-        os.kill(pid, sig)
+        raise ToolError(
+            f"cannot stop alops serve (pid {pid}): it belongs to another user: run alops deploy as that user"
+        ) from None
 
 
 def wait_until_serving(
