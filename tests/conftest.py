@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from mlflow_server import mlflow_server  # noqa: F401 - a session fixture: one real MLflow server
 from release_project import trained  # noqa: F401 - a fixture: the example project trained on release/1.0
 
 from alops.demo import prepare_project

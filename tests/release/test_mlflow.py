@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import responses
-from mlflow_server import MlflowServer, closed_port, mlflow_server  # noqa: F401 - the session fixture
+from mlflow_server import MlflowServer, closed_port
 from responses import matchers
 
 from alops.errors import DataError, ToolError
@@ -77,7 +77,7 @@ def shell_token(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.mark.slow
-def test_register_on_a_real_server(mlflow_server: MlflowServer, tmp_path: Path, shell_token: str) -> None:  # noqa: F811
+def test_register_on_a_real_server(mlflow_server: MlflowServer, tmp_path: Path, shell_token: str) -> None:
     from mlflow import MlflowClient
 
     pkg, run = build(tmp_path)
@@ -113,7 +113,7 @@ def test_register_on_a_real_server(mlflow_server: MlflowServer, tmp_path: Path, 
 
 
 @pytest.mark.slow
-def test_register_again_returns_the_same_version(mlflow_server: MlflowServer, tmp_path: Path) -> None:  # noqa: F811
+def test_register_again_returns_the_same_version(mlflow_server: MlflowServer, tmp_path: Path) -> None:
     from mlflow import MlflowClient
 
     pkg, run = build(tmp_path, "2.0.0")
