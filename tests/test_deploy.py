@@ -499,6 +499,7 @@ def test_dotenv() -> None:
         deploys.dotenv(Deployment("prod", "1.2.0", None, "http://x\nEVIL=1", "t", False))
 
 
+@pytest.mark.slow
 def test_stop(project: Project, services: list[deploy_local.Service]) -> None:
     assert deploys.stop(project.state, "staging") is None
     project.register("0.1.0")
