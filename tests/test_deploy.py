@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PREDICTOR = ROOT / "examples" / "project-skeleton" / "src" / "predict.py"
 MODEL = "digits"
 BROKEN = 'def load(model_dir):\n    raise RuntimeError("model.pkl is corrupt (a broken release)")\n'
+HANGS = "import time\n\n\ndef load(model_dir):\n    time.sleep(300)\n"
 
 
 def free_port() -> int:
@@ -88,7 +89,7 @@ class Project:
         self.lines: list[str] = []
         self.models: dict[str, Any] = {}
 
-    def register(self, version: str, *, depth: int = 4, broken: bool = False) -> str:
+    def register(self, version: str, *, depth: int = 4, broken: bool = False, predictor: str | None = None) -> str:
         """Commit a model of ``version``, package and upload it, tag it ``digits@vVERSION``; its commit."""
         from sklearn.tree import DecisionTreeClassifier
 
@@ -100,8 +101,8 @@ class Project:
         model = DecisionTreeClassifier(max_depth=depth, random_state=0).fit(x[:600], y[:600])
         self.models[version] = model
         (self.root / "models" / "full" / "model.pkl").write_bytes(pickle.dumps(model))
-        if broken:
-            (self.root / "src" / "predict.py").write_text(BROKEN)
+        if broken or predictor:
+            (self.root / "src" / "predict.py").write_text(predictor or BROKEN)
         else:
             shutil.copy(PREDICTOR, self.root / "src" / "predict.py")
         git(self.root, "add", "-A")
@@ -239,6 +240,41 @@ def test_a_version_that_does_not_come_up_leaves_the_old_one_serving(
     assert [t[0] for t in project.stage_tags()] == ["digits#staging#1"]
     assert json.loads((project.state / "staging.json").read_text())["pid"] == services[-1].pid
     assert not deploy_local.alive(services[1].pid)  # the broken one is gone
+
+
+@pytest.mark.slow
+def test_an_interrupted_deploy_puts_the_old_version_back(
+    project: Project, services: list[deploy_local.Service]
+) -> None:
+    import _thread
+    import threading
+
+    url = project.release.environments["staging"].url
+    project.register("0.1.0")
+    project.deploy()
+    project.register("0.2.0", predictor=HANGS)
+
+    def progress(line: str) -> None:  # Ctrl-C (or SIGTERM, a cancelled job) while the new one loads
+        if line.startswith("started alops serve"):
+            threading.Timer(0.5, _thread.interrupt_main).start()
+
+    with pytest.raises(KeyboardInterrupt):
+        deploys.deploy(
+            project.root,
+            project.release,
+            "staging",
+            "0.2.0",
+            rollback=False,
+            registry=project.registry,
+            tags=project.tags,
+            env=project.env,
+            state_dir=project.state,
+            progress=progress,
+        )
+    assert get(f"{url}/v1/models/{MODEL}")["version"] == "0.1.0"
+    assert len(services) == 3 and not deploy_local.alive(services[1].pid)
+    assert json.loads((project.state / "staging.json").read_text())["pid"] == services[2].pid
+    assert [t[0] for t in project.stage_tags()] == ["digits#staging#1"]
 
 
 @pytest.mark.slow

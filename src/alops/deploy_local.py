@@ -354,20 +354,23 @@ def replace(
             f"port {port} of {target.url} (release.environments.{name}.url) is in use by another program, not "
             f"by {name}'s alops serve: stop that program or give {name} another port; nothing was changed"
         )
-    if old is not None:
-        stop(old)
-        say(f"stopped {model} {old.version} (pid {old.pid})")
     started = time.monotonic()
-    new = start(state_dir, name, package, version, host, port, env)
-    say(f"started alops serve (pid {new.pid}, log {new.log}); waiting for {target.url}/healthz")
-    try:
-        wait_until_serving(target.url, model, version, target.timeout, running=lambda: alive(new.pid))
+    new: Service | None = None
+    try:  # from the old one's stop on: whatever happens (a crash, Ctrl-C, SIGTERM), the old one comes back
+        if old is not None:
+            stop(old)
+            say(f"stopped {model} {old.version} (pid {old.pid})")
+        new = start(state_dir, name, package, version, host, port, env)
+        say(f"started alops serve (pid {new.pid}, log {new.log}); waiting for {target.url}/healthz")
+        pid = new.pid
+        wait_until_serving(target.url, model, version, target.timeout, running=lambda: alive(pid))
     except BaseException as exc:
-        stop(new)
+        if new is not None:
+            stop(new)
         forget(state_dir, name)
-        tail = log_tail(new)  # before a restart of the old one adds to the same log
+        tail = log_tail(new) if new is not None else ""  # before a restart of the old one adds to the same log
         restored = _restart(old, state_dir, name, host, model, env, target.timeout) if old is not None else ""
-        if not isinstance(exc, StepError):
+        if not isinstance(exc, StepError) or new is None:
             raise
         raise StepError(
             f"{model} {version} did not come up in {name}: {exc}{restored}"
@@ -382,6 +385,7 @@ def _restart(
     old: Service, state_dir: Path, name: str, host: str, model: str, env: Mapping[str, str], timeout: float
 ) -> str:
     """Start the service that ran before again; what happened, for the error message."""
+    stop(old)  # an interrupted stop: it may still be on its way out
     back = start(state_dir, name, Path(old.package), old.version, host, old.port, env)
     try:
         wait_until_serving(f"http://{host}:{old.port}", model, old.version, timeout, running=lambda: alive(back.pid))
