@@ -1511,9 +1511,7 @@ def test_deploys_run_in_their_environment_one_at_a_time(preview: dict[str, Any])
     assert production["rules"][-1]["when"] == "manual"  # production by hand, after staging
     assert [n["job"] for n in production["needs"]] == ["alops-package", "alops-deploy-staging"]
     for job in (staging, production):
-        assert job["script"] == [
-            'alops deploy --environment "$ALOPS_DEPLOY_TO" --version "$ALOPS_RELEASE_VERSION" --dotenv alops-deploy.env'
-        ]
+        assert job["script"] == ['alops deploy --environment "$ALOPS_DEPLOY_TO" --dotenv alops-deploy.env']
         assert job["artifacts"]["reports"]["dotenv"] == "alops-deploy.env"
 
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from alops.sections import Environment, Release
 
 #: Written into ``--dotenv`` for GitLab's ``environment:url`` (alops does not read it).
-DEPLOY_URL = "ALOPS_DEPLOY_URL"
+DEPLOY_URL = variables.DEPLOY_URL
 _LOCAL_HOSTS = ("127.0.0.1", "localhost")
 
 

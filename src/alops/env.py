@@ -35,7 +35,12 @@ BASELINE_JOB = "ALOPS_BASELINE_JOB"
 # Releases and deployment (alops release, alops package, alops deploy, alops serve).
 REGISTRY_DIR = "ALOPS_REGISTRY_DIR"  # the local package registry when there is no GitLab (default .alops/registry)
 SERVE_IMAGE = "ALOPS_SERVE_IMAGE"  # the serving image of a version (the template: $CI_REGISTRY_IMAGE/<model>:<version>)
-# Set by alops deploy for an environment's `command`.
+# Written by alops release and alops package (their --dotenv), read by the jobs after them.
+RELEASE_MODEL = "ALOPS_RELEASE_MODEL"
+RELEASE_VERSION = "ALOPS_RELEASE_VERSION"
+RELEASE_TAG = "ALOPS_RELEASE_TAG"
+# Set by alops deploy for an environment's `command`; DEPLOY_URL and DEPLOY_VERSION also in its --dotenv.
+DEPLOY_URL = "ALOPS_DEPLOY_URL"
 DEPLOY_VERSION = "ALOPS_DEPLOY_VERSION"
 DEPLOY_IMAGE = "ALOPS_DEPLOY_IMAGE"
 DEPLOY_PACKAGE = "ALOPS_DEPLOY_PACKAGE"
@@ -160,6 +165,16 @@ SETTINGS: tuple[Setting, ...] = (
         AL_STEP,
         "what a pipeline of an al branch does: `query`, `ingest` or `train`; empty: a scheduled pipeline queries, "
         "any other trains (schedules and `alops al retrain --trigger` set it)",
+    ),
+    Setting(REGISTRY_DIR, "the folder of released packages when there is no GitLab (default `.alops/registry`)"),
+    Setting(
+        SERVE_IMAGE,
+        "the serving image `alops package` names and `alops deploy` hands to a command "
+        "(default `$CI_REGISTRY_IMAGE/<model>:<version>`)",
+    ),
+    Setting(
+        RELEASE_VERSION,
+        "the version `alops deploy` deploys (as `--version`; the package job's dotenv sets it in a tag pipeline)",
     ),
     Setting(
         BASELINE_JOB,

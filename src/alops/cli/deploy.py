@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from alops import env as variables
+
 
 @click.command()
 @click.option(
@@ -15,7 +17,13 @@ import click
     metavar="NAME",
     help="One of alops.yaml's release.environments (default: CI_ENVIRONMENT_NAME when it is one of them).",
 )
-@click.option("--version", "version", metavar="X.Y.Z", help="The version to deploy (default: the latest registered).")
+@click.option(
+    "--version",
+    "version",
+    metavar="X.Y.Z",
+    envvar=variables.RELEASE_VERSION,
+    help="The version to deploy (default: the latest registered).",
+)
 @click.option("--rollback", is_flag=True, help="Deploy the version the environment had before its current one.")
 @click.option("--stop", is_flag=True, help="Stop the environment's local service (no tag is written).")
 @click.option(

@@ -61,6 +61,7 @@ def package(
     registry refused; 4 no such version, or a broken package.
     """
     from alops import atomic
+    from alops import env as variables
     from alops.config import load_config
     from alops.release import serving
     from alops.release.registry import from_env
@@ -85,6 +86,6 @@ def package(
     if made.image:
         click.echo(f"image: {safe(made.image)}")
     if dotenv is not None:
-        lines = [f"ALOPS_RELEASE_MODEL={made.model}", f"ALOPS_RELEASE_VERSION={made.version}"]
-        lines += [f"ALOPS_SERVE_IMAGE={made.image}"] if made.image else []
+        lines = [f"{variables.RELEASE_MODEL}={made.model}", f"{variables.RELEASE_VERSION}={made.version}"]
+        lines += [f"{variables.SERVE_IMAGE}={made.image}"] if made.image else []
         atomic.write_text(dotenv, "\n".join(lines) + "\n")

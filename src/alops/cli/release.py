@@ -71,6 +71,7 @@ def release(
     wrong run manifest, version taken; 6 a gate failed.
     """
     from alops import atomic, manifest
+    from alops import env as variables
     from alops.cli.gate import render
     from alops.config import load_config
     from alops.release.ship import services, ship
@@ -106,8 +107,8 @@ def release(
         click.echo(f"released {safe(done.model)} {done.version}: tag {safe(done.tag)} ({safe(where)})")
     if dotenv is not None and not dry_run:
         lines = [
-            f"ALOPS_RELEASE_MODEL={done.model}",
-            f"ALOPS_RELEASE_VERSION={done.version}",
-            f"ALOPS_RELEASE_TAG={done.tag}",
+            f"{variables.RELEASE_MODEL}={done.model}",
+            f"{variables.RELEASE_VERSION}={done.version}",
+            f"{variables.RELEASE_TAG}={done.tag}",
         ]
         atomic.write_text(dotenv, "\n".join(lines) + "\n")
