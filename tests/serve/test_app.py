@@ -137,7 +137,8 @@ def test_a_declared_length_over_the_limit_is_refused_unread(client: TestClient) 
         ("GET", "/", 404, "not found"),
         ("GET", PREDICT, 405, "GET is not allowed here: use POST"),
         ("POST", "/v1/models/digits", 405, "POST is not allowed here: use GET"),
-        ("DELETE", PREDICT, 405, "Method Not Allowed"),
+        ("DELETE", PREDICT, 405, "DELETE is not allowed here: use POST"),
+        ("PUT", "/v1/models/digits", 405, "PUT is not allowed here: use GET"),
         ("POST", "/healthz", 405, "Method Not Allowed"),
     ],
 )
@@ -146,6 +147,10 @@ def test_paths_and_methods(client: TestClient, method: str, path: str, status: i
     assert answer.status_code == status
     assert answer.json()["error"].startswith(error)
     assert answer.headers["content-type"] == "application/json"
+    if status == 405:
+        assert sorted(answer.headers["allow"].split(", ")) == (
+            ["POST"] if path.endswith(":predict") else ["GET", "HEAD"]
+        )
 
 
 def test_numpy_predictions_are_json(make_package: Callable[..., Path]) -> None:

@@ -75,8 +75,10 @@ def create_app(
         name = target[: -len(_SUFFIX)] if predict else target
         if name != served.name:
             return _error(404, f"no model {clip(name, 80)!r} here: this server serves {served.name!r}")
-        if predict != (request.method == "POST"):
-            return _error(405, f"{request.method} is not allowed here: use {'POST' if predict else 'GET'}")
+        allowed = ("POST",) if predict else ("GET", "HEAD")
+        if request.method not in allowed:
+            message = f"{clip(request.method, 20)} is not allowed here: use {allowed[0]}"
+            return _error(405, message, headers={"allow": ", ".join(allowed)})
         if not predict:
             return _json(200, info)
         try:
@@ -107,7 +109,8 @@ def create_app(
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
-        Route("/v1/models/{target}", model, methods=["GET", "POST"]),
+        # every usual method reaches the handler, which says the one this path takes
+        Route("/v1/models/{target}", model, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: http_error, Exception: crash})
 
