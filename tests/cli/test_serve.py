@@ -201,6 +201,19 @@ def test_a_20_mb_body_gets_413_and_the_server_does_not_keep_it(server: Server) -
 
 
 @pytest.mark.slow
+def test_a_predictor_crash_is_logged_on_the_server_and_hidden_from_the_client(tmp_path: Path) -> None:
+    running = start(serve_packages.write_package(tmp_path / "toy"))
+    try:
+        assert post(running.url + PREDICT, b'{"instances": ["crash"]}') == (500, {"error": "internal error"})
+        assert running.stop() == 0
+        log = running.log.read_text()
+        assert "ERROR:    predict of digits 1.2.0 failed on 1 instances\nTraceback (most recent call last):" in log
+        assert "KeyError: 'secret internals'" in log
+    finally:
+        running.process.kill()
+
+
+@pytest.mark.slow
 def test_health_answers_while_a_prediction_runs(tmp_path: Path) -> None:
     slow = (
         "import time\n"
