@@ -62,11 +62,12 @@ def serve(
 
     from alops.serve.app import create_app, from_package
     from alops.serve.predictor import load
+    from alops.text import safe
 
     served = load(package_dir)
     logging_config: dict[str, Any] = {**LOGGING_CONFIG, "loggers": dict(LOGGING_CONFIG["loggers"])}
     logging_config["loggers"]["alops.serve"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    click.echo(f"serving {served.name} {served.version} from {package_dir} on http://{host}:{port}", err=True)
+    click.echo(safe(f"serving {served.name} {served.version} from {package_dir} on http://{host}:{port}"), err=True)
     options: dict[str, Any] = dict(
         host=host,
         port=port,
