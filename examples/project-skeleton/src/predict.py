@@ -10,15 +10,16 @@ from __future__ import annotations
 import math
 import pickle
 from pathlib import Path
+from typing import Any
 
 PIXELS = 64
 
 
 class Digits:
-    def __init__(self, model) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, model: Any) -> None:  # a fitted scikit-learn classifier (src/train.py)
         self.model = model
 
-    def predict(self, instances: list) -> list[int]:  # type: ignore[type-arg]
+    def predict(self, instances: list[Any]) -> list[int]:
         for i, row in enumerate(instances):
             check(i, row)
         import numpy as np
