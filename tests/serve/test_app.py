@@ -68,6 +68,10 @@ def test_the_skeletons_model_over_the_protocol(
         (b'{"instances": [[NaN]]}', 400, "NaN is not a JSON number: send finite numbers"),
         (b'{"instances": [[-Infinity]]}', 400, "-Infinity is not a JSON number"),
         (b'{"instances": [[1e999]]}', 400, "1e999 is out of range for a number: send finite numbers"),
+        (b'{"instances": [[1E+0400]]}', 400, "1E+0400 is out of range for a number"),
+        (b'{"instances": [[' + b"9" * 400 + b".5]]}", 400, "99999"),
+        (b'{"instances": [[' + b"1" * 250 + b"e99]]}", 400, "11111"),  # under 309 digits, over 1.8e308
+        ('{"instances": [[1e999]]}'.encode("utf-16"), 400, "the body is not JSON: not UTF-8"),
         (b'{"instances": ["value-error"]}', 400, "instance 0: not a row this model takes"),
         (b'{"instances": ["crash"]}', 500, "internal error"),
         (b'{"instances": ["wrong-length"]}', 500, "internal error"),

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,9 @@ MAX_INSTANCES = 10_000
 # can; beyond it the connection is closed (as nginx's lingering close does).
 DRAIN_BYTES = 64 * 1024 * 1024
 _SUFFIX = ":predict"
+# What may overflow a float to infinity: an exponent of 100 or more, or 200 digits in a row. Without
+# either a number is under 10**200 * 10**99, finite (floats go to 1.8e308).
+_HUGE = re.compile(r"[eE][+]?0*[1-9][0-9]{2}|[0-9]{200}")
 
 log = logging.getLogger("alops.serve")
 
@@ -159,10 +163,17 @@ async def _drain(request: Request, drained: int) -> None:
 
 def _instances(body: bytes, limit: int) -> list[Any]:
     try:
-        doc = json.loads(body, parse_constant=_no_constant, parse_float=_finite)
+        text = body.decode("utf-8")  # RFC 8259: JSON between systems is UTF-8
+    except UnicodeDecodeError:
+        raise _Refused(400, "the body is not JSON: not UTF-8") from None
+    # Checking every float in Python costs more than the parse (1.4 ms on 100 rows of 64):
+    # only a body with a literal that could overflow to infinity gets that check.
+    parse_float = _finite if _HUGE.search(text) else float
+    try:
+        doc = json.loads(text, parse_constant=_no_constant, parse_float=parse_float)
     except _Refused:
         raise
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+    except (ValueError, RecursionError) as exc:
         raise _Refused(400, f"the body is not JSON: {clip(str(exc), 200)}") from None
     if not isinstance(doc, dict):
         raise _Refused(400, 'the body must be a JSON object: {"instances": [...]}')
