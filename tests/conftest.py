@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mlflow_server import mlflow_server  # noqa: F401 - a session fixture: one real MLflow server
-from release_project import trained  # noqa: F401 - a fixture: the example project trained on release/1.0
 
 from alops.demo import prepare_project
 
 from helpers import isolate
+from mlflow_server import mlflow_server  # noqa: F401 - a session fixture: one real MLflow server
+from release_project import trained  # noqa: F401 - a fixture: the example project trained on release/1.0
 from s3 import BUCKET, S3, CountingProxy, MotoServer, s3_env
 
 

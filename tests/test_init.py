@@ -22,7 +22,12 @@ pytest_plugins = ["dvc_projects"]  # split_project, plain_project: small real gi
 
 VERSION = "0.1.0"
 INCLUDE = [
-    {"project": "mlops/alops", "ref": "0.1.0", "file": "/ci-templates/alops.yml", "inputs": {"gate": False, "releases": False}},
+    {
+        "project": "mlops/alops",
+        "ref": "0.1.0",
+        "file": "/ci-templates/alops.yml",
+        "inputs": {"gate": False, "releases": False},
+    },
     {"project": "mlops/alops", "ref": "0.1.0", "file": "/ci-templates/workflow.yml"},
 ]
 

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import serve_packages
 from click.testing import CliRunner
 
 from alops.cli import cli
 from alops.errors import EXIT_CONFIG, EXIT_DATA, EXIT_TOOL
+
+import serve_packages
 
 ALOPS = str(Path(sys.executable).parent / "alops")
 PREDICT = "/v1/models/digits:predict"

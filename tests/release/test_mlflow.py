@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 import responses
-from mlflow_server import MlflowServer, closed_port
 from responses import matchers
 
 from alops.errors import DataError, ToolError
 from alops.release import mlflow as registering
 from alops.release import package
+
+from mlflow_server import MlflowServer, closed_port
 
 GITLAB = "https://gitlab.example.com/api/v4/projects/42/ml/mlflow"
 API = f"{GITLAB}/api/2.0/mlflow"

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from release_project import git, train
 
 from alops.config import load_config
 from alops.errors import ConfigError, DataError, GateFailedError
@@ -22,6 +21,8 @@ from alops.release import package
 from alops.release.ship import Services, services, ship
 from alops.release.tags import LocalTags
 from alops.release.version import Version
+
+from release_project import git, train
 
 GTO = Path(sys.executable).with_name("gto")
 

@@ -274,3 +274,11 @@ def test_the_entrypoint_serves_the_copied_package_and_the_health_check_passes(co
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_base_image_with_alops_installs_only_the_package_s_requirements(toy_package: Path, tmp_path: Path) -> None:
+    out = write_context(toy_package, tmp_path / "out", base_image=BASE, alops_requirement=None)
+    text = (out / "Dockerfile").read_text()
+    assert "ALOPS_REQUIREMENT" not in text
+    assert "RUN python -m pip install --no-cache-dir -r /srv/requirements.txt && alops --version\n" in text
+    assert lint(text) == []

@@ -46,11 +46,15 @@ DOCKERIGNORE = """\
 """
 
 
-def write_context(package_dir: Path, out: Path, *, base_image: str, alops_requirement: str) -> Path:
-    """Write the serving image's build context of the package in ``package_dir`` to ``out`` (replaced whole)."""
+def write_context(package_dir: Path, out: Path, *, base_image: str, alops_requirement: str | None) -> Path:
+    """Write the serving image's build context of the package in ``package_dir`` to ``out`` (replaced whole).
+
+    ``alops_requirement`` None: the base image has alops already (the job image), so only the
+    package's requirements are installed, and the build checks that `alops` runs.
+    """
     meta = read_meta(package_dir)
     _check_image(base_image)
-    if not ALOPS_REQUIREMENT.match(alops_requirement):
+    if alops_requirement is not None and not ALOPS_REQUIREMENT.match(alops_requirement):
         raise ConfigError(
             f"the alops requirement {quote(clip(alops_requirement, 80))} is not alops[serve]==X.Y.Z "
             "or alops[serve] @ https://…: give one of those"
@@ -73,7 +77,7 @@ def write_context(package_dir: Path, out: Path, *, base_image: str, alops_requir
     return out
 
 
-def dockerfile(meta: dict[str, object], base_image: str, alops_requirement: str) -> str:
+def dockerfile(meta: dict[str, object], base_image: str, alops_requirement: str | None) -> str:
     """The Dockerfile's text; ``meta`` is a checked alops-package.json (its model, version and commit are safe)."""
     labels = [
         f'org.opencontainers.image.title="{meta["model"]}"',
@@ -85,19 +89,24 @@ def dockerfile(meta: dict[str, object], base_image: str, alops_requirement: str)
     entry = ["alops", "serve", "--package", PACKAGE_PATH, "--host", "0.0.0.0", "--port", str(PORT)]
     exec_form = ", ".join(f'"{word}"' for word in entry)
     label_lines = " \\\n      ".join(labels)
+    if alops_requirement is None:  # the base image brings alops: install the package's requirements, check alops runs
+        install = "RUN python -m pip install --no-cache-dir -r /srv/requirements.txt && alops --version"
+        argument = ""
+    else:
+        install = 'RUN python -m pip install --no-cache-dir "${ALOPS_REQUIREMENT}" -r /srv/requirements.txt'
+        argument = f'ARG ALOPS_REQUIREMENT="{alops_requirement}"\n'
     return f"""\
 # syntax=docker/dockerfile:1
 # The serving image of {meta["model"]} {meta["version"]}, written by `alops package`.
 ARG BASE_IMAGE={base_image}
 FROM ${{BASE_IMAGE}}
-ARG ALOPS_REQUIREMENT="{alops_requirement}"
-LABEL {label_lines}
+{argument}LABEL {label_lines}
 ENV PYTHONDONTWRITEBYTECODE=1 \\
     PYTHONUNBUFFERED=1 \\
     PIP_DISABLE_PIP_VERSION_CHECK=1 \\
     HOME=/tmp
 COPY requirements.txt /srv/requirements.txt
-RUN python -m pip install --no-cache-dir "${{ALOPS_REQUIREMENT}}" -r /srv/requirements.txt
+{install}
 COPY package {PACKAGE_PATH}
 USER {USER}
 EXPOSE {PORT}
