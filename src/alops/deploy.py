@@ -155,7 +155,7 @@ def deploy(
 
 def _choose(known: ModelTags, model: str, environment: str, version: str | None, rollback: bool) -> Version:
     from alops.release.tags import registration_tag
-    from alops.release.version import Version
+    from alops.release.version import option
 
     registered = sorted(known.versions())
     if rollback:
@@ -171,10 +171,7 @@ def _choose(known: ModelTags, model: str, environment: str, version: str | None,
         if not registered:
             raise DataError(f"{model} has no registered version (no {model}@vX.Y.Z tag): run `alops release` first")
         return registered[-1]
-    try:
-        wanted = Version.parse(version)
-    except ValueError:
-        raise ConfigError(f"--version {version!r} is not a version: give X.Y.Z, e.g. 1.2.0") from None
+    wanted = option(version)
     if wanted not in registered:
         shown = ", ".join(str(v) for v in registered) or "none"
         raise DataError(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from alops import env as variables
-from alops.errors import ConfigError, DataError
+from alops.errors import DataError
 
 if TYPE_CHECKING:
     from alops.release.registry import Registry
@@ -31,13 +31,10 @@ class Context:
 
 def version_of(release: Release, env: Mapping[str, str], registry: Registry, asked: str | None) -> str:
     """The version to package: asked, else the tag pipeline's, else the registry's latest."""
-    from alops.release.version import Version
+    from alops.release.version import Version, option
 
     if asked:
-        try:
-            return str(Version.parse(asked))
-        except ValueError:
-            raise ConfigError(f"--version {asked!r} is not a version: give X.Y.Z, e.g. 1.2.0") from None
+        return str(option(asked))
     tag, prefix = env.get(variables.CI_COMMIT_TAG) or "", f"{release.model}@v"
     if tag.startswith(prefix):
         try:

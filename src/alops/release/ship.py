@@ -235,13 +235,10 @@ def _check_run(config: Config, plan: Plan, run: Mapping[str, Any], path: Path, e
 
 
 def _version(release: Release, plan: Plan, released: list[Version], explicit: str | None, bump: str | None) -> Version:
-    from alops.release.version import Version, branch_line, next_version
+    from alops.release.version import branch_line, next_version, option
 
     if explicit is not None:
-        try:
-            wanted = Version.parse(explicit)
-        except ValueError as exc:
-            raise ConfigError(f"--version {explicit!r} is not a version X.Y.Z: {exc}") from exc
+        wanted = option(explicit)
         if wanted in released:
             raise DataError(f"{release.model} {wanted} is already released: choose another version")
         return wanted

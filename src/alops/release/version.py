@@ -108,3 +108,13 @@ def _next(line: tuple[int, ...], done: list[Version], bump: str) -> Version:
             f"once; name the branch after its line (release/{line[0]}.{line[1]}) to release {exact.bump('patch')}"
         )
     return exact
+
+
+def option(text: str) -> Version:
+    """A version given as ``--version``: the one message for a malformed one, whichever command took it."""
+    from alops.errors import ConfigError
+
+    try:
+        return Version.parse(text)
+    except ValueError:
+        raise ConfigError(f"--version {text!r} is not a version X.Y.Z: give one such as 1.2.0") from None
