@@ -32,6 +32,7 @@ def test_the_readme_lists_every_exit_code_and_no_other() -> None:
         (errors.DataError, errors.EXIT_DATA),
         (errors.NotRepresentativeError, errors.EXIT_NOT_REPRESENTATIVE),
         (errors.GateFailedError, errors.EXIT_GATE),
+        (errors.UnhealthyError, errors.EXIT_UNHEALTHY),
     ],
 )
 def test_each_error_class_has_its_code(cls: type[errors.AlopsError], code: int) -> None:

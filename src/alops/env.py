@@ -45,6 +45,11 @@ DEPLOY_VERSION = "ALOPS_DEPLOY_VERSION"
 DEPLOY_IMAGE = "ALOPS_DEPLOY_IMAGE"
 DEPLOY_PACKAGE = "ALOPS_DEPLOY_PACKAGE"
 DEPLOY_ENVIRONMENT = "ALOPS_DEPLOY_ENVIRONMENT"
+# Job images (alops image): the image by digest the jobs after the plan run in, its tag, and the tag
+# the image-build job must build (set only when the registry lacks it). Written to dotenv, read by the template.
+JOB_IMAGE = "ALOPS_JOB_IMAGE"
+JOB_IMAGE_TAG = "ALOPS_JOB_IMAGE_TAG"
+IMAGE_BUILD = "ALOPS_IMAGE_BUILD"
 # MLflow's own: the model registry alops release writes to (GitLab's: $CI_API_V4_URL/projects/ID/ml/mlflow).
 MLFLOW_TRACKING_URI = "MLFLOW_TRACKING_URI"
 MLFLOW_TRACKING_TOKEN = "MLFLOW_TRACKING_TOKEN"
@@ -114,6 +119,13 @@ CI_API_V4_URL = "CI_API_V4_URL"
 CI_JOB_TOKEN = "CI_JOB_TOKEN"
 GITLAB_USER_NAME = "GITLAB_USER_NAME"
 GITLAB_USER_EMAIL = "GITLAB_USER_EMAIL"
+
+
+# The GPUs a process may use (the NVIDIA Container Toolkit and CUDA read them; alops reports them).
+CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES"
+NVIDIA_VISIBLE_DEVICES = "NVIDIA_VISIBLE_DEVICES"
+# GitLab's container registry (predefined in CI).
+CI_REGISTRY = "CI_REGISTRY"
 
 
 # DVC's own, set by alops for the DVC it runs.

@@ -21,6 +21,8 @@ EXIT_NOT_REPRESENTATIVE = 5
 EXIT_GATE = 6
 #: ``alops reproduce``: the rerun's metrics differ from the manifest's.
 EXIT_NOT_REPRODUCED = 7
+#: ``alops doctor``: a check the job's role needs failed (the host or job environment is broken).
+EXIT_UNHEALTHY = 8
 #: A bug in alops: the traceback is printed.
 EXIT_INTERNAL = 70
 #: Interrupted (Ctrl-C).
@@ -92,6 +94,12 @@ class NotReproducedError(AlopsError):
     """``alops reproduce`` ran the manifest's commit, data and params and got other metrics (exit code 7)."""
 
     exit_code = EXIT_NOT_REPRODUCED
+
+
+class UnhealthyError(AlopsError):
+    """``alops doctor``: the job environment fails a check its role needs."""
+
+    exit_code = EXIT_UNHEALTHY
 
 
 class Terminated(BaseException):  # noqa: N818 - like KeyboardInterrupt: not an Exception, so nothing swallows it

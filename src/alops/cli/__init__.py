@@ -32,6 +32,7 @@ _COMMANDS = {
     "config": ("alops.cli.config", "config", "Validate alops.yaml or print its JSON Schema."),
     "data": ("alops.cli.data", "data", "Pull the dataset a branch needs from its DVC remote."),
     "deploy": ("alops.cli.deploy", "deploy", "Serve a released version in an environment; roll back."),
+    "doctor": ("alops.cli.doctor", "doctor", "Check this job environment: DVC, remote, cache, GPU, tokens."),
     "demo": ("alops.cli.demo", "demo", "Run the example project's flows in a temporary repository."),
     "experiments": (
         "alops.cli.experiments",
@@ -49,6 +50,7 @@ _COMMANDS = {
     "metrics": ("alops.cli.metrics", "metrics", "Metrics, params and data versions against a baseline."),
     "package": ("alops.cli.package", "package", "The serving image's build context of a released version."),
     "release": ("alops.cli.release", "release", "Version, register and release a gated model."),
+    "image": ("alops.cli.image", "image", "Job images tagged by their inputs' hash, resolved to digests."),
     "init": ("alops.cli.init", "init", "Adopt alops in a DVC project: alops.yaml, .gitlab-ci.yml."),
     "report": (
         "alops.cli.report",
@@ -60,6 +62,7 @@ _COMMANDS = {
         "reproduce",
         "Rerun a run manifest; compare the metrics.",
     ),
+    "runner": ("alops.cli.runner", "runner", "Render GitLab Runner configs; create runners in GitLab."),
     "run": ("alops.cli.run", "run", "Run a flow's DVC stages here, as its CI jobs would."),
     "serve": ("alops.cli.serve", "serve", "Serve a model package over HTTP (the serving image's command)."),
     "schedule": ("alops.cli.schedule", "schedule", "Create or update the project's GitLab pipeline schedules."),
