@@ -101,7 +101,7 @@ def _dvc_checks(config: Config, plan: Plan, env: Mapping[str, str]) -> tuple[Che
     child_env = environment(env) | {
         # One short try: the doctor says whether the remote answers, it does not wait for it.
         "AWS_MAX_ATTEMPTS": "1",
-        variables.S3_RETRIES: "0",
+        variables.S3_RETRIES: "1",
         variables.S3_CONNECT_TIMEOUT: str(NETWORK_TIMEOUT),
         variables.S3_READ_TIMEOUT: str(NETWORK_TIMEOUT),
     }
@@ -128,7 +128,8 @@ def _dvc_checks(config: Config, plan: Plan, env: Mapping[str, str]) -> tuple[Che
     if found.get("cache_error"):
         checks.append(Check("cache", "fail", safe(found["cache_error"]), True))
     else:
-        configured = found.get("cache_type") or "copy (DVC's default)"
+        # Unset means DVC's default, reflink then copy (https://github.com/treeverse/dvc/pull/1841).
+        configured = found.get("cache_type") or "reflink,copy (DVC's default)"
         detail = f"{safe(found['cache_dir'])} writable; cache.type {safe(configured)}; supports {found['links']}"
         checks.append(Check("cache", "ok", detail, True))
     checks.append(_remote_check(found, env, remote_needed, credentials.sources, Remote))
@@ -177,9 +178,9 @@ def probe(request_json: str) -> None:
 def _probe_cache(repo: Any, shared: str | None, out: dict[str, Any]) -> None:
     import tempfile
 
-    from dvc.info import _get_linktype_support_info  # type: ignore[import-untyped,unused-ignore] # what `dvc doctor` prints as "Cache types"
+    from dvc.fs import generic  # type: ignore[import-untyped,unused-ignore]
 
-    path = shared or repo.cache.local.path
+    path = shared or repo.cache.local_cache_dir
     out["cache_dir"] = path
     out["cache_type"] = ",".join(repo.config["cache"].get("type") or [])
     try:
@@ -188,10 +189,13 @@ def _probe_cache(repo: Any, shared: str | None, out: dict[str, Any]) -> None:
             pass
     except OSError as exc:
         out["cache_error"] = (
-            f"{path} is not writable ({exc.strerror}): fix its permissions or set {variables.DVC_CACHE_DIR}"
+            f"{path} is not writable ({exc.strerror}): fix its permissions, or set {variables.DVC_CACHE_DIR} "
+            "to a writable directory"
         )
         return
-    out["links"] = _get_linktype_support_info(repo) if not shared else "(shared cache)"
+    # What `dvc doctor` prints as "Cache types" (dvc/info.py, _get_linktype_support_info), for this directory.
+    links = generic.test_links(["reflink", "hardlink", "symlink"], repo.cache.local.fs, path, repo.fs, repo.root_dir)
+    out["links"] = ", ".join(links) or "copy only"
 
 
 def _probe_remote(repo: Any, name: str | None, timeout: float, out: dict[str, Any]) -> None:
