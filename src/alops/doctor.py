@@ -33,6 +33,8 @@ STATUSES = ("ok", "fail", "warn", "skip")
 NETWORK_TIMEOUT = 1.2
 #: Seconds the DVC child may take in all (its start is about 0.3 s).
 DVC_TIMEOUT = 1.8
+#: Seconds to wait for nvidia-smi (it answers in well under one on a healthy host).
+GPU_WAIT = 5.0
 #: Active-learning steps whose jobs push a branch and open a merge request (alops al ingest).
 _TOKEN_STEPS = ("ingest",)
 
@@ -69,7 +71,10 @@ def run(config: Config, env: Mapping[str, str], role: str = "auto") -> Report:
     studio_needed = plan.role == "al" and bool(env.get(variables.LABEL_STUDIO_URL, "").strip())
     with ThreadPoolExecutor(max_workers=4) as pool:
         dvc = pool.submit(_dvc_checks, config, plan, env)
-        gpu = pool.submit(_guard, "gpu", gpu_needed, lambda: gpu_check(env, needed=gpu_needed))
+        late = Check("gpu", _bad(gpu_needed), f"nvidia-smi did not answer within {GPU_WAIT:g} s", gpu_needed)
+        gpu = pool.submit(
+            _waited, lambda: _guard("gpu", gpu_needed, lambda: gpu_check(env, needed=gpu_needed)), GPU_WAIT, late
+        )
         token = pool.submit(_guard, "gitlab token", token_needed, lambda: gitlab_check(env, needed=token_needed))
         studio = pool.submit(_guard, "label studio", studio_needed, lambda: studio_check(env, needed=studio_needed))
         checks = (*dvc.result(), gpu.result(), token.result(), studio.result())
@@ -236,30 +241,37 @@ def _probe_remote(repo: Any, name: str | None, timeout: float, out: dict[str, An
 
 
 def gpu_check(env: Mapping[str, str], *, needed: bool) -> Check:
-    """A visible GPU: alops.hardware's probe when it is there, else nvidia-smi's list (alops.manifest)."""
-    import importlib.util
+    """A GPU a run would use (alops.hardware): listed by nvidia-smi, not hidden, and torch (if any) a CUDA build."""
+    from alops.hardware import hides_all, probe
 
-    if importlib.util.find_spec("alops.hardware") is not None:
-        device = importlib.import_module("alops.hardware").probe(env)
-        if device.gpus:
-            names = ", ".join(f"{g.name} ({g.memory_mib} MiB)" for g in device.gpus)
-            torch = f"; torch {device.torch.version} cuda {device.torch.cuda}" if device.torch else ""
-            return Check("gpu", "ok", safe(f"{names}; driver {device.driver}{torch}"), needed)
+    device = probe(env)
+    if device.kind == "cuda":
+        names = ", ".join(f"{g.name} ({g.memory_mib} MiB)" for g in device.gpus)
+        torch = (
+            f"; torch {device.torch.version} (CUDA {device.torch.cuda})" if device.torch else "; torch not installed"
+        )
+        return Check("gpu", "ok", safe(f"{names}; driver {device.driver}, CUDA {device.cuda}{torch}"), needed)
+    if not device.gpus:
+        problem = "no GPU visible: nvidia-smi is missing or lists none (is this a GPU runner?)"
+    elif hides_all(device.visible):
+        problem = f"{variables.CUDA_VISIBLE_DEVICES}={device.visible!r} hides every GPU: unset it or list a device"
     else:
-        from alops.manifest import gpus
-
-        found = gpus(env)
-        if found:
-            names = ", ".join(f"{g['name']} ({g['memory_mib']} MiB)" for g in found)
-            return Check("gpu", "ok", safe(f"{names}; driver {found[0]['driver']}"), needed)
+        torch = device.torch.version if device.torch else "?"
+        problem = f"torch {torch} is a CPU build: install a CUDA build of torch in the job image"
     if not needed:
-        return Check("gpu", "skip", "no GPU visible (this role runs on CPU runners)", needed)
-    return Check(
-        "gpu",
-        "fail",
-        "no GPU visible: nvidia-smi lists none (is this a GPU runner? check CUDA_VISIBLE_DEVICES)",
-        needed,
-    )
+        return Check("gpu", "skip" if not device.gpus else "warn", safe(problem) + " (this role runs on CPU)", needed)
+    return Check("gpu", "fail", safe(problem), needed)
+
+
+def _waited(check: Callable[[], Check], seconds: float, late: Check) -> Check:
+    """``check()`` in a daemon thread, or ``late`` after ``seconds``: a wedged driver must not hold the doctor up."""
+    import threading
+
+    done: list[Check] = []
+    worker = threading.Thread(target=lambda: done.append(check()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    return done[0] if done else late
 
 
 def gitlab_check(env: Mapping[str, str], *, needed: bool) -> Check:
