@@ -104,7 +104,7 @@ MANIFEST_RUNNERS: dict[str, dict[str, Any]] = yaml.safe_load(MANIFEST.read_text(
 def _gpus(runner: Runner) -> int | str | None:
     """What GPUs the runner gives each job: docker's `gpus`, or the nvidia.com/gpu limit of
     the build container in a Kubernetes pod_spec patch; None if it gives none."""
-    if runner.executor == "docker":
+    if runner.executor in ("docker", "docker-autoscaler"):
         return runner.section.get("docker", {}).get("gpus") or None
     for spec in runner.section.get("kubernetes", {}).get("pod_spec", []):
         if spec.get("patch_type") != "strategic":
@@ -127,7 +127,7 @@ CPU_RUNNERS = [r for r in RUNNER_LIST if r not in GPU_RUNNERS]
 
 def _family(runner: Runner) -> str:
     """Runners that serve the same pipelines together: one Docker host, or one cluster."""
-    return "docker" if runner.executor == "docker" else "kubernetes"
+    return "docker" if runner.executor.startswith("docker") else "kubernetes"
 
 
 # --- the files parse, the runners are there ------------------------------------------------
@@ -146,7 +146,9 @@ def test_every_config_file_parses(path: Path) -> None:
 def test_runners_are_found_for_docker_and_kubernetes() -> None:
     kinds = {(_family(r), r in GPU_RUNNERS) for r in RUNNER_LIST}
     assert kinds == {("docker", False), ("docker", True), ("kubernetes", False), ("kubernetes", True)}
-    assert all(r.executor in {"docker", "kubernetes"} for r in RUNNER_LIST), [r.executor for r in RUNNER_LIST]
+    assert all(r.executor in {"docker", "docker-autoscaler", "kubernetes"} for r in RUNNER_LIST), [
+        r.executor for r in RUNNER_LIST
+    ]
 
 
 def test_manifest_lists_exactly_the_configured_runners() -> None:
@@ -192,6 +194,9 @@ def test_gpu_runner_requests_gpus(runner: Runner) -> None:
         )
         assert kube.get("node_selector"), "GPU pods need a node selector for GPU nodes"
         assert any(key.split("=")[0] == GPU_RESOURCE for key in kube.get("node_tolerations", {}))
+    elif runner.executor == "docker-autoscaler":
+        # One job per instance: a job gets every GPU of its VM, and no other job shares them.
+        assert runner.section["autoscaler"]["capacity_per_instance"] == 1
     else:
         # gpus = "all" hands every GPU to each job: then one job at a time.
         assert gpus != "all" or runner.section.get("limit") == 1, f"{runner}: gpus = 'all' needs limit = 1"
@@ -282,7 +287,7 @@ def test_cache_keys_are_not_in_the_file(runner: Runner) -> None:
 def test_gpu_runner_mounts_the_shared_dvc_cache(runner: Runner) -> None:
     cache_dir = runner.environment.get("ALOPS_DVC_CACHE_DIR")
     assert cache_dir and cache_dir.startswith("/"), "the job must be told where the shared DVC cache is"
-    if runner.executor == "docker":
+    if runner.executor.startswith("docker"):
         mounts = [v.split(":") for v in runner.section["docker"].get("volumes", [])]
         assert any(len(m) >= 2 and m[0].startswith("/") and m[1] == cache_dir for m in mounts), mounts
     else:
@@ -449,7 +454,7 @@ def test_base_images_are_pinned(path: Path) -> None:
 
 @pytest.mark.parametrize("runner", RUNNER_LIST, ids=str)
 def test_runner_default_image_is_pinned(runner: Runner) -> None:
-    image = runner.section.get(runner.executor, {}).get("image")
+    image = runner.section.get(runner.executor.removesuffix("-autoscaler"), {}).get("image")
     assert image and _image_is_pinned(image), f"{runner}: default image {image!r}"
 
 
