@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
+from test_hardware import fake_nvidia_smi, smi_xml
 
-from alops import manifest
+from alops import hardware, manifest
 from alops.errors import DataError, MissingFileError
 
 SHA = "a" * 40
@@ -104,33 +105,18 @@ def test_load_reads_a_file(tmp_path: Path) -> None:
 # --- what build() records -------------------------------------------------------------------
 
 
-def fake_nvidia_smi(folder: Path, output: str, code: int = 0) -> str:
-    """A PATH holding an nvidia-smi that prints ``output`` (and the real tools after it)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    script = folder / "nvidia-smi"
-    script.write_text(f"#!/bin/sh\ncat <<'END'\n{output}END\nexit {code}\n")
-    script.chmod(0o755)
-    return f"{folder}:{os.environ['PATH']}"
-
-
-def test_parse_gpus_reads_nvidia_smi_csv() -> None:
-    text = "NVIDIA H200, 143771, 570.124.06\nNVIDIA A100-SXM4-80GB, 81920, 570.124.06\n\n"
-    assert manifest.parse_gpus(text) == [
-        {"name": "NVIDIA H200", "memory_mib": 143771, "driver": "570.124.06"},
-        {"name": "NVIDIA A100-SXM4-80GB", "memory_mib": 81920, "driver": "570.124.06"},
-    ]
-    assert manifest.parse_gpus("Odd, GPU, [N/A], 535.1\n") == [
-        {"name": "Odd, GPU", "memory_mib": None, "driver": "535.1"}
-    ]
-    assert manifest.parse_gpus("No devices were found\n") == []
-
-
-def test_gpus_asks_nvidia_smi_on_path_and_is_empty_without_it(tmp_path: Path) -> None:
-    path = fake_nvidia_smi(tmp_path / "bin", "NVIDIA H200, 143771, 570.1\n")
-    assert manifest.gpus({"PATH": path}) == [{"name": "NVIDIA H200", "memory_mib": 143771, "driver": "570.1"}]
-    assert manifest.gpus({"PATH": str(tmp_path / "empty")}) == []
-    failing = fake_nvidia_smi(tmp_path / "bad", "NVIDIA-SMI has failed\n", code=9)
-    assert manifest.gpus({"PATH": failing}) == []
+def test_environment_records_the_device(tmp_path: Path) -> None:
+    env = {"PATH": fake_nvidia_smi(tmp_path / "bin", smi_xml()), "CUDA_VISIBLE_DEVICES": "-1"}
+    device = manifest.environment(env)["device"]
+    assert device == hardware.probe(env).as_dict()
+    assert (device["kind"], device["gpus"][0]["name"], device["driver"], device["cuda"], device["visible"]) == (
+        "cpu",
+        "NVIDIA H200",
+        "570.1",
+        "12.8",
+        "-1",
+    )
+    assert manifest.environment({"PATH": str(tmp_path / "empty")})["device"]["gpus"] == []
 
 
 def test_runner_tags_read_json_lists_and_comma_lists() -> None:
@@ -194,7 +180,7 @@ def test_build_records_the_run_and_no_secret(project: Path, tmp_path: Path) -> N
     secret = "glpat-" + "s3cr3t" * 4
     env = {
         **os.environ,
-        "PATH": fake_nvidia_smi(tmp_path / "bin", "NVIDIA H200, 143771, 570.1\n"),
+        "PATH": fake_nvidia_smi(tmp_path / "bin", smi_xml()),
         "CI": "true",
         "CI_JOB_TOKEN": secret,
         "ALOPS_GITLAB_TOKEN": secret,
@@ -224,6 +210,7 @@ def test_build_records_the_run_and_no_secret(project: Path, tmp_path: Path) -> N
         d["md5"] for d in lock["train@dev"]["deps"] if d["path"] == "src/train.py"
     )
     assert doc["gpu"] == [{"name": "NVIDIA H200", "memory_mib": 143771, "driver": "570.1"}]
+    assert doc["environment"]["device"]["gpus"] == doc["gpu"] and doc["environment"]["device"]["cuda"] == "12.8"
     assert doc["environment"]["packages"]["dvc"] == metadata.version("dvc")
     assert (doc["environment"]["image"], doc["environment"]["image_digest"]) == ("python:3.11", None)
     assert doc["runner"] == {"id": None, "description": None, "tags": ["gpu", "docker"]}

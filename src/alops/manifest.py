@@ -3,7 +3,8 @@
 ``alops run`` writes it after every run: the commit (and whether tracked files
 were changed), the parameters as run and the ``--set`` overrides, the metrics,
 the DVC hashes of the data, models and stage dependencies, the Python
-packages, the CI job and runner, the GPUs. ``alops reproduce`` reads it back;
+packages, the CI job and runner, the device (GPUs, driver, CUDA, torch:
+:mod:`alops.hardware`). ``alops reproduce`` reads it back;
 ``alops metrics diff`` and ``alops report`` compare against it. Nothing from
 the environment goes in but the CI variables named in :mod:`alops.env`
 (never a token).
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from alops.compare import Snapshot
     from alops.config import Config
     from alops.flow import Plan
+    from alops.hardware import Device
     from alops.run import RunResult
 
 #: The manifest's file name, in the repository root (git-ignored in the skeleton).
@@ -182,7 +184,7 @@ def build(
     import shlex
 
     import alops
-    from alops import params
+    from alops import hardware, params
 
     root = config.root
     stages = list(dict.fromkeys([*result.reproduced, *result.stages]))
@@ -191,6 +193,7 @@ def build(
     pfile = params.file_of(config)
     values = _params(root / pfile)
     ci = ci_block(env)
+    device = hardware.probe(env)  # one nvidia-smi call for both the environment's device and the gpu list
     commit = (git.output(root, "rev-parse", "HEAD") or "").strip()
     doc: dict[str, Any] = {
         "alops_manifest": VERSION,
@@ -208,9 +211,9 @@ def build(
         "metrics": result.metrics,
         "data": found.data,
         "deps": found.deps,
-        "environment": environment(env),
+        "environment": environment(env, device),
         "runner": runner_block(env),
-        "gpu": gpus(env),
+        "gpu": device.as_dict()["gpus"],  # what `alops report` lists
         "ci": ci,
         "timings": {"total_s": round(result.seconds, 3), **{k: round(v, 3) for k, v in result.timings.items()}},
         "reproduce": f"alops reproduce {shlex.quote((ci or {}).get('pipeline_url') or name)}",
@@ -311,11 +314,15 @@ def _only_overrides(root: Path, pfile: str, overrides: Mapping[str, Any]) -> boo
     return before.keys() == now.keys() and all(type(before[k]) is type(now[k]) and before[k] == now[k] for k in now)
 
 
-def environment(env: Mapping[str, str]) -> dict[str, Any]:
-    """Python, the platform, every installed distribution's version, and the CI job's image."""
+def environment(env: Mapping[str, str], device: Device | None = None) -> dict[str, Any]:
+    """Python, the platform, every installed distribution's version, the CI job's image, and the device.
+
+    ``device``: :func:`alops.hardware.probe`'s answer when the caller has one (else it is probed here).
+    """
     import platform
     from importlib import metadata
 
+    from alops import hardware
     from alops.text import redact_output
 
     packages: dict[str, str] = {}
@@ -330,6 +337,7 @@ def environment(env: Mapping[str, str]) -> dict[str, Any]:
         "packages": dict(sorted(packages.items(), key=lambda kv: kv[0].lower())),
         "image": redact_output(image) if image else None,
         "image_digest": image_digest(image),
+        "device": (device or hardware.probe(env)).as_dict(),
     }
 
 
@@ -383,49 +391,3 @@ def ci_block(env: Mapping[str, str]) -> dict[str, Any] | None:
     if not any(env.get(n) for n in _CI.values()):
         return None
     return {key: redact_output(env[n]) if env.get(n) else None for key, n in _CI.items()}
-
-
-#: nvidia-smi's query of each GPU (name, total memory in MiB, driver), one CSV line per GPU.
-GPU_QUERY = ["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader,nounits"]
-#: Seconds to wait for nvidia-smi (a wedged driver can make it hang).
-GPU_TIMEOUT = 15.0
-
-
-def gpus(env: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The machine's NVIDIA GPUs as nvidia-smi lists them; [] without nvidia-smi, or when it fails or hangs."""
-    import shutil
-    import threading
-
-    from alops import proc
-    from alops.errors import ToolError
-
-    if shutil.which(GPU_QUERY[0], path=env.get("PATH")) is None:
-        return []
-    found: list[str] = []
-
-    def query() -> None:
-        try:
-            done = proc.run(GPU_QUERY, env=env, check=False)
-        except (ToolError, UnicodeError):
-            return
-        if done.returncode == 0:
-            found.append(done.stdout)
-
-    # alops.proc.run has no timeout: a hung nvidia-smi is left behind in a daemon thread rather than
-    # holding up the run (the manifest then lists no GPU).
-    worker = threading.Thread(target=query, daemon=True)
-    worker.start()
-    worker.join(GPU_TIMEOUT)
-    return parse_gpus(found[0]) if found else []
-
-
-def parse_gpus(text: str) -> list[dict[str, Any]]:
-    """nvidia-smi's ``name, memory.total, driver_version`` lines as ``{"name", "memory_mib", "driver"}``."""
-    out = []
-    for line in text.splitlines():
-        cells = [c.strip() for c in line.rsplit(",", 2)]  # a GPU's name could hold a comma; the numbers cannot
-        if len(cells) != 3 or not cells[0]:
-            continue
-        name, memory, driver = cells
-        out.append({"name": name, "memory_mib": int(memory) if memory.isdigit() else None, "driver": driver or None})
-    return out
