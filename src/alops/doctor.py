@@ -276,7 +276,7 @@ def _waited(check: Callable[[], Check], seconds: float, late: Check) -> Check:
 
 def gitlab_check(env: Mapping[str, str], *, needed: bool) -> Check:
     """The GitLab token: present, and its scopes (``GET /personal_access_tokens/self``); a job token has none to ask."""
-    from alops.gitlab import TOKEN_VARIABLE, client_from_env, reaching, server_url
+    from alops.gitlab import TOKEN_VARIABLE, client_from_env, server_url
 
     if not env.get(TOKEN_VARIABLE, "").strip():
         job = (
@@ -290,17 +290,19 @@ def gitlab_check(env: Mapping[str, str], *, needed: bool) -> Check:
     except Exception as exc:  # noqa: BLE001 - the ConfigError's text says what to set
         return Check("gitlab token", _bad(needed), f"{TOKEN_VARIABLE} present; {exc}", needed)
     import gitlab.exceptions
+    import requests
 
     client = client_from_env(env)
     client.timeout, client.retry_transient_errors = NETWORK_TIMEOUT, False
     try:
-        with reaching(client):
-            token = client.personal_access_tokens.get("self")
+        token = client.personal_access_tokens.get("self")
     except gitlab.exceptions.GitlabError as exc:
         code = getattr(exc, "response_code", None)
         return Check("gitlab token", _bad(needed), f"{TOKEN_VARIABLE} present; GitLab refused it ({code})", needed)
-    except Exception as exc:  # noqa: BLE001 - alops.gitlab.reaching's ToolError: the server is down
-        return Check("gitlab token", _bad(needed), f"{TOKEN_VARIABLE} present; {safe(str(exc))}", needed)
+    except requests.exceptions.RequestException as exc:
+        where = safe(redact_output(client.url))
+        why = f"GitLab at {where} cannot be reached ({type(exc).__name__}): check {variables.GITLAB_URL} / {variables.CI_SERVER_URL}"
+        return Check("gitlab token", _bad(needed), f"{TOKEN_VARIABLE} present; {why}", needed)
     scopes = sorted(getattr(token, "scopes", []) or [])
     missing = [s for s in ("api", "write_repository") if s not in scopes]
     status = _bad(needed) if missing else "ok"
