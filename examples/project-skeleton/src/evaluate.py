@@ -7,17 +7,16 @@ test sample), the confusion data of `dvc plots show` and `alops report`.
 from __future__ import annotations
 
 import json
-import pickle
 import sys
 from pathlib import Path
 
 import numpy as np
+from predict import load_model
 from sklearn.metrics import accuracy_score, f1_score
 
 
 def main(dataset: str) -> None:
-    with (Path("models") / dataset / "model.pkl").open("rb") as fh:
-        model = pickle.load(fh)
+    model = load_model(Path("models") / dataset)  # src/predict.py's: scikit-learn's or the torch MLP
     scores = {}
     test_pairs: list[tuple[int, int]] = []
     for split in ("validation", "test"):

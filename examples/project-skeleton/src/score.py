@@ -5,8 +5,9 @@ Writes scores/<dataset>/:
     scores.csv       id (the pool's stable id, d0123), then one column per class
                      ("0".."9"): the model's probability of each
     embeddings.npy   one row per row of scores.csv, in the same order: the
-                     model's decision function (logreg) or its probabilities
-                     (forest), the space k-center and the hybrid spread a batch in
+                     model's hidden layer (torch: train.hidden columns), its
+                     decision function (logreg) or its probabilities (forest):
+                     the space k-center and the hybrid spread a batch in
     labelled_embeddings.npy
                      the same for the training rows (the labelled set): k-center
                      picks what lies far from everything labelled already
@@ -18,19 +19,19 @@ cannot be shown to an annotator anyway.
 from __future__ import annotations
 
 import csv
-import pickle
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from predict import load_model
 
 #: The label set, as alops.yaml's active_learning.classes names it.
 CLASSES = [str(digit) for digit in range(10)]
 
 
 def main(dataset: str) -> None:
-    with (Path("models") / dataset / "model.pkl").open("rb") as fh:
-        model = pickle.load(fh)
+    model = load_model(Path("models") / dataset)  # src/predict.py's: scikit-learn's or the torch MLP
     data = np.loadtxt(Path("data/prepared") / dataset / "pool.csv", delimiter=",", skiprows=1, ndmin=2)
     # prepare.py keeps the number of an id (d0123 -> 123); make_data.py writes ids as d + four digits.
     ids = [f"d{int(n):04d}" for n in data[:, 0]]
@@ -39,11 +40,10 @@ def main(dataset: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     # Every class gets its column, in class order, even one the training data lacked (probability 0).
     probabilities = np.zeros((len(ids), len(CLASSES)))
-    embeddings = np.zeros((len(ids), len(CLASSES)))
     if len(ids):
         columns = [CLASSES.index(str(c)) for c in model.classes_]
         probabilities[:, columns] = model.predict_proba(pixels)
-        embeddings = _embed(model, pixels)
+    embeddings = _embed(model, pixels)
     with (out / "scores.csv").open("w", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(["id", *CLASSES])
@@ -55,8 +55,10 @@ def main(dataset: str) -> None:
     print(f"score {dataset}: {len(ids)} pool rows scored over {len(CLASSES)} classes")
 
 
-def _embed(model: object, pixels: np.ndarray) -> np.ndarray:
-    """The model's decision function (logreg) or, for a model without one (forest), its probabilities."""
+def _embed(model: Any, pixels: np.ndarray) -> np.ndarray:
+    """The torch MLP's hidden layer, logreg's decision function, or else (forest) the probabilities."""
+    if hasattr(model, "embed"):
+        return np.asarray(model.embed(pixels))  # (rows, train.hidden), zero rows included
     if not len(pixels):
         return np.zeros((0, len(CLASSES)))
     if hasattr(model, "decision_function"):
