@@ -168,7 +168,7 @@ def _default_tags(gpu: bool, config_path: str | None) -> tuple[str, ...]:
         found = runners.get("gpu" if gpu else "cpu")
         if found is not None:
             return tuple(found)
-    return ("gpu",) if gpu else ()
+    return ()  # RunnerSpec's default: gpu for a GPU runner, none for a CPU runner
 
 
 def _write(path: Path, text: str, *, force: bool) -> None:

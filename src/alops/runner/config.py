@@ -36,7 +36,7 @@ class RunnerSpec:
     executor: str
     gpu: bool = True
     name: str = ""  # default alops-<gpu|cpu>-<docker|k8s|fleet>
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()  # default: (gpu,) for a GPU runner, none (untagged jobs) for a CPU runner
     url: str = "https://gitlab.example.com/"
     image: str = DEFAULT_IMAGE
     cache_bucket: str = "alops-runner-cache"
@@ -58,13 +58,17 @@ class RunnerSpec:
         kind = {"docker": "docker", "kubernetes": "k8s", "docker-autoscaler": "fleet"}[self.executor]
         return self.name or f"alops-{'gpu' if self.gpu else 'cpu'}-{kind}"
 
+    @property
+    def runner_tags(self) -> tuple[str, ...]:
+        return self.tags or (("gpu",) if self.gpu else ())
+
 
 def check(spec: RunnerSpec) -> None:
     """Raise ConfigError naming the option of ``spec`` that is not allowed, and what is."""
     if spec.executor not in EXECUTORS:
         raise ConfigError(f"--executor {spec.executor!r}: choose one of {', '.join(EXECUTORS)}")
     words = [("--name", spec.runner_name), ("--cache-bucket", spec.cache_bucket), ("--group-name", spec.group_name)]
-    words += [("--tag", tag) for tag in spec.tags] + [("--cache-path", spec.cache_path)]
+    words += [("--tag", tag) for tag in spec.runner_tags] + [("--cache-path", spec.cache_path)]
     for option, text in words:
         if not _WORD.fullmatch(text):
             raise ConfigError(
@@ -251,7 +255,7 @@ def _helm(spec: RunnerSpec) -> str:
 
 def _header(spec: RunnerSpec) -> str:
     kind = "GPU" if spec.gpu else "CPU"
-    tags = ", ".join(spec.tags) if spec.tags else "none (untagged jobs)"
+    tags = ", ".join(spec.runner_tags) or "none (untagged jobs)"
     untagged = "off" if spec.gpu else "on"
     lines = [
         f"Written by `alops runner config --executor {spec.executor} --{'gpu' if spec.gpu else 'cpu'}`: "

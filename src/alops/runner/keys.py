@@ -119,9 +119,10 @@ def undocumented(config: Mapping[str, Any], executor: str, plugin: str | None = 
     def section_of(path: str) -> Section | None:
         if path == "runners.autoscaler.plugin_config":
             return PLUGINS.get(plugin or "")
-        if any(path == s or path.startswith(s + ".") for s in allowed if s):
+        nested = EXECUTOR_SECTIONS[executor] | {"runners.cache"}
+        if path in allowed or any(path.startswith(s + ".") for s in nested):
             return SECTIONS.get(path)
-        return SECTIONS[""] if path == "" else None
+        return None
 
     def walk(table: Mapping[str, Any], path: str) -> None:
         section = section_of(path)

@@ -3,12 +3,17 @@ booleans and arrays of strings. Keys and strings are escaped, so no value can st
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f]')
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group(0)
+    return "\\" + char if char in '"\\' else f"\\u{ord(char):04x}"
 
 
 def key(name: str) -> str:
@@ -17,14 +22,14 @@ def key(name: str) -> str:
 
 
 def value(item: object) -> str:
-    """A TOML value. JSON's string escapes (``\\"``, ``\\\\``, ``\\n``, ``\\uXXXX``) are TOML's too
-    (https://toml.io/en/v1.0.0#string), and ``ensure_ascii`` leaves no control character raw."""
+    """A TOML value; strings are basic strings with ``"``, ``\\`` and every control character
+    escaped (https://toml.io/en/v1.0.0#string), so a value never ends its line or its string."""
     if isinstance(item, bool):
         return "true" if item else "false"
     if isinstance(item, int):
         return str(item)
     if isinstance(item, str):
-        return json.dumps(item, ensure_ascii=True)
+        return '"' + _ESCAPE.sub(_escaped, item) + '"'
     if isinstance(item, Sequence):
         return "[" + ", ".join(value(v) for v in item) + "]"
     raise TypeError(f"no TOML form for {type(item).__name__}")
