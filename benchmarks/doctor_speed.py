@@ -63,12 +63,12 @@ def main(repeats: int) -> int:
         }
         for cmd, run_env, codes in runs.values():
             timed(cmd, repo, run_env, codes)  # warm the page cache
+        medians = {}
         for name, (cmd, run_env, codes) in runs.items():
             times = [timed(cmd, repo, run_env, codes) for _ in range(repeats)]
-            print(f"{name:<40} median {statistics.median(times):.2f} s  (min {min(times):.2f}, max {max(times):.2f})")
-        worst = max(
-            statistics.median([timed(c, repo, e, k) for _ in range(repeats)]) for c, e, k in list(runs.values())[1:]
-        )
+            medians[name] = statistics.median(times)
+            print(f"{name:<40} median {medians[name]:.2f} s  (min {min(times):.2f}, max {max(times):.2f})")
+        worst = max(seconds for name, seconds in medians.items() if name.startswith("alops"))
         print(f"slowest alops doctor median: {worst:.2f} s (target < 2 s): {'ok' if worst < 2 else 'TOO SLOW'}")
         return 0 if worst < 2 else 1
 
