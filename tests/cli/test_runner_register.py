@@ -98,6 +98,7 @@ def test_creates_keeps_the_token_in_a_0600_file_and_a_rerun_creates_nothing(
         f"{API}/runners/12",
         json={
             "id": 12,
+            "paused": False,
             "tag_list": ["gpu"],
             "run_untagged": False,
             "access_level": "ref_protected",

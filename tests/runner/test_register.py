@@ -134,6 +134,22 @@ def test_an_existing_runner_with_other_settings_is_reported_field_by_field(api: 
     )
 
 
+def test_a_runner_of_an_ancestor_group_or_paused_is_said_so(api: responses.RequestsMock) -> None:
+    request = gpu()
+    group_lookup(api, [{"id": 9, "description": "alops-gpu-ml-vision"}])
+    api.get(f"{API}/runners/9", json=details(9, request, paused=True, groups=[{"id": 2, "name": "ml"}]))
+    assert runners.register(runners.client(ENV), request).differences == (
+        "paused: true -> false",
+        "it belongs to group #2, not to group #7",
+    )
+
+
+def test_an_unknown_group_says_which_option_to_fix(api: responses.RequestsMock) -> None:
+    api.get(f"{API}/groups/ml%2Fvision", status=404, json={"message": "404 Group Not Found"})
+    with pytest.raises(ConfigError, match=r"group 'ml/vision' was not found: give --group its numeric id or full path"):
+        runners.register(runners.client(ENV), gpu())
+
+
 def test_before_create_runs_after_the_lookups_and_can_stop_the_post(api: responses.RequestsMock) -> None:
     group_lookup(api, [])
 

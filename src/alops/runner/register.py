@@ -202,7 +202,7 @@ def register(
             if same:
                 what = f"read runner #{same[0]}"
                 details = gl.runners.get(same[0])
-                differences = _differences(details.attributes, request)
+                differences = _differences(details.attributes, request, owner_id)
                 if len(same) > 1:
                     differences += (f"{len(same)} runners have this description: {', '.join(f'#{i}' for i in same)}",)
                 return Registered(same[0], None, False, differences)
@@ -245,8 +245,10 @@ def _body(request: RunnerRequest, owner_id: int) -> dict[str, Any]:
     return body
 
 
-def _differences(have: dict[str, Any], request: RunnerRequest) -> tuple[str, ...]:
+def _differences(have: dict[str, Any], request: RunnerRequest, owner_id: int) -> tuple[str, ...]:
+    """What GET /runners/:id says that the request does not (its fields: https://docs.gitlab.com/api/runners/)."""
     want: dict[str, Any] = {
+        "paused": False,
         "tag_list": sorted(request.tags),
         "run_untagged": request.run_untagged,
         "access_level": request.access_level,
@@ -261,6 +263,12 @@ def _differences(have: dict[str, Any], request: RunnerRequest) -> tuple[str, ...
             current = sorted(str(t) for t in current)
         if current != value:
             out.append(f"{key}: {_show(current)} -> {_show(value)}")
+    # The group list holds the runners of the ancestor groups too, the project list those
+    # enabled from other projects: such a runner serves this one, but is not its own.
+    owners = have.get(f"{request.scope}s")
+    if isinstance(owners, list) and owners and owner_id not in {o.get("id") for o in owners if isinstance(o, dict)}:
+        ids = ", ".join(f"#{o.get('id')}" for o in owners if isinstance(o, dict))
+        out.append(f"it belongs to {request.scope} {ids}, not to {request.scope} #{owner_id}")
     return tuple(out)
 
 
@@ -274,6 +282,11 @@ def _show(value: Any) -> str:
 
 def _error(exc: Exception, gl: gitlab.Gitlab, what: str, request: RunnerRequest) -> AlopsError:
     code = getattr(exc, "response_code", None)
+    if code == 404:
+        return ConfigError(
+            f"GitLab cannot {what}: {request.scope} {quote(request.target)} was not found: give --{request.scope} "
+            "its numeric id or full path (e.g. ml/vision), one the token's user can see"
+        )
     if code not in (401, 403):
         return api.api_error(exc, gl, what)
     said = api.redact(str(getattr(exc, "error_message", "") or exc), gl)
