@@ -155,7 +155,7 @@ def test_no_token_and_a_refused_token_exit_4_without_showing_it(
     api.post(f"{API}/user/runners", status=403, json={"message": f"403 Forbidden {TOKEN}"})
     code, out, err = invoke("--kind", "gpu", "--group", "ml/vision", "--show-token")
     assert (code, out) == (EXIT_DATA, "")
-    assert "create_runner scope" in err and "Owner role of the group" in err
+    assert "the create_runner and manage_runner scopes" in err and "Owner role of the group" in err
     assert TOKEN not in err
 
     monkeypatch.delenv("ALOPS_GITLAB_TOKEN")

@@ -167,7 +167,7 @@ def test_a_403_names_the_create_runner_scope_and_the_role(api: responses.Request
         runners.register(runners.client(ENV), gpu())
     message = str(caught.value)
     assert message.startswith("GitLab refused to create the runner 'alops-gpu-ml-vision' in group 'ml/vision' (403:")
-    assert "create_runner scope" in message and "Owner role of the group" in message
+    assert "the create_runner and manage_runner scopes" in message and "Owner role of the group" in message
     assert TOKEN not in message
 
 

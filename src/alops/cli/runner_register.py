@@ -81,13 +81,13 @@ def register(
     these is a warning on stderr (edit the runner in GitLab, or delete it and
     run again): alops never changes an existing runner.
 
-    The token is a secret that GitLab shows only once: give --token-file
-    (written 0600, refused if the file exists) or, to pipe it elsewhere,
-    --show-token; one of them is required.
+    GitLab shows the new runner's token once: give --token-file FILE (written
+    0600, refused if FILE exists) or --show-token (printed on stdout, to pipe
+    it into a secret store); one of the two is required.
 
-    Needs ALOPS_GITLAB_TOKEN with the create_runner and read_api scopes (Owner
-    of the group, Maintainer of the project); the server is ALOPS_GITLAB_URL
-    or CI_SERVER_URL.
+    Needs ALOPS_GITLAB_TOKEN with the create_runner and manage_runner scopes
+    (api before GitLab 17.1), of an Owner of the group (a Maintainer of the
+    project); the server is ALOPS_GITLAB_URL or CI_SERVER_URL.
 
     \b
     Exit codes: 0 created, or already there; 2 bad options or alops.yaml;

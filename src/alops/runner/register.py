@@ -34,6 +34,10 @@ if TYPE_CHECKING:
 
     import gitlab
 
+#: The token's scopes: POST /user/runners takes create_runner; the lookups (GET /groups/:id/runners,
+#: GET /runners/:id) take manage_runner (GitLab 17.1 and later; api before):
+#: https://gitlab.com/gitlab-org/gitlab/-/merge_requests/153285
+SCOPES_NEEDED = "the create_runner and manage_runner scopes (api before GitLab 17.1)"
 KINDS = ("gpu", "cpu")
 SCOPES = ("group", "project")
 EXECUTORS = ("docker", "kubernetes", "docker-autoscaler")
@@ -148,7 +152,7 @@ def client(env: Mapping[str, str]) -> gitlab.Gitlab:
         also = " (CI_JOB_TOKEN is set, but a job token cannot create runners)"
         raise DataError(
             f"alops runner register needs {variables.GITLAB_TOKEN}: a personal, group or project access token "
-            "with the create_runner and read_api scopes, of a user with the Owner role of the group (Maintainer "
+            f"with {SCOPES_NEEDED}, of a user with the Owner role of the group (Maintainer "
             f"of the project for a project runner){also if env.get(variables.CI_JOB_TOKEN) else ''}"
         )
     return api.client_from_env(env, require_write=True)
@@ -293,8 +297,7 @@ def _error(exc: Exception, gl: gitlab.Gitlab, what: str, request: RunnerRequest)
     role = "the Owner role of the group" if request.scope == "group" else "the Maintainer or Owner role of the project"
     return DataError(
         f"GitLab refused to {what} ({code}: {said}): {api.TOKEN_VARIABLE} must be a personal, group or project "
-        f"access token that has not expired, with the create_runner scope (create) and read_api or api (the "
-        f"lookups), of a user with {role}"
+        f"access token that has not expired, with {SCOPES_NEEDED}, of a user with {role}"
     )
 
 
