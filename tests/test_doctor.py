@@ -200,7 +200,10 @@ def test_s3_remote_without_credentials_fails(project: Path, tmp_path: Path, s3: 
     env = {k: v for k, v in base_env(tmp_path, gpu=True).items() if not k.startswith("AWS_ACCESS_KEY")}
     report = run(project, env, "experiment")
     assert failures(report) == ["remote"]
-    assert check(report, "remote").detail.endswith("no credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)")
+    assert check(report, "remote").detail == (
+        f"the full dataset's remote `storage` (s3://{BUCKET}/{PREFIX}) needs credentials: set AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE), or use the dev dataset (--dataset dev)"
+    )
 
 
 def test_s3_remote_that_does_not_answer_fails_in_time(project: Path, tmp_path: Path, s3: S3) -> None:

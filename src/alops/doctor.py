@@ -31,8 +31,9 @@ from alops.text import redact_output, safe
 STATUSES = ("ok", "fail", "warn", "skip")
 #: Seconds each network check may take (GitLab, Label Studio, the DVC remote).
 NETWORK_TIMEOUT = 1.2
-#: Seconds the DVC child may take in all (its start is about 0.3 s).
-DVC_TIMEOUT = 1.8
+#: Seconds the DVC child may take in all: a safety net only (it starts in about 0.3 s, and bounds its
+#: remote call by NETWORK_TIMEOUT itself), wide enough for a busy runner's cold start.
+DVC_TIMEOUT = 10.0
 #: Seconds to wait for nvidia-smi (it answers in well under one on a healthy host).
 GPU_WAIT = 5.0
 #: Active-learning steps whose jobs push a branch and open a merge request (alops al ingest).
@@ -97,9 +98,8 @@ def _bad(needed: bool) -> str:
 
 
 def _dvc_checks(config: Config, plan: Plan, env: Mapping[str, str]) -> tuple[Check, ...]:
-    from alops import credentials
     from alops.data import shared_cache
-    from alops.dvc import Remote, environment
+    from alops.dvc import environment
 
     remote_needed = plan.dataset == "full"
     request = {"remote": plan.remote, "cache_dir": shared_cache(env), "timeout": NETWORK_TIMEOUT}
@@ -137,19 +137,22 @@ def _dvc_checks(config: Config, plan: Plan, env: Mapping[str, str]) -> tuple[Che
         configured = found.get("cache_type") or "reflink,copy (DVC's default)"
         detail = f"{safe(found['cache_dir'])} writable; cache.type {safe(configured)}; supports {found['links']}"
         checks.append(Check("cache", "ok", detail, True))
-    checks.append(_remote_check(found, env, remote_needed, credentials.sources, Remote))
+    checks.append(_remote_check(found, plan, env, remote_needed))
     return tuple(checks)
 
 
-def _remote_check(found: dict[str, Any], env: Mapping[str, str], needed: bool, sources: Any, remote_type: Any) -> Check:
+def _remote_check(found: dict[str, Any], plan: Plan, env: Mapping[str, str], needed: bool) -> Check:
+    from alops import credentials
+    from alops.dvc import Remote
+
     if found.get("remote") is None:
         return Check("remote", _bad(needed), safe(str(found.get("remote_error") or "no DVC remote")), needed)
-    remote = remote_type.from_json(found["remote"])
+    remote = Remote.from_json(found["remote"])
     where = f"{remote.name} ({safe(remote.shown)})"
-    creds = sources(remote, env)
-    if not creds:
+    creds = credentials.sources(remote, env)
+    if not creds:  # the message `alops data pull` would give, before it downloads anything
         return Check(
-            "remote", _bad(needed), f"{where}: no credentials (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", needed
+            "remote", _bad(needed), safe(str(credentials.missing(remote, dataset=plan.dataset, env=env))), needed
         )
     if found.get("reach_error"):
         return Check("remote", _bad(needed), f"{where}: {safe(redact_output(found['reach_error']))}", needed)
