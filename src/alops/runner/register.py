@@ -225,7 +225,7 @@ def register(
 def _owner(gl: gitlab.Gitlab, request: RunnerRequest) -> tuple[int, list[Any]]:
     """The group's or project's numeric id (POST /user/runners takes no path) and its runners of that type."""
     manager = gl.groups if request.scope == "group" else gl.projects
-    numeric = request.target.isdigit()
+    numeric = request.target.isascii() and request.target.isdigit()
     owner = manager.get(request.target, lazy=numeric)
     # The lists have filters for type, status, paused and tags, none for the description:
     # https://docs.gitlab.com/api/runners/#list-groups-runners
@@ -286,7 +286,7 @@ def _show(value: Any) -> str:
 
 def _error(exc: Exception, gl: gitlab.Gitlab, what: str, request: RunnerRequest) -> AlopsError:
     code = getattr(exc, "response_code", None)
-    if code == 404:
+    if code == 404 and what.startswith("read the runners"):
         return ConfigError(
             f"GitLab cannot {what}: {request.scope} {quote(request.target)} was not found: give --{request.scope} "
             "its numeric id or full path (e.g. ml/vision), one the token's user can see"
