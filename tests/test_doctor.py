@@ -116,6 +116,19 @@ def test_fake_nvidia_smi_makes_the_gpu_check_pass(project: Path, tmp_path: Path)
     assert "CUDA_VISIBLE_DEVICES='-1' hides every GPU" in check(hidden, "gpu").detail
 
 
+def test_hung_nvidia_smi_fails_in_time(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = base_env(tmp_path)
+    script = tmp_path / "bin" / "nvidia-smi"
+    script.write_text("#!/bin/sh\nexec sleep 3\n")
+    script.chmod(0o755)
+    monkeypatch.setattr(doctor, "GPU_WAIT", 0.5)
+    started = time.monotonic()
+    report = run(project, env, "experiment")
+    assert time.monotonic() - started < 2.5
+    assert failures(report) == ["gpu"]
+    assert check(report, "gpu").detail == "nvidia-smi did not answer within 0.5 s"
+
+
 def test_remote_missing_fails_only_a_full_data_role(project: Path, tmp_path: Path) -> None:
     (project / ".dvc" / "config.local").unlink()
     (project / ".dvc" / "config").write_text("")
