@@ -232,16 +232,28 @@ def test_a_fleet_that_never_ends_or_never_starts_is_refused(count: tuple[str, in
         render(dataclasses.replace(RunnerSpec("docker-autoscaler"), **{count[0]: count[1]}))
 
 
+@pytest.mark.parametrize("region", ['eu"\n[runners.docker]\nprivileged = true', "{{ .Values.runners.secret }}"])
+def test_a_region_that_could_inject_toml_or_a_helm_template_is_refused(region: str) -> None:
+    # Helm's chart renders runners.config with `tpl`: `{{` in it would run as a template.
+    with pytest.raises(ConfigError, match="^--cache-region .* is not allowed"):
+        render(RunnerSpec("kubernetes", cache_region=region))
+
+
 def test_free_text_values_are_escaped_and_read_back_equal() -> None:
-    region = 'eu"\n[runners.docker]\nprivileged = true\n\\u0000\x07'
-    doc, _ = parsed(RunnerSpec("docker", cache_region=region))
-    assert doc["runners"][0]["cache"]["s3"]["BucketLocation"] == region
-    assert doc["runners"][0]["docker"]["privileged"] is False
-    values = yaml.safe_load(render(RunnerSpec("kubernetes", cache_region=region)))
-    assert tomllib.loads(values["runners"]["config"])["runners"][0]["cache"]["s3"]["BucketLocation"] == region
+    path = '/srv/a"b\n[x]'
+    doc = {"runners": [{"docker": {"volumes": [path]}}]}
+    assert tomllib.loads(tomlout.dumps(doc)) == doc
 
 
 @pytest.mark.parametrize("text", ["plain", 'q"uote', "back\\slash", "new\nline", "tab\t\r\x00\x1f\x7f", "ü€😀", "'''"])
 def test_toml_writer_round_trips_strings_and_keys(text: str) -> None:
     doc = {"a": text, text: [text, "x"], "t": {text: True, "n": 3}, "arr": [{"k": text}, {"k": "2"}]}
     assert tomllib.loads(tomlout.dumps(doc)) == doc
+
+
+@pytest.mark.parametrize("gpu", [True, False])
+def test_the_only_helm_template_in_runners_config_is_the_namespace(gpu: bool) -> None:
+    _, values = parsed(RunnerSpec("kubernetes", gpu=gpu))
+    assert values is not None
+    assert values["runners"]["config"].count("{{") == 1
+    assert 'namespace = "{{.Release.Namespace}}"' in values["runners"]["config"]

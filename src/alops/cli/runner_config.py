@@ -39,7 +39,7 @@ from alops.errors import ConfigError
     "--dvc-cache",
     default="/srv/dvc-cache",
     show_default=True,
-    help="Host directory of the shared DVC cache (GPU runners).",
+    help="Host directory of the shared DVC cache (Docker GPU runners; Kubernetes mounts the alops-dvc-cache claim).",
 )
 @click.option("--concurrent", type=int, default=None, help="Jobs at once over the host (at least --limit).")
 @click.option("--limit", type=int, default=None, help="Jobs at once on this runner.")

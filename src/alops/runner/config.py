@@ -68,7 +68,9 @@ def check(spec: RunnerSpec) -> None:
     if spec.executor not in EXECUTORS:
         raise ConfigError(f"--executor {spec.executor!r}: choose one of {', '.join(EXECUTORS)}")
     words = [("--name", spec.runner_name), ("--cache-bucket", spec.cache_bucket), ("--group-name", spec.group_name)]
+    # Also what keeps `{{` out: the chart passes runners.config through Helm's `tpl` (a template).
     words += [("--tag", tag) for tag in spec.runner_tags] + [("--cache-path", spec.cache_path)]
+    words += [("--cache-region", spec.cache_region)]
     for option, text in words:
         if not _WORD.fullmatch(text):
             raise ConfigError(

@@ -92,11 +92,12 @@ EXECUTOR_SECTIONS: dict[str, frozenset[str]] = {
 
 #: Fleeting plugins GitLab maintains (``plugin = "<name>"`` is installed from GitLab's OCI registry by
 #: ``gitlab-runner fleeting install``, FLEETING) and the ``plugin_config`` keys each plugin's README
-#: lists (gitlab.com/gitlab-org/fleeting/plugins/<name>).
+#: lists (gitlab.com/gitlab-org/fleeting/plugins/<name>); aws and googlecloud as in GitLab Runner's
+#: fleeting examples (gitlab-org/gitlab-runner issue 29222, merge request 3315).
 PLUGINS: dict[str, Section] = {
     "aws": _s("https://gitlab.com/gitlab-org/fleeting/plugins/aws", "name profile config_file credentials_file"),
     "googlecloud": _s(
-        "https://gitlab.com/gitlab-org/fleeting/plugins/googlecloud", "name project zone credentials_file endpoint"
+        "https://gitlab.com/gitlab-org/fleeting/plugins/googlecloud", "name project zone credentials_file"
     ),
     "azure": _s("https://gitlab.com/gitlab-org/fleeting/plugins/azure", "name subscription_id resource_group_name"),
 }
