@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from responses import matchers
 
 from alops.cli import cli
-from alops.errors import EXIT_CONFIG, EXIT_DATA
+from alops.errors import EXIT_CONFIG, EXIT_DATA, EXIT_TOOL
 
 API = "https://gitlab.example.com/api/v4"
 TOKEN = "glpat-not-a-real-token-0123"
@@ -162,3 +162,20 @@ def test_no_token_and_a_refused_token_exit_4_without_showing_it(
     code, out, err = invoke("--kind", "cpu", "--project", "42", "--show-token")
     assert (code, out) == (EXIT_DATA, "")
     assert "alops runner register needs ALOPS_GITLAB_TOKEN" in err
+
+
+def test_a_token_that_cannot_be_written_after_the_post_says_how_to_recover(
+    api: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alops.runner import register as runners
+
+    def full_disk(path: Path, token: str) -> None:  # a full disk between the POST and the write, on demand
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(runners, "write_token_file", full_disk)
+    group_lookup(api, [])
+    created(api, ["gpu"])
+    code, out, err = invoke("--kind", "gpu", "--group", "ml/vision", "--token-file", "gpu.token")
+    assert (code, out.startswith("created runner #12")) == (EXIT_TOOL, True)
+    assert "runner #12 was created but its token is lost: reset its token in GitLab" in err
+    assert RUNNER_TOKEN not in out + err
