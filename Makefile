@@ -2,7 +2,8 @@
 #   make demo   installs alops with only what the demo needs (from uv.lock) and runs the
 #               example project's feature and experiment flows (local DVC remote, no GitLab)
 #   make test   installs the locked test environment (and a Label Studio server in its own
-#               virtualenv, .cache/label-studio), then runs ruff (lint, format), mypy and pytest
+#               virtualenv, .cache/label-studio; PyTorch's CPU build for the skeleton's torch
+#               model), then runs ruff (lint, format), mypy and pytest
 #
 # uv comes from PyPI (`python3 -m pip install uv`) when it is not on PATH. Environments are
 # built from the committed uv.lock with the machine's python3; uv never downloads a Python.
@@ -48,6 +49,7 @@ setup: $(VENV)/.test node_modules/.installed
 	@scripts/ensure-system-tools
 	@scripts/ensure-label-studio >/dev/null
 	@scripts/ensure-mlflow >/dev/null
+	@scripts/ensure-torch
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
