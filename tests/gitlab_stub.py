@@ -2,7 +2,8 @@
 
 `responses` fakes GitLab inside the test process; jobs that gitlab-ci-local runs
 are other processes, so they get this server instead: tags, generic packages,
-Releases and the job-artifacts lookup of the baseline, with the request shapes
+Releases, the job-artifacts lookup of the baseline and the container registry's
+tag lookup (alops image resolve), with the request shapes
 python-gitlab sends (tests/release/ checks those shapes with `responses`). It
 keeps what it is sent, and every request with its token headers, for the test
 to read.
@@ -37,6 +38,8 @@ class State:
     files: dict[tuple[str, str, str], bytes] = field(default_factory=dict)  # (package, version, file) -> bytes
     releases: list[dict[str, Any]] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
+    #: The container registry: repository location (NAME) -> {tag: digest}.
+    registry: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class GitLabStub:
@@ -76,6 +79,24 @@ class GitLabStub:
                 if not path.startswith(base):
                     return self._reply(404, {"message": "404 Project Not Found"})
                 rest = path[len(base) :]
+                # The container registry API (https://docs.gitlab.com/api/container_registry/): repository ids
+                # are 1-based positions in state.registry; one page, no pagination headers.
+                if rest == "/registry/repositories" and self.command == "GET":
+                    listed = [
+                        {"id": i, "name": loc.rsplit("/", 1)[-1], "path": loc.split("/", 1)[-1], "location": loc}
+                        for i, loc in enumerate(state.registry, 1)
+                    ]
+                    return self._reply(200, listed)
+                registry_tag = re.fullmatch(r"/registry/repositories/(\d+)/tags/([^/]+)", rest)
+                if registry_tag and self.command == "GET":
+                    locations = list(state.registry)
+                    index = int(registry_tag[1]) - 1
+                    location = locations[index] if 0 <= index < len(locations) else None
+                    digest = state.registry[location].get(registry_tag[2]) if location else None
+                    if digest is None:
+                        return self._reply(404, {"message": "404 Tag Not Found"})
+                    found = {"name": registry_tag[2], "location": f"{location}:{registry_tag[2]}", "digest": digest}
+                    return self._reply(200, found)
                 if rest.startswith("/jobs/artifacts/"):
                     return self._reply(404, {"message": "404 Not Found"})
                 if rest == "/repository/tags" and self.command == "GET":

@@ -67,8 +67,30 @@ QUALITY_JOBS = ("gate", "report")
 MATRIX_JOBS = ("matrix", "matrix-pipeline")
 #: With the release input: shipping on release branches, then the serving image and the deploys on version tags.
 RELEASE_JOBS = ("release", "package", "serve-image", "deploy-staging", "deploy-production")
+#: With the job-dockerfile input: the job image's build, after the plan (issue 11).
+IMAGE_JOBS = ("job-image",)
+#: Jobs that run in BuildKit's image, not the template's: they extend nothing of the base job.
+BUILDKIT_JOBS = ("alops-serve-image", "alops-job-image")
 #: Jobs of a pipeline that are not its role's (what `alops flow` plans).
-EXTRA_JOBS = (*DEVSET_JOBS, *QUALITY_JOBS, *MATRIX_JOBS, *RELEASE_JOBS)
+EXTRA_JOBS = (*DEVSET_JOBS, *QUALITY_JOBS, *MATRIX_JOBS, *RELEASE_JOBS, *IMAGE_JOBS)
+#: The GPU jobs: `alops doctor` is their first script line, before the data pull (issue 11).
+GPU_JOBS = ("alops-run-gpu", "alops-data-gpu", "alops-train-gpu", "alops-evaluate-gpu", "alops-al-query")
+#: That first line: the doctor, unless ALOPS_SKIP_DOCTOR is set (the tests' CPU hosts, tests/ci/gitlab_ci_local.py).
+DOCTOR = (
+    'if [ -z "$ALOPS_SKIP_DOCTOR" ]; then alops doctor; else echo "alops doctor skipped: ALOPS_SKIP_DOCTOR is set"; fi'
+)
+#: The jobs that run the project's DVC stages (or pull for them): in the job image, after the plan and its build.
+JOB_IMAGE_JOBS = (
+    "alops-run",
+    "alops-run-gpu",
+    "alops-data",
+    "alops-data-gpu",
+    "alops-train",
+    "alops-train-gpu",
+    "alops-evaluate",
+    "alops-evaluate-gpu",
+    "alops-al-query",
+)
 #: The tags whose pipelines deploy: GTO's registration tags, MODEL@vX.Y.Z.
 VERSION_TAG = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?@v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 #: Roles whose pipelines get the report (merge requests that compare experiments).
@@ -417,7 +439,7 @@ def test_rules_only_and_default_branch_by_variable(path: Path) -> None:
 def test_every_job_starts_with_its_opt_out_rule() -> None:
     body = rendered(ALOPS)
     visible = {name: job for name, job in body.items() if not name.startswith(".")}
-    kinds = {*JOBS, "run", *DEVSET_JOBS, *AL_JOBS, *QUALITY_JOBS, *MATRIX_JOBS, *RELEASE_JOBS}
+    kinds = {*JOBS, "run", *DEVSET_JOBS, *AL_JOBS, *QUALITY_JOBS, *MATRIX_JOBS, *RELEASE_JOBS, *IMAGE_JOBS}
     assert {job_kind(name) for name in visible} == kinds
     for name, job in visible.items():
         kind = "matrix" if job_kind(name) == "matrix-pipeline" else job_kind(name)  # one opt-out for both
@@ -644,7 +666,7 @@ def test_gpu_jobs_carry_gpu_tags_devset_jobs_protected_tags_the_others_cpu_tags(
 def test_jobs_are_interruptible_and_get_the_inputs_as_variables(preview: dict[str, Any]) -> None:
     for name, job in preview.items():
         # a trigger job takes no variables of the base job, and the image build runs in BuildKit's image
-        if name.startswith("alops-") and "trigger" not in job and name != "alops-serve-image":
+        if name.startswith("alops-") and "trigger" not in job and name not in BUILDKIT_JOBS:
             # all but those that push to git (the refresh opens a merge request; ingest and record push the al branch)
             assert job["interruptible"] is (name not in NOT_INTERRUPTIBLE), name
             variables = job["variables"]
@@ -718,6 +740,7 @@ NO_DVC = (
     "alops-release",
     "alops-package",
     "alops-serve-image",
+    "alops-job-image",  # builds the image from the Dockerfile: no data
     "alops-deploy-staging",
     "alops-deploy-production",
 )
@@ -742,11 +765,13 @@ def test_dvc_file_input_defaults_are_the_example_project_s_targets() -> None:
 def test_data_jobs_pull_the_role_s_dataset_and_devset_jobs_both(preview: dict[str, Any]) -> None:
     for name in ("alops-run", "alops-run-gpu"):
         # one job: pull (the counted one-line summary), then train and evaluate without pulling again
-        assert preview[name]["script"] == ["alops data pull --dataset auto", "alops run --no-pull --job all"]
-        assert [n["job"] for n in preview[name]["needs"]] == ["alops-plan"], "one job after the plan"
+        doctor = [DOCTOR] if name in GPU_JOBS else []
+        assert preview[name]["script"] == [*doctor, "alops data pull --dataset auto", "alops run --no-pull --job all"]
+        # one job after the plan (and the job image's build, when there is one)
+        assert [n["job"] for n in preview[name]["needs"]] == ["alops-plan", "alops-job-image"]
     assert preview["alops-run-gpu"]["tags"] == GPU_TAGS
-    for name in ("alops-data", "alops-data-gpu"):
-        assert preview[name]["script"] == ["alops data pull --dataset auto"]
+    assert preview["alops-data"]["script"] == ["alops data pull --dataset auto"]
+    assert preview["alops-data-gpu"]["script"] == [DOCTOR, "alops data pull --dataset auto"]
     pulls = ["alops data pull --dataset full", "alops data pull --dataset dev"]
     assert preview["alops-devset-check"]["script"] == [*pulls, "alops devset check --report-dir devset-check"]
     assert preview["alops-devset-refresh"]["script"] == [*pulls, "alops devset refresh --report-dir devset-check"]
@@ -765,7 +790,8 @@ def test_a_drifted_dev_set_fails_the_check_job_as_allowed_only(preview: dict[str
 
 
 def test_artifacts(preview: dict[str, Any]) -> None:
-    assert preview["alops-plan"]["artifacts"]["reports"]["dotenv"] == "alops.env"
+    # the plan's dotenv, and the job image's tag or digest (empty without job-dockerfile)
+    assert preview["alops-plan"]["artifacts"]["reports"]["dotenv"] == ["alops.env", "alops-image.env"]
     for name in ("alops-devset-check", "alops-devset-refresh"):
         assert preview[name]["artifacts"] == {"when": "always", "paths": ["devset-check/"], "expire_in": "30 days"}
     manifest = "alops-manifest.json"  # alops.manifest.FILE: what `alops run` wrote, for the gate, report, reproduce
@@ -1269,7 +1295,7 @@ def test_the_batch_is_an_artifact_exposed_in_the_merge_request(preview: dict[str
     assert re.fullmatch(r"\w[-\w ]*", artifacts["expose_as"])
     (path,) = artifacts["paths"]
     assert path.endswith("/") and not set(path) & set("$*?[]{}")
-    assert query["script"] == ["alops al score", f"alops al query --out {path.rstrip('/')}"]
+    assert query["script"] == [DOCTOR, "alops al score", f"alops al query --out {path.rstrip('/')}"]
     assert preview["alops-al-export"]["script"] == [f"alops al export --to label-studio --batch {path.rstrip('/')}"]
     assert preview["alops-al-export"]["needs"] == [{"job": "alops-al-query", "artifacts": True, "optional": True}]
 
@@ -1374,8 +1400,10 @@ def test_matrix_jobs_only_with_matrix_true_on_feature_branches(gcl: GitlabCiLoca
 
 def test_matrix_job_writes_the_child_pipeline_the_trigger_job_runs(preview: dict[str, Any]) -> None:
     matrix = preview["alops-matrix"]
-    assert matrix["script"] == ['alops matrix --output alops-matrix.yml --image "$CI_REGISTRY/mlops/alops:0.1.0"']
-    assert matrix["needs"] == [] and matrix["tags"] == []  # cpu-tags
+    # the child jobs run in the job image (the image input without job-dockerfile)
+    assert matrix["script"] == ['alops matrix --output alops-matrix.yml --image "$ALOPS_JOB_IMAGE"']
+    assert matrix["variables"]["ALOPS_JOB_IMAGE"] == "$CI_REGISTRY/mlops/alops:0.1.0"
+    assert [n["job"] for n in matrix["needs"]] == ["alops-plan", "alops-job-image"] and matrix["tags"] == []
     trigger = preview["alops-matrix-pipeline"]
     assert trigger["trigger"] == {
         "include": [{"artifact": "alops-matrix.yml", "job": "alops-matrix"}],
@@ -1555,3 +1583,167 @@ def test_the_header_says_which_token_each_release_job_needs() -> None:
         ("<prefix>-deploy-production", "ALOPS_GITLAB_TOKEN"),
     ):
         assert job in said and token in said.split(job, 1)[1][:400], job
+
+
+# --- job images by digest, and the doctor first on GPU runners (issue 11) -------------------
+
+JOB_IMAGE_INPUTS = {"job-dockerfile": "runners/image/Dockerfile.gpu", "job-image-inputs": ["uv.lock", "src/"]}
+
+
+@pytest.mark.parametrize("scenario", [SCENARIOS[0], SCENARIOS[1], SCENARIOS[2], SCENARIOS[5]], ids=lambda s: s.id)
+def test_the_job_image_job_exists_only_with_job_dockerfile(gcl: GitlabCiLocal, scenario: Scenario) -> None:
+    without = set(gcl.jobs(scenario))
+    assert "alops-job-image" not in without
+    assert set(gcl.jobs(scenario, inputs=JOB_IMAGE_INPUTS)) == without | {"alops-job-image"}
+    opted_out = gcl.jobs(scenario, inputs=JOB_IMAGE_INPUTS, variables={"ALOPS_JOB_IMAGE_DISABLED": "1"})
+    assert set(opted_out) == without
+
+
+def test_the_job_image_job_builds_with_buildkit_after_the_plan(preview: dict[str, Any]) -> None:
+    job = preview["alops-job-image"]
+    assert job["image"] == {"name": "moby/buildkit:v0.19.0-rootless", "entrypoint": [""]}
+    assert (job["stage"], job["tags"]) == ("build", [])  # stage-validate, cpu-tags
+    assert job["needs"] == [{"job": "alops-plan", "artifacts": True, "optional": True}]
+    assert job["rules"][1] == {"if": '"" == ""', "when": "never"}  # no job-dockerfile, no job
+    script = "\n".join(job["script"])
+    # nothing to build when the plan found the tag in the registry: an empty dotenv, exit 0
+    assert script.index('if [ -z "$ALOPS_IMAGE_BUILD" ]') < script.index("buildctl-daemonless.sh")
+    build = next(line for line in job["script"] if line.startswith("buildctl-daemonless.sh"))
+    assert '"type=image,name=$ALOPS_IMAGE_BUILD,push=true"' in build and "--metadata-file alops-job-image.json" in build
+    assert '--opt filename="$(basename "$JOB_DOCKERFILE")"' in build and "--local context=." in build
+    assert 'echo "ALOPS_JOB_IMAGE=${ALOPS_IMAGE_BUILD%:*}@$digest" > alops-job-image.env' in script
+    assert job["artifacts"] == {"reports": {"dotenv": "alops-job-image.env"}}
+
+
+def test_the_job_image_job_takes_the_digest_from_buildkit_s_metadata(tmp_path: Path) -> None:
+    # The job's own lines, run by sh on a metadata file as BuildKit writes it (containerimage.digest).
+    body = rendered(ALOPS, **{"job-dockerfile": "Dockerfile"})
+    script = body["alops-job-image"]["script"]
+    digest = "sha256:" + "ab" * 32
+    (tmp_path / "alops-job-image.json").write_text(
+        json.dumps({"containerimage.config.digest": "sha256:" + "cd" * 32, "containerimage.digest": digest}, indent=2)
+    )
+    last = script[-1]  # the digest, then the dotenv
+    env = {"PATH": "/usr/bin:/bin", "ALOPS_IMAGE_BUILD": "registry.example.com/g/p/alops-job:deps-0123456789abcdef"}
+    done = subprocess.run(["sh", "-ec", last], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (
+        tmp_path / "alops-job-image.env"
+    ).read_text() == f"ALOPS_JOB_IMAGE=registry.example.com/g/p/alops-job@{digest}\n"
+    (tmp_path / "alops-job-image.json").write_text("{}")
+    done = subprocess.run(["sh", "-ec", last], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 3 and "no containerimage.digest" in done.stderr, done.stderr
+
+
+def test_the_jobs_that_run_dvc_stages_run_in_the_job_image(preview: dict[str, Any]) -> None:
+    body = rendered(ALOPS)
+    for name, job in preview.items():
+        if not name.startswith("alops-"):
+            continue
+        if name in JOB_IMAGE_JOBS:
+            # the dotenv's NAME@sha256:... of a needed job wins over the job variable, the `image` input
+            assert job["image"] == {"name": "$ALOPS_JOB_IMAGE"}, name  # gitlab-ci-local's normal form
+            assert job["variables"]["ALOPS_JOB_IMAGE"] == "$CI_REGISTRY/mlops/alops:0.1.0", name
+            needs = {n["job"]: n for n in job["needs"]}
+            for need in ("alops-plan", "alops-job-image"):
+                assert needs[need]["optional"] is True and needs[need]["artifacts"] is True, (name, need)
+        elif name not in BUILDKIT_JOBS and "trigger" not in job:
+            assert job["image"] == {"name": "$CI_REGISTRY/mlops/alops:0.1.0"}, name  # no DVC stage: the image input
+    # as written: the job variable is the fallback, in the hidden job they all extend
+    hidden = body[".alops-in-job-image"]
+    assert hidden == {"image": "$ALOPS_JOB_IMAGE", "variables": {"ALOPS_JOB_IMAGE": "$CI_REGISTRY/mlops/alops:0.1.0"}}
+
+
+def test_the_plan_resolves_the_job_image_only_with_job_dockerfile(preview: dict[str, Any]) -> None:
+    plan = preview["alops-plan"]
+    resolve = plan["script"][2]
+    assert resolve.startswith(': > alops-image.env\nif [ -n "$JOB_DOCKERFILE" ]; then\n'), resolve
+    assert 'alops image resolve "$@"' in resolve
+    assert '--dockerfile "$JOB_DOCKERFILE" --name "$JOB_IMAGE_NAME" --dotenv alops-image.env' in resolve
+    variables = rendered(ALOPS)["alops-plan"]["variables"]
+    assert variables["JOB_DOCKERFILE"] == {"value": "", "expand": False}
+    assert variables["JOB_IMAGE_INPUTS"] == {"value": ' ["uv.lock"]', "expand": False}  # the array as JSON
+    assert variables["JOB_IMAGE_NAME"] == "$CI_REGISTRY_IMAGE/alops-job"
+
+
+def test_the_plan_passes_each_image_input_as_one_option(tmp_path: Path) -> None:
+    # The plan's resolve lines run by sh with a stand-in `alops` that prints its arguments: one
+    # --input per array item, spaces kept, nothing run without job-dockerfile.
+    body = rendered(ALOPS, **{"job-dockerfile": "docker/Dockerfile", "job-image-inputs": ["uv.lock", "my dir/"]})
+    plan = body["alops-plan"]
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "alops").write_text('#!/bin/sh\nprintf "%s\\n" "$@" > args.txt\n')
+    (tmp_path / "bin" / "alops").chmod(0o755)
+    variables = plan["variables"]
+    env = {
+        "PATH": f"{tmp_path / 'bin'}:{Path(sys.executable).parent}:/usr/bin:/bin",
+        "JOB_DOCKERFILE": variables["JOB_DOCKERFILE"]["value"],
+        "JOB_IMAGE_INPUTS": variables["JOB_IMAGE_INPUTS"]["value"],
+        "JOB_IMAGE_NAME": "registry.example.com/g/p/alops-job",
+    }
+    done = subprocess.run(["sh", "-ec", plan["script"][2]], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "args.txt").read_text().splitlines() == [
+        "image",
+        "resolve",
+        "--dockerfile",
+        "docker/Dockerfile",
+        "--name",
+        "registry.example.com/g/p/alops-job",
+        "--dotenv",
+        "alops-image.env",
+        "--input",
+        "uv.lock",
+        "--input",
+        "my dir/",
+    ]
+    (tmp_path / "args.txt").unlink()
+    done = subprocess.run(
+        ["sh", "-ec", plan["script"][2]],
+        cwd=tmp_path,
+        env={**env, "JOB_DOCKERFILE": ""},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and not (tmp_path / "args.txt").exists(), done.stderr
+    assert (tmp_path / "alops-image.env").read_text() == ""  # an empty dotenv report
+
+
+def test_gpu_jobs_run_the_doctor_first_and_no_other_job_does(preview: dict[str, Any]) -> None:
+    for name, job in preview.items():
+        if name.startswith("alops-") and "script" in job:
+            if name in GPU_JOBS:
+                assert job["script"][0] == DOCTOR, name
+                assert job["tags"] == GPU_TAGS, name
+            else:
+                assert not any("alops doctor" in line for line in job["script"]), name
+
+
+def test_the_doctor_line_runs_the_doctor_unless_skipped(tmp_path: Path) -> None:
+    (tmp_path / "alops").write_text('#!/bin/sh\necho "doctor $*"\nexit 8\n')
+    (tmp_path / "alops").chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    done = subprocess.run(["sh", "-ec", DOCTOR], env=env, capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (8, "doctor doctor\n")  # exit 8 fails the job, before the pull
+    done = subprocess.run(["sh", "-ec", DOCTOR], env={**env, "ALOPS_SKIP_DOCTOR": "1"}, capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, "alops doctor skipped: ALOPS_SKIP_DOCTOR is set\n")
+
+
+def test_the_template_with_a_job_image_matches_gitlab_schema(gitlab_schema: jsonschema.Draft7Validator) -> None:
+    for path in (ALOPS, COMPONENTS / "alops.yml"):
+        assert _schema_errors(gitlab_schema, rendered(path, **JOB_IMAGE_INPUTS)) == [], path
+
+
+def test_the_header_says_what_the_job_image_needs() -> None:
+    header = ALOPS.read_text().split("\nspec:\n")[0]
+    for needed in (
+        "<prefix>-job-image",
+        "CI_REGISTRY_PASSWORD",
+        "CI_JOB_TOKEN",
+        "user namespaces",
+        "alops doctor",
+        "ALOPS_SKIP_DOCTOR",
+        "ALOPS_JOB_IMAGE_DISABLED",
+        "NAME@sha256:",
+    ):
+        assert needed in header, needed
