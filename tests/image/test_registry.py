@@ -75,6 +75,10 @@ def test_a_refused_token_is_a_tool_error_with_gitlab_s_answer_and_no_token(api: 
     assert info.value.exit_code == 3
     message = str(info.value)
     assert message.startswith("GitLab refused to read the container registry of project 42 (403: 403 Forbidden)")
+    assert message.endswith(
+        "; for the registry: CI_JOB_TOKEN reads its own project's registry, "
+        "a token in ALOPS_GITLAB_TOKEN needs the read_registry or api scope"
+    )
     assert JOB_TOKEN not in message
 
 
