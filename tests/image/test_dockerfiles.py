@@ -55,13 +55,25 @@ def test_hadolint_finds_nothing(path: Path) -> None:
 @pytest.mark.parametrize("path", [CPU, GPU], ids=lambda p: p.name)
 def test_the_build_installs_the_lock_with_hashes_and_nothing_unpinned(path: Path) -> None:
     final = parse_dockerfile(path.read_text("utf-8"))[-1]
-    installs = [i.args for i in final if i.keyword == "RUN" and "pip install" in i.args]
-    assert len(installs) == 1
-    commands = [c.strip() for c in installs[0].split(";") if "pip install" in c]
-    assert commands[0] == "pip install --no-cache-dir --require-hashes --no-deps -r /tmp/wheels/requirements.txt"
-    assert all("--no-deps" in c for c in commands), "every pip install skips the resolver"
-    assert "pip check" in installs[0]
-    assert "--upgrade-deps" not in installs[0], "pip stays the one the base image ships, not PyPI's newest"
+    runs = [i.args for i in final if i.keyword == "RUN"]
+    commands = [c.strip() for run in runs for c in run.split(";") if "pip install" in c]
+    assert commands[0] == "pip install --no-cache-dir --require-hashes --no-deps -r /tmp/requirements/requirements.txt"
+    assert len(commands) == 2 and "--no-deps" in commands[1] and ".whl" in " ".join(runs), "then the wheel, no resolver"
+    assert any("pip check" in run for run in runs)
+    assert not any("--upgrade-deps" in run for run in runs), "pip stays the one the base image ships, not PyPI's newest"
+
+
+@pytest.mark.parametrize("path", [CPU, GPU], ids=lambda p: p.name)
+def test_the_dependency_layer_comes_before_src_and_the_per_commit_arguments(path: Path) -> None:
+    """A change to src/ or a new VCS_REF must not reinstall the locked dependencies (BuildKit's cache)."""
+    build, final = parse_dockerfile(path.read_text("utf-8"))[1], parse_dockerfile(path.read_text("utf-8"))[-1]
+    keys = [f"{i.keyword} {i.args}" for i in build]
+    export = next(n for n, k in enumerate(keys) if "uv export" in k)
+    assert export < next(n for n, k in enumerate(keys) if k.startswith("COPY src/"))
+    keys = [f"{i.keyword} {i.args}" for i in final]
+    install = next(n for n, k in enumerate(keys) if "--require-hashes" in k)
+    assert install < next(n for n, k in enumerate(keys) if k.startswith("ARG VCS_REF"))
+    assert install < next(n for n, k in enumerate(keys) if "/wheels/" in k and k.startswith("COPY"))
 
 
 @pytest.mark.parametrize("path", [CPU, GPU], ids=lambda p: p.name)
