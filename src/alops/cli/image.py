@@ -39,7 +39,7 @@ def image() -> None:
     """Job images tagged by the hash of their inputs, resolved to digests in the project's registry."""
 
 
-@image.command()
+@image.command(short_help="Print NAME:deps-<hash> of a Dockerfile and its inputs.")
 @_dockerfile
 @_inputs
 @_name
@@ -51,7 +51,7 @@ def tag(dockerfile: str, inputs: tuple[str, ...], name: str | None) -> None:
     click.echo(tag_of(Path.cwd(), dockerfile, inputs, image_name(name, env)).ref)
 
 
-@image.command()
+@image.command(short_help="The tag's digest in this project's registry, or that it must be built.")
 @_dockerfile
 @_inputs
 @_name
@@ -63,7 +63,10 @@ def tag(dockerfile: str, inputs: tuple[str, ...], name: str | None) -> None:
     "for artifacts: reports: dotenv.",
 )
 def resolve(dockerfile: str, inputs: tuple[str, ...], name: str | None, dotenv: Path | None) -> None:
-    """Find the image's tag in this project's container registry: its digest, or that it must be built."""
+    """Find the image's tag in this project's container registry: its digest, or that it must be built.
+
+    Exit codes: 2 a missing input or a bad name, 3 GitLab refused or cannot be reached.
+    """
     from alops.image.inputs import image_name, tag_of
     from alops.image.registry import lookup
 
