@@ -44,6 +44,9 @@ bench: setup
 	$(PY) benchmarks/al_simulate.py
 	$(PY) benchmarks/matrix_pairwise.py
 	$(PY) benchmarks/report_speed.py
+	$(PY) benchmarks/serve_speed.py
+	$(PY) benchmarks/torch_training.py
+	$(PY) benchmarks/doctor_speed.py
 
 setup: $(VENV)/.test node_modules/.installed
 	@scripts/ensure-system-tools

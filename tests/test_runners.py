@@ -493,8 +493,10 @@ def test_image_installs_alops_from_the_build_context(path: Path) -> None:
     final = stages[-1]
     assert any(i.keyword == "COPY" and f"--from={builders[0]}" in i.args for i in final)
     installs = [i.args for i in final if i.keyword == "RUN" and "pip install" in i.args]
-    extras = re.compile(r"\[(?=[^\]]*\bs3\b)(?=[^\]]*\bplots\b)[^\]]*\]")
-    assert any(".whl" in run and extras.search(run) for run in installs), "install the wheel with s3 and plots"
+    # The dependencies come from uv.lock (exported with hashes in the build stage), the wheel after them
+    # with --no-deps: extras on the wheel would install nothing.
+    assert any("--require-hashes" in run and "requirements.txt" in run for run in installs), installs
+    assert any(".whl" in run and "--no-deps" in run for run in installs), "install the wheel without resolving again"
     from_index = re.compile(r"pip install\b[^;&|]*?\s[\"']?alops(?:[\[\s\"'=<>~!]|$)")
     assert not any(from_index.search(run) for run in installs), "alops must not come from a package index"
 
