@@ -54,7 +54,7 @@ SHELL_RUN = ("--force-shell-executor", "--shell-isolation", "--no-artifacts-to-s
 
 InputValue = str | bool | Sequence[str]
 #: Skips `alops doctor` at the start of the template's GPU jobs (see job_env).
-SKIP_DOCTOR = "ALOPS_SKIP_DOCTOR"
+DOCTOR_DISABLED = "ALOPS_DOCTOR_DISABLED"
 
 
 def git(repo: Path, *args: str) -> str:
@@ -301,7 +301,7 @@ def job_env() -> dict[str, str]:
     # The GPU jobs start with `alops doctor`, which fails (exit 8) on a host without a GPU, such as
     # the machines the tests run on: the shell executor runs "GPU runner" jobs here, so skip it
     # (no fake GPU). tests/ci/test_job_image_pipeline.py runs it for real (the variable set empty).
-    env[SKIP_DOCTOR] = "the tests' shell executor has no GPU"
+    env[DOCTOR_DISABLED] = "the tests' shell executor has no GPU"
     return env
 
 

@@ -31,7 +31,7 @@ from alops.image.inputs import tag_of
 from ci.gitlab_ci_local import (
     GCL,
     SHELL_RUN,
-    SKIP_DOCTOR,
+    DOCTOR_DISABLED,
     GitlabCiLocal,
     example_project,
     include_file,
@@ -199,7 +199,7 @@ def test_a_gpu_job_on_a_host_without_a_gpu_fails_at_the_doctor_in_seconds(
             *SHELL_RUN,
             "--no-json-schema-validation",
             scenario=EXPERIMENT,
-            variables={SKIP_DOCTOR: ""},
+            variables={DOCTOR_DISABLED: ""},
             check=False,
             timeout=300,
         )
@@ -215,4 +215,4 @@ def test_a_gpu_job_on_a_host_without_a_gpu_fails_at_the_doctor_in_seconds(
 def test_gpu_jobs_of_the_other_pipeline_tests_skip_the_doctor_by_name() -> None:
     from ci.gitlab_ci_local import job_env
 
-    assert job_env()[SKIP_DOCTOR]  # tests/ci/gitlab_ci_local.py: this machine has no GPU
+    assert job_env()[DOCTOR_DISABLED]  # tests/ci/gitlab_ci_local.py: this machine has no GPU
