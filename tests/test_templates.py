@@ -76,9 +76,7 @@ EXTRA_JOBS = (*DEVSET_JOBS, *QUALITY_JOBS, *MATRIX_JOBS, *RELEASE_JOBS, *IMAGE_J
 #: The GPU jobs: `alops doctor` is their first script line, before the data pull (issue 11).
 GPU_JOBS = ("alops-run-gpu", "alops-data-gpu", "alops-train-gpu", "alops-evaluate-gpu", "alops-al-query")
 #: That first line: the doctor, unless ALOPS_DOCTOR_DISABLED is set (the tests' CPU hosts, tests/ci/gitlab_ci_local.py).
-DOCTOR = (
-    'if [ -z "$ALOPS_DOCTOR_DISABLED" ]; then alops doctor; else echo "alops doctor skipped: ALOPS_DOCTOR_DISABLED is set"; fi'
-)
+DOCTOR = 'if [ -z "$ALOPS_DOCTOR_DISABLED" ]; then alops doctor; else echo "alops doctor skipped: ALOPS_DOCTOR_DISABLED is set"; fi'
 #: The jobs that run the project's DVC stages (or pull for them): in the job image, after the plan and its build.
 JOB_IMAGE_JOBS = (
     "alops-run",
@@ -1725,7 +1723,9 @@ def test_the_doctor_line_runs_the_doctor_unless_skipped(tmp_path: Path) -> None:
     env = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
     done = subprocess.run(["sh", "-ec", DOCTOR], env=env, capture_output=True, text=True, check=False)
     assert (done.returncode, done.stdout) == (8, "doctor doctor\n")  # exit 8 fails the job, before the pull
-    done = subprocess.run(["sh", "-ec", DOCTOR], env={**env, "ALOPS_DOCTOR_DISABLED": "1"}, capture_output=True, text=True)
+    done = subprocess.run(
+        ["sh", "-ec", DOCTOR], env={**env, "ALOPS_DOCTOR_DISABLED": "1"}, capture_output=True, text=True
+    )
     assert (done.returncode, done.stdout) == (0, "alops doctor skipped: ALOPS_DOCTOR_DISABLED is set\n")
 
 

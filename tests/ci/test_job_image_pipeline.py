@@ -29,9 +29,9 @@ import pytest
 from alops.image.inputs import tag_of
 
 from ci.gitlab_ci_local import (
+    DOCTOR_DISABLED,
     GCL,
     SHELL_RUN,
-    DOCTOR_DISABLED,
     GitlabCiLocal,
     example_project,
     include_file,
