@@ -6,7 +6,6 @@ not pay for what ``alops data`` needs.
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
 import sys
@@ -17,6 +16,7 @@ import click
 
 from alops import __version__
 from alops import env as variables
+from alops.cli.lazy import LazyGroup
 from alops.errors import (
     EXIT_BROKEN_PIPE,
     EXIT_INTERNAL,
@@ -69,22 +69,10 @@ _COMMANDS = {
 }
 
 
-class AlopsGroup(click.Group):
+class AlopsGroup(LazyGroup):
     """Loads subcommands lazily and turns errors into messages and exit codes."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in _COMMANDS:
-            return None
-        module, attr, _ = _COMMANDS[name]
-        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_) for name, (_, _, help_) in sorted(_COMMANDS.items())]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+    lazy = _COMMANDS
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -7,12 +7,12 @@ commands are.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from alops.cli.lazy import LazyGroup
 from alops.schema import schema
 
 if TYPE_CHECKING:
@@ -44,23 +44,13 @@ _COMMANDS = {
 }
 
 
-class _Subcommands(click.Group):
+class _Subcommands(LazyGroup):
     """``query`` defined here, the rest imported from their modules when called."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *_COMMANDS})
+    lazy = _COMMANDS
 
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in _COMMANDS:
-            module, attr, _ = _COMMANDS[name]
-            return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
-        return super().get_command(ctx, name)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = {name: help_ for name, (_, _, help_) in _COMMANDS.items()}
-        rows["query"] = "Choose the next batch to label from the pool's scores."
-        with formatter.section("Commands"):
-            formatter.write_dl(sorted(rows.items()))
+    def own_help(self, ctx: click.Context) -> dict[str, str]:
+        return {"query": "Choose the next batch to label from the pool's scores."}
 
 
 @click.group(cls=_Subcommands)

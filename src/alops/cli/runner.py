@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-import importlib
-
 import click
+
+from alops.cli.lazy import LazyGroup
 
 #: name -> (module, function, one line of help).
 _COMMANDS = {
@@ -26,21 +26,8 @@ _COMMANDS = {
 }
 
 
-class _Subcommands(click.Group):
-    """The subcommands, imported from their modules when called."""
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(_COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in _COMMANDS:
-            return None
-        module, attr, _ = _COMMANDS[name]
-        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, help_) for name, (_, _, help_) in sorted(_COMMANDS.items())])
+class _Subcommands(LazyGroup):
+    lazy = _COMMANDS
 
 
 @click.group(cls=_Subcommands)
