@@ -120,3 +120,13 @@ def test_without_matplotlib_every_plot_is_left_out_and_says_how_to_get_it(
         ("Per-class precision, recall and F1", why),
         ("loss across pipelines", why),
     ]
+
+
+def test_the_device_line_says_cpu_or_cuda_and_torch_s_build() -> None:
+    from alops.report.content import device_line
+
+    cpu = {"kind": "cpu", "gpus": [], "driver": None, "cuda": None, "torch": {"version": "2.13.0+cpu", "cuda": None}}
+    assert device_line(cpu | {"visible": None}) == "cpu · torch 2.13.0+cpu, CPU build"
+    assert device_line(cpu | {"torch": None, "visible": ""}) == "cpu · CUDA_VISIBLE_DEVICES="
+    cuda = {"kind": "cuda", "driver": "580.65", "cuda": "13.0", "torch": {"version": "2.13.0", "cuda": "13.0"}}
+    assert device_line(cuda) == "cuda · CUDA 13.0 (driver 580.65) · torch 2.13.0, CUDA 13.0 build"

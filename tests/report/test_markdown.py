@@ -43,6 +43,10 @@ def test_the_note_starts_with_the_marker_and_shows_every_part(make_content: Call
     assert "```shell\nalops reproduce https://gitlab.example.com/grp/proj/-/pipelines/1001\n" in note
     assert "| runner | `gpu-runner-1 (gpu)` |" in lines
     assert "| GPU | `NVIDIA H200 (143771 MiB, driver 570.1)` |" in lines
+    assert (
+        "| device | `cuda · CUDA 12.8 (driver 570.1) · torch 2.13.0, CUDA 13.0 build · CUDA_VISIBLE_DEVICES=0` |"
+        in lines
+    )
     assert note.rstrip().endswith("</details>")
 
 

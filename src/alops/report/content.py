@@ -180,8 +180,22 @@ def reproduce_commands(run: Mapping[str, Any] | None, current: Snapshot, env: Ma
     return tuple(commands)
 
 
+def device_line(device: Mapping[str, Any]) -> str:
+    """The manifest's ``environment.device`` in one line: cpu or cuda, the driver's CUDA, torch's build."""
+    parts = [str(device["kind"])]
+    if device.get("cuda"):
+        parts.append(f"CUDA {device['cuda']} (driver {device.get('driver') or '?'})")
+    torch = device.get("torch") or {}
+    if torch.get("version"):
+        build = f"CUDA {torch['cuda']} build" if torch.get("cuda") else "CPU build"
+        parts.append(f"torch {torch['version']}, {build}")
+    if device.get("visible") is not None:
+        parts.append(f"CUDA_VISIBLE_DEVICES={device['visible']}")
+    return " · ".join(parts)
+
+
 def environment(run: Mapping[str, Any] | None) -> list[tuple[str, str]]:
-    """The run's environment as (what, value) rows: Python, platform, image, runner, GPUs, packages."""
+    """The run's environment as (what, value) rows: Python, platform, image, runner, GPUs, device, packages."""
     if not run:
         return []
     env = run.get("environment") or {}
@@ -197,6 +211,9 @@ def environment(run: Mapping[str, Any] | None) -> list[tuple[str, str]]:
         )
     for gpu in run.get("gpu") or []:
         rows.append(("GPU", f"{gpu.get('name')} ({gpu.get('memory_mib')} MiB, driver {gpu.get('driver')})"))
+    device = env.get("device") or {}
+    if device.get("kind"):
+        rows.append(("device", device_line(device)))
     packages = env.get("packages") or {}
     if packages:
         rows.append(("packages", ", ".join(f"{name} {version}" for name, version in sorted(packages.items()))))
