@@ -40,7 +40,7 @@ def invoke(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str
 def test_validate_skeleton() -> None:
     code, out, err = invoke("config", "validate", str(SKELETON / "alops.yaml"))
     assert code == 0
-    assert out == f"{SKELETON / 'alops.yaml'} is valid; 4 parameters within their allowed values\n"
+    assert out == f"{SKELETON / 'alops.yaml'} is valid; 5 parameters within their allowed values\n"
     # The skeleton is a template, not a DVC project: its data is added by whoever copies it.
     assert (
         err
