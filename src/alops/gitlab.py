@@ -55,6 +55,22 @@ def write_token(env: Mapping[str, str]) -> str:
     return token.strip()
 
 
+def token_client(env: Mapping[str, str], *, command: str, token: str, job_token_cannot: str) -> gitlab.Gitlab:
+    """A client with ``ALOPS_GITLAB_TOKEN`` for what a job token cannot do; without it, the DataError naming it.
+
+    ``command`` needs ``token`` (which kind, its scopes and role); ``job_token_cannot`` ends
+    the note added when only ``CI_JOB_TOKEN`` is set.
+    """
+    if not env.get(TOKEN_VARIABLE, "").strip():
+        also = (
+            f" (CI_JOB_TOKEN is set, but a job token cannot {job_token_cannot})"
+            if env.get(variables.CI_JOB_TOKEN)
+            else ""
+        )
+        raise DataError(f"{command} needs {TOKEN_VARIABLE}: {token}{also}")
+    return client_from_env(env, require_write=True)
+
+
 def client_from_env(env: Mapping[str, str], *, require_write: bool = False, anonymous: bool = False) -> gitlab.Gitlab:
     """A python-gitlab client for this server and token; nothing is sent until it is used.
 

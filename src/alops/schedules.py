@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from alops import env as variables
 from alops import gitlab as api
-from alops.errors import ConfigError, DataError
+from alops.errors import ConfigError
 from alops.text import quote
 
 if TYPE_CHECKING:
@@ -89,13 +89,12 @@ def project_id(env: Mapping[str, str]) -> str:
 
 def client(env: Mapping[str, str]) -> gitlab.Gitlab:
     """A client with the project access token: schedules cannot be managed with a job token."""
-    if not env.get(variables.GITLAB_TOKEN, "").strip():
-        also = " (CI_JOB_TOKEN is set, but a job token cannot read or change pipeline schedules)"
-        raise DataError(
-            f"alops schedule sync needs {variables.GITLAB_TOKEN}: a project access token with the api scope "
-            f"(role Maintainer, or Developer for schedules it owns){also if env.get(variables.CI_JOB_TOKEN) else ''}"
-        )
-    return api.client_from_env(env, require_write=True)
+    return api.token_client(
+        env,
+        command="alops schedule sync",
+        token="a project access token with the api scope (role Maintainer, or Developer for schedules it owns)",
+        job_token_cannot="read or change pipeline schedules",
+    )
 
 
 def sync(schedules: Sequence[Schedule], *, env: Mapping[str, str], dry_run: bool = False) -> SyncResult:

@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from alops import env as variables
 from alops import gitlab as api
 from alops.atomic import writing_to
 from alops.errors import AlopsError, ConfigError, DataError, ToolError
@@ -148,14 +147,13 @@ def _check_text(what: str, text: str) -> None:
 
 def client(env: Mapping[str, str]) -> gitlab.Gitlab:
     """A client with ``ALOPS_GITLAB_TOKEN``: a job token cannot create runners."""
-    if not env.get(variables.GITLAB_TOKEN, "").strip():
-        also = " (CI_JOB_TOKEN is set, but a job token cannot create runners)"
-        raise DataError(
-            f"alops runner register needs {variables.GITLAB_TOKEN}: a personal, group or project access token "
-            f"with {SCOPES_NEEDED}, of a user with the Owner role of the group (Maintainer "
-            f"of the project for a project runner){also if env.get(variables.CI_JOB_TOKEN) else ''}"
-        )
-    return api.client_from_env(env, require_write=True)
+    return api.token_client(
+        env,
+        command="alops runner register",
+        token=f"a personal, group or project access token with {SCOPES_NEEDED}, of a user with the Owner role of "
+        "the group (Maintainer of the project for a project runner)",
+        job_token_cannot="create runners",
+    )
 
 
 def check_token_file(path: Path) -> None:
