@@ -121,11 +121,8 @@ GITLAB_USER_NAME = "GITLAB_USER_NAME"
 GITLAB_USER_EMAIL = "GITLAB_USER_EMAIL"
 
 
-# The GPUs a process may use (the NVIDIA Container Toolkit and CUDA read them; alops reports them).
+# The GPUs a process may use (CUDA reads it; alops reports it in the manifest and alops doctor).
 CUDA_VISIBLE_DEVICES = "CUDA_VISIBLE_DEVICES"
-NVIDIA_VISIBLE_DEVICES = "NVIDIA_VISIBLE_DEVICES"
-# GitLab's container registry (predefined in CI).
-CI_REGISTRY = "CI_REGISTRY"
 
 
 # DVC's own, set by alops for the DVC it runs.
